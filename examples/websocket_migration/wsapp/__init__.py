@@ -1,0 +1,1 @@
+"""A small chat backend halfway through moving from wsapp.websocket to wsapp.websocket_core."""

@@ -1,0 +1,424 @@
+"""The one place that touches import-linter and grimp.
+
+Their documented surface is small (``grimp.build_graph``, ``Contract`` and
+``ContractCheck`` for contract types); what a plugin needs beyond it (built-in
+contract classes, the shape of each type's ``metadata``, the Rich console that
+contracts print to) moves between minor versions. Everything version-sensitive
+lives here, behind functions that speak our model, and is tested against both
+ends of ``SUPPORTED``. Importing this module is the moment pytest-ssot becomes
+expensive, so only ``--ssot`` runs do it.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.metadata
+import importlib.util
+import re
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grimp
+import importlinter.configuration
+from importlinter.application import output as il_output
+from importlinter.domain.contract import Contract, ContractCheck, InvalidContractOptions
+from importlinter.domain.helpers import MissingImport
+
+from pytest_ssot.model import ContractError, ContractSpec, GraphError, GraphKey, Hop, Violation
+
+# Tested at both ends in CI (.ci/run); pyproject.toml pins the same range.
+SUPPORTED = {"import-linter": (">=2.16", "<2.18"), "grimp": (">=3.19", "<3.21")}
+
+BUILT_IN_TYPES: Mapping[str, str] = {
+    "forbidden": "importlinter.contracts.forbidden:ForbiddenContract",
+    "layers": "importlinter.contracts.layers:LayersContract",
+    "independence": "importlinter.contracts.independence:IndependenceContract",
+    "protected": "importlinter.contracts.protected:ProtectedContract",
+    "acyclic_siblings": "importlinter.contracts.acyclic_siblings:AcyclicSiblingsContract",
+    # New in import-linter 2.17; resolving it on 2.16 says so.
+    "private_modules": "importlinter.contracts.private_modules:PrivateModulesContract",
+}
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_configured = False
+
+
+def versions() -> dict[str, str]:
+    result = {}
+    for dist in ("import-linter", "grimp"):
+        try:
+            result[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - broken install
+            result[dist] = "unknown"
+    return result
+
+
+def _ensure_configured() -> None:
+    # Contract checks read import-linter's settings (its timer, file system);
+    # its CLI and api modules configure them on import, its use cases do not.
+    global _configured
+    if not _configured:
+        importlinter.configuration.configure()
+        _configured = True
+
+
+@contextmanager
+def importable_from(folder: Path) -> Iterator[None]:
+    """Make ``folder`` importable for the duration, as lint-imports does with the cwd.
+
+    Unlike lint-imports, the entry is removed again afterwards.
+    """
+    entry = str(folder)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added:
+            try:
+                sys.path.remove(entry)
+            except ValueError:  # someone else removed it meanwhile
+                pass
+
+
+# ---------------------------------------------------------------------------
+# Graphs
+
+
+@dataclass
+class BuiltGraph:
+    """A grimp graph plus what we need to show files and lines for its modules."""
+
+    key: GraphKey
+    graph: Any  # grimp.ImportGraph; Any keeps grimp's types inside this module
+    package_dirs: dict[str, Path]
+    build_ms: float
+    modules: int
+    imports: int
+
+    def module_file(self, module: str) -> Path | None:
+        root, _, rest = module.partition(".")
+        base = self.package_dirs.get(root)
+        if base is None:
+            return None
+        target = base.joinpath(*rest.split(".")) if rest else base
+        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+
+def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
+    """Build the graph for one set of root packages. Raises GraphError with our message."""
+    package_dirs: dict[str, Path] = {}
+    for name in key.root_packages:
+        package_dirs[name] = _find_package_dir(name)
+    started = time.perf_counter()
+    try:
+        graph = grimp.build_graph(
+            *key.root_packages,
+            include_external_packages=key.include_external_packages,
+            exclude_type_checking_imports=key.exclude_type_checking_imports,
+            cache_dir=str(cache_dir) if cache_dir is not None else None,
+        )
+    except grimp.exceptions.SourceSyntaxError as exc:
+        raise GraphError(_syntax_error_message(key, exc, package_dirs)) from None
+    except (ValueError, grimp.exceptions.GrimpException) as exc:
+        raise GraphError(
+            f"cannot build the import graph for {key.describe()}: {exc}"
+        ) from None
+    build_ms = (time.perf_counter() - started) * 1000
+    return BuiltGraph(
+        key=key,
+        graph=graph,
+        package_dirs=package_dirs,
+        build_ms=build_ms,
+        modules=len(graph.modules),
+        imports=graph.count_imports(),
+    )
+
+
+def _find_package_dir(name: str) -> Path:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as exc:
+        raise GraphError(f"root package {name!r} cannot be found: {exc}") from None
+    if spec is None:
+        raise GraphError(
+            f"root package {name!r} cannot be found on sys.path. Make it importable: install "
+            "the project, or add its folder to pytest's 'pythonpath' ini option."
+        )
+    locations = list(spec.submodule_search_locations or [])
+    if not locations:
+        raise GraphError(
+            f"{name!r} is a module, not a package: root_packages must name packages "
+            "(folders with an __init__.py)."
+        )
+    return Path(locations[0])
+
+
+def _syntax_error_message(
+    key: GraphKey, exc: grimp.exceptions.SourceSyntaxError, package_dirs: Mapping[str, Path]
+) -> str:
+    # grimp stops at the first file it cannot parse; list them all so one run
+    # tells the user everything to fix.
+    broken = sorted(set(find_unparsable_files(package_dirs.values())))
+    first = f"{exc.filename}:{exc.lineno or '?'}"
+    lines = [
+        f"cannot build the import graph for {key.describe()}: "
+        f"a source file does not parse ({first}: {exc.text or 'invalid syntax'}).",
+    ]
+    if broken:
+        lines.append(f"Files that do not parse on Python {sys.version_info[0]}.{sys.version_info[1]}:")
+        lines.extend(f"  {path}:{line}: {message}" for path, line, message in broken)
+    lines.append(
+        "grimp reads every module of the root packages; fix these files, or move them out of "
+        "the packages the contracts check."
+    )
+    return "\n".join(lines)
+
+
+def find_unparsable_files(folders: Iterable[Path]) -> list[tuple[str, int, str]]:
+    found: list[tuple[str, int, str]] = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            try:
+                source = path.read_bytes()
+                compile(source, str(path), "exec", dont_inherit=True, flags=1024)  # PyCF_ONLY_AST
+            except SyntaxError as error:
+                found.append((str(path), error.lineno or 0, error.msg))
+            except (OSError, ValueError) as error:
+                found.append((str(path), 0, str(error)))
+    return found
+
+
+def copy_graph(graph: BuiltGraph) -> Any:
+    return copy.deepcopy(graph.graph)
+
+
+# ---------------------------------------------------------------------------
+# Contract types
+
+
+def resolve_contract_class(type_name: str, contract_types: Sequence[str]) -> type[Any]:
+    """The class for a contract type; custom ``contract_types`` may shadow built-ins."""
+    for entry in contract_types:
+        name, _, dotted = entry.partition(": ")
+        if name == type_name:
+            module_name, _, class_name = dotted.rpartition(".")
+            return _load_class(f"{module_name}:{class_name}", f"contract_types entry {entry!r}")
+    if type_name in BUILT_IN_TYPES:
+        return _load_class(BUILT_IN_TYPES[type_name], f"built-in type {type_name!r}")
+    known = sorted({*BUILT_IN_TYPES, *(e.partition(": ")[0] for e in contract_types)})
+    raise ContractError(
+        f"unknown contract type {type_name!r}. Known types: {', '.join(known)}. "
+        "Register your own with contract_types = name: package.module.ClassName."
+    )
+
+
+def _load_class(target: str, what: str) -> type[Any]:
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if module_name.startswith("importlinter."):
+            raise ContractError(
+                f"{what} needs import-linter {versions()['import-linter']} to provide "
+                f"{module_name}, which it does not ({exc})."
+            ) from None
+        raise ContractError(f"{what}: cannot import {module_name!r}: {exc}") from None
+    except Exception as exc:
+        raise ContractError(
+            f"{what}: importing {module_name!r} raised {type(exc).__name__}: {exc}"
+        ) from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Contract):
+        raise ContractError(
+            f"{what}: {module_name}.{class_name} is not a subclass of importlinter.Contract"
+        )
+    return cls
+
+
+def instantiate(spec: ContractSpec) -> Any:
+    """Build the import-linter contract object, validating its options."""
+    _ensure_configured()
+    cls = resolve_contract_class(spec.type, spec.session.contract_types)
+    try:
+        return cls(
+            name=spec.name,
+            session_options=dict(spec.session.raw),
+            contract_options=dict(spec.options),
+        )
+    except InvalidContractOptions as exc:
+        details = "\n".join(f"  {field}: {message}" for field, message in exc.errors.items())
+        raise ContractError(f"invalid options for a {spec.type} contract:\n{details}") from None
+    except ContractError:
+        raise
+    except Exception as exc:
+        raise ContractError(
+            f"the {spec.type} contract type rejected its options: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class RawResult:
+    kept: bool
+    violations: tuple[Violation, ...]
+    warnings: tuple[str, ...]
+    ignored_import_count: int
+    fallback_text: str
+    check_ms: float
+
+
+def check(contract: Any, graph: BuiltGraph) -> RawResult:
+    """Check one contract on its own copy of the graph."""
+    _ensure_configured()
+    started = time.perf_counter()
+    try:
+        result: ContractCheck = contract.check(copy_graph(graph), verbose=False)
+    except MissingImport as exc:
+        raise ContractError(
+            f"ignore_imports names imports that do not exist:\n{_indent(str(exc))}\n"
+            "Remove them, or set unmatched_ignore_imports_alerting = warn (or none)."
+        ) from None
+    except (ValueError, grimp.exceptions.GrimpException) as exc:
+        raise ContractError(
+            f"{_clean_message(exc)}\n(root packages: {graph.key.describe()})"
+        ) from None
+    except Exception as exc:
+        raise ContractError(_crash_message(contract, exc)) from None
+    check_ms = (time.perf_counter() - started) * 1000
+    violations: tuple[Violation, ...] = ()
+    fallback = ""
+    if not result.kept:
+        try:
+            violations = tuple(_violations(contract, result.metadata))
+        except (KeyError, TypeError, AttributeError, IndexError):
+            violations = ()
+        if not violations:
+            fallback = render_with_contract(contract, result)
+    return RawResult(
+        kept=bool(result.kept),
+        violations=violations,
+        warnings=tuple(str(w) for w in result.warnings),
+        ignored_import_count=int(getattr(result, "ignored_import_count", 0) or 0),
+        fallback_text=fallback,
+        check_ms=check_ms,
+    )
+
+
+def _clean_message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text
+
+
+def _crash_message(contract: Any, exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [
+        f for f in frames if "importlinter" not in Path(f.filename).parts
+        and "grimp" not in Path(f.filename).parts
+        and Path(f.filename).name != "adapter.py"
+    ]
+    where = f" at {own[-1].filename}:{own[-1].lineno}" if own else ""
+    return (
+        f"the contract type {type(contract).__module__}.{type(contract).__name__} crashed"
+        f"{where}: {type(exc).__name__}: {exc}"
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+def render_with_contract(contract: Any, result: Any) -> str:
+    """The contract type's own text for a broken check, for types we cannot read."""
+    try:
+        with il_output.console.capture() as capture:
+            contract.render_broken_contract(result)
+    except Exception as exc:
+        return f"(the contract type could not describe its findings: {type(exc).__name__}: {exc})"
+    return _ANSI.sub("", capture.get()).strip()
+
+
+# ---------------------------------------------------------------------------
+# Reading each built-in type's metadata into violations
+
+
+def _hop(link: Mapping[str, Any]) -> Hop:
+    numbers = tuple(n for n in link.get("line_numbers", ()) if isinstance(n, int) and n >= 0)
+    return Hop(importer=str(link["importer"]), imported=str(link["imported"]), line_numbers=numbers)
+
+
+def _chain_violation(links: Sequence[Mapping[str, Any]], heading: str) -> Violation:
+    hops = tuple(_hop(link) for link in links)
+    return Violation(
+        kind="import",
+        importer=hops[0].importer,
+        imported=hops[-1].imported,
+        hops=hops,
+        heading=heading,
+    )
+
+
+def _violations(contract: Any, metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    if "invalid_chains" in metadata:  # forbidden, independence
+        for group in metadata["invalid_chains"]:
+            heading = (
+                f"{group['downstream_module']} is not allowed to import {group['upstream_module']}"
+            )
+            for chain in group["chains"]:
+                yield _chain_violation(chain, heading)
+        return
+    if "invalid_dependencies" in metadata:  # layers
+        for dependency in metadata["invalid_dependencies"]:
+            heading = f"{dependency['importer']} is not allowed to import {dependency['imported']}"
+            for route in dependency["routes"]:
+                chain = list(route["chain"])
+                yield _chain_violation(chain, heading)
+                # Every other head and tail of the route is its own offending import.
+                for first in route.get("extra_firsts", ()):
+                    yield _chain_violation([first, *chain[1:]], heading)
+                for last in route.get("extra_lasts", ()):
+                    yield _chain_violation([*chain[:-1], last], heading)
+        for module in sorted(metadata.get("undeclared_modules", ())):
+            yield Violation(
+                kind="undeclared",
+                importer=str(module),
+                imported=str(module),
+                heading="Modules not listed as layers (the contract is exhaustive)",
+                message=f"{module} is not listed in any layer",
+            )
+        return
+    if "illegal_imports" in metadata:  # protected (objects), private_modules (links)
+        for entry in metadata["illegal_imports"]:
+            if isinstance(entry, Mapping):
+                yield _chain_violation([entry], "Imports of private modules")
+                continue
+            heading = f"Illegal imports of protected package {entry.top_level_module}"
+            for link in entry.illegal_links:
+                yield _chain_violation([link], heading)
+        return
+    if "cycle_breakers_by_package" in metadata:  # acyclic_siblings
+        for package, breakers in sorted(metadata["cycle_breakers_by_package"].items()):
+            for importer, imported in sorted(breakers):
+                yield Violation(
+                    kind="cycle",
+                    importer=str(importer),
+                    imported=str(imported),
+                    heading=f"No cycles are allowed in {package}",
+                    message=f"{importer} -> {imported} (removing it helps break the cycle)",
+                )
+        return
+    if "ssot_violations" in metadata:  # pytest-ssot's own contract types
+        for item in metadata["ssot_violations"]:
+            if isinstance(item, Violation):
+                yield item
+        return

@@ -1,0 +1,186 @@
+"""The domain model: what a contract is, what checking it found, what went wrong.
+
+Plain frozen dataclasses with no behaviour beyond derived properties. Every other
+module speaks in these terms; nothing here imports pytest, import-linter or grimp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SsotError(Exception):
+    """A problem the user must fix, with a message that says how.
+
+    Raised for bad configuration, contracts that cannot be checked and graphs
+    that cannot be built. The plugin shows ``str(error)`` without a traceback.
+    """
+
+
+class ConfigError(SsotError):
+    """A contract source (an ini option, a config file) is unusable."""
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class ContractError(SsotError):
+    """One contract cannot be checked (unknown type, invalid options, missing module)."""
+
+
+class GraphError(SsotError):
+    """The import graph for a set of root packages cannot be built."""
+
+
+@dataclass(frozen=True, order=True)
+class GraphKey:
+    """What makes two contracts able to share one import graph."""
+
+    root_packages: tuple[str, ...]
+    include_external_packages: bool = False
+    exclude_type_checking_imports: bool = False
+
+    def describe(self) -> str:
+        extras = []
+        if self.include_external_packages:
+            extras.append("with external packages")
+        if self.exclude_type_checking_imports:
+            extras.append("without TYPE_CHECKING imports")
+        suffix = f" ({', '.join(extras)})" if extras else ""
+        return ", ".join(self.root_packages) + suffix
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """The ``[importlinter]`` session options that apply to one contract source."""
+
+    raw: Mapping[str, Any]
+    root_packages: tuple[str, ...]
+    include_external_packages: bool = False
+    exclude_type_checking_imports: bool = False
+    contract_types: tuple[str, ...] = ()
+
+    @property
+    def graph_key(self) -> GraphKey:
+        return GraphKey(
+            tuple(sorted(self.root_packages)),
+            self.include_external_packages,
+            self.exclude_type_checking_imports,
+        )
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """One contract as written in a config file, before anything is checked."""
+
+    id: str
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    source_path: Path
+    source_display: str
+    line: int
+    session: SessionOptions
+
+    @property
+    def nodeid(self) -> str:
+        return f"{self.source_display}::{self.id}"
+
+    @property
+    def location(self) -> str:
+        return f"{self.source_display}:{self.line}" if self.line else self.source_display
+
+    @property
+    def guidance(self) -> str | None:
+        value = self.options.get("broken_contract_guidance")
+        if isinstance(value, list):
+            value = "\n".join(value)
+        return str(value).strip() or None if value else None
+
+
+@dataclass(frozen=True)
+class ContractSource:
+    """One file that contributes contracts."""
+
+    path: Path
+    display: str
+    session: SessionOptions
+    contracts: tuple[ContractSpec, ...]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One direct import inside a chain."""
+
+    importer: str
+    imported: str
+    line_numbers: tuple[int, ...] = ()
+    importer_file: str | None = None
+    """The importer's source file, relative to the rootdir when possible."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One thing a contract forbids and the code does.
+
+    ``importer`` and ``imported`` are the two ends of the offending chain: they,
+    with the kind, make the fingerprint that survives unrelated edits (line
+    numbers and intermediate modules are not part of it).
+    """
+
+    kind: str
+    importer: str
+    imported: str
+    hops: tuple[Hop, ...] = ()
+    heading: str = ""
+    """Groups violations in the output, e.g. 'app.routes is not allowed to import app.legacy'."""
+    message: str = ""
+    """Text for violations that are not import chains (a cycle, an undeclared module)."""
+    also: tuple[Hop, ...] = ()
+    """Other direct imports that make the same first or last step (layers contracts)."""
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.kind}: {self.importer} -> {self.imported}"
+
+    @property
+    def package(self) -> str:
+        """The importer's parent package, for digests of long lists."""
+        return self.importer.rpartition(".")[0] or self.importer
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    key: GraphKey
+    modules: int
+    imports: int
+    build_ms: float
+    from_cache: bool = False
+
+
+@dataclass(frozen=True)
+class ContractResult:
+    """What checking one contract produced."""
+
+    spec: ContractSpec
+    kept: bool
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[str, ...] = ()
+    ignored_import_count: int = 0
+    check_ms: float = 0.0
+    fallback_text: str = ""
+    """The contract type's own rendering, for types whose findings we cannot read."""
+    error: str | None = None
+    """Set when the contract could not be checked at all; ``kept`` is then False."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "error"
+        return "kept" if self.kept else "broken"

@@ -1,0 +1,1 @@
+"""Reporting: everything that turns results into text, files or annotations."""

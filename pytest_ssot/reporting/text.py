@@ -1,0 +1,169 @@
+"""Failure text and the terminal summary, as people read them in a pytest run.
+
+Pure functions of model objects; the only I/O is reading source lines to quote.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from pytest_ssot.model import ContractResult, GraphStats, Hop, Violation
+
+DEFAULT_MAX_CHAINS = 10
+DEFAULT_GUIDANCE = (
+    "Remove the offending imports. If an import is allowed for now, freeze it in the "
+    "baseline (--ssot-baseline-update) or list it in the contract's ignore_imports."
+)
+
+SourceReader = Callable[[str, int], str]
+
+
+class SourceLines:
+    """Reads (and caches) the source line an import is on, for quoting it."""
+
+    def __init__(self, rootdir: Path) -> None:
+        self.rootdir = rootdir
+        self._files: dict[str, list[str]] = {}
+
+    def __call__(self, path: str, line: int) -> str:
+        lines = self._files.get(path)
+        if lines is None:
+            try:
+                text = (self.rootdir / path).read_text(encoding="utf-8", errors="replace")
+                lines = text.splitlines()
+            except OSError:
+                lines = []
+            self._files[path] = lines
+        if 1 <= line <= len(lines):
+            return lines[line - 1].strip()
+        return ""
+
+
+def _hop_rows(hop: Hop, read: SourceReader) -> list[tuple[str, str]]:
+    where = hop.importer_file or hop.importer
+    if not hop.line_numbers:
+        return [(f"{where}", f"{hop.importer} -> {hop.imported}")]
+    rows = []
+    for number in hop.line_numbers:
+        text = read(hop.importer_file, number) if hop.importer_file else ""
+        rows.append((f"{where}:{number}", text or f"{hop.importer} -> {hop.imported}"))
+    return rows
+
+
+def render_violation(
+    violation: Violation, read: SourceReader, label: str = "", mark: str = ""
+) -> list[str]:
+    prefix = f"{mark} " if mark else ""
+    if not violation.hops:
+        return [f"  {prefix}{label}{violation.message or violation.fingerprint}"]
+    modules = [violation.hops[0].importer, *(h.imported for h in violation.hops)]
+    lines = [f"  {prefix}{label}{' -> '.join(modules)}"]
+    rows = [row for hop in violation.hops for row in _hop_rows(hop, read)]
+    width = max(len(where) for where, _ in rows)
+    lines.extend(f"      {where.ljust(width)}  {text}" for where, text in rows)
+    return lines
+
+
+def render_failure(
+    result: ContractResult,
+    read: SourceReader,
+    *,
+    verbose: bool = False,
+    max_chains: int = DEFAULT_MAX_CHAINS,
+    marks: Mapping[str, str] | None = None,
+    shown: Sequence[Violation] | None = None,
+    notes: Iterable[str] = (),
+) -> str:
+    """The failure section of one contract item.
+
+    ``shown`` limits the listed violations (the baseline shows only new ones);
+    ``marks`` puts a word such as NEW in front of a violation by fingerprint.
+    """
+    spec = result.spec
+    out = [
+        f"Contract {spec.id!r} {'could not be checked' if result.error else 'is BROKEN'}: "
+        f"{spec.name}",
+        f"  type {spec.type}, defined at {spec.location}",
+        "",
+    ]
+    if result.error is not None:
+        out.append(result.error)
+        out.append("")
+        out.append("Fix the contract or the configuration it names, then run again.")
+        return "\n".join(out)
+
+    violations = list(result.violations if shown is None else shown)
+    if not violations and result.fallback_text:
+        out.append(result.fallback_text)
+    limit = len(violations) if verbose else max(max_chains, 1)
+    listed, rest = violations[:limit], violations[limit:]
+    heading = None
+    counts = Counter(v.heading for v in violations)
+    numbers: Counter[str] = Counter()
+    for violation in listed:
+        if violation.heading != heading:
+            heading = violation.heading
+            if heading:
+                n = counts[heading]
+                out.append(f"{heading} ({n} {'chain' if n == 1 else 'chains'}):")
+        numbers[violation.heading] += 1
+        mark = (marks or {}).get(violation.fingerprint, "")
+        label = f"{numbers[violation.heading]}. "
+        out.extend(render_violation(violation, read, label=label, mark=mark))
+        out.append("")
+    if rest:
+        out.append(
+            f"... and {len(rest)} more of {len(violations)} violations, not shown "
+            f"(run pytest with -v to see every chain). By importing package:"
+        )
+        for package, count in Counter(v.package for v in rest).most_common():
+            out.append(f"    {package:<50} {count}")
+        out.append("")
+    out.extend(notes)
+    if result.ignored_import_count:
+        out.append(f"({_ignored(result.ignored_import_count)} by ignore_imports.)")
+    out.append(f"What to do: {spec.guidance or DEFAULT_GUIDANCE}")
+    return "\n".join(out)
+
+
+def _ignored(count: int) -> str:
+    return f"{count} import{'s' if count != 1 else ''} ignored"
+
+
+def result_line(result: ContractResult, extra: str = "") -> str:
+    status = {"kept": "KEPT  ", "broken": "BROKEN", "error": "ERROR "}[result.status]
+    notes = []
+    if result.status == "broken":
+        count = len(result.violations)
+        notes.append(f"{count} violation{'s' if count != 1 else ''}")
+    if result.ignored_import_count:
+        notes.append(_ignored(result.ignored_import_count))
+    if extra:
+        notes.append(extra)
+    tail = f" ({', '.join(notes)})" if notes else ""
+    return f"{status} {result.spec.nodeid}{tail}"
+
+
+def summary_lines(
+    results: Sequence[ContractResult],
+    graphs: Sequence[GraphStats],
+    *,
+    verbose: bool = False,
+    extras: Mapping[str, str] | None = None,
+) -> list[str]:
+    counts = Counter(r.status for r in results)
+    parts = [f"{counts['kept']} kept", f"{counts['broken']} broken"]
+    if counts["error"]:
+        parts.append(f"{counts['error']} could not be checked")
+    lines = [f"contracts: {', '.join(parts)}"]
+    for graph in graphs:
+        lines.append(
+            f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, "
+            f"built in {graph.build_ms:.0f} ms"
+        )
+    if verbose or counts["broken"] or counts["error"]:
+        for result in results:
+            lines.append("  " + result_line(result, (extras or {}).get(result.spec.id, "")))
+    return lines
