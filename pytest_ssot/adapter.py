@@ -11,6 +11,7 @@ expensive, so only ``--ssot`` runs do it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import importlib.metadata
@@ -20,7 +21,6 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def _ensure_configured() -> None:
         _configured = True
 
 
-@contextmanager
+@contextlib.contextmanager
 def importable_from(folder: Path) -> Iterator[None]:
     """Make ``folder`` importable for the duration, as lint-imports does with the cwd.
 
@@ -83,10 +83,8 @@ def importable_from(folder: Path) -> Iterator[None]:
         yield
     finally:
         if added:
-            try:
+            with contextlib.suppress(ValueError):  # someone else removed it meanwhile
                 sys.path.remove(entry)
-            except ValueError:  # someone else removed it meanwhile
-                pass
 
 
 # ---------------------------------------------------------------------------
@@ -132,9 +130,7 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     except grimp.exceptions.SourceSyntaxError as exc:
         raise GraphError(_syntax_error_message(key, exc, package_dirs)) from None
     except (ValueError, grimp.exceptions.GrimpException) as exc:
-        raise GraphError(
-            f"cannot build the import graph for {key.describe()}: {exc}"
-        ) from None
+        raise GraphError(f"cannot build the import graph for {key.describe()}: {exc}") from None
     build_ms = (time.perf_counter() - started) * 1000
     return BuiltGraph(
         key=key,
@@ -177,7 +173,9 @@ def _syntax_error_message(
         f"a source file does not parse ({first}: {exc.text or 'invalid syntax'}).",
     ]
     if broken:
-        lines.append(f"Files that do not parse on Python {sys.version_info[0]}.{sys.version_info[1]}:")
+        lines.append(
+            f"Files that do not parse on Python {sys.version_info[0]}.{sys.version_info[1]}:"
+        )
         lines.extend(f"  {path}:{line}: {message}" for path, line, message in broken)
     lines.append(
         "grimp reads every module of the root packages; fix these files, or move them out of "
@@ -323,7 +321,9 @@ def _clean_message(exc: BaseException) -> str:
 def _crash_message(contract: Any, exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     own = [
-        f for f in frames if "importlinter" not in Path(f.filename).parts
+        f
+        for f in frames
+        if "importlinter" not in Path(f.filename).parts
         and "grimp" not in Path(f.filename).parts
         and Path(f.filename).name != "adapter.py"
     ]

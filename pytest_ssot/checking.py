@@ -103,11 +103,13 @@ class StaticChecker:
                 return hop
             return replace(hop, importer_file=display_path(path, self.rootdir))
 
-        return replace(
-            violation,
-            hops=tuple(locate(h) for h in violation.hops),
-            also=tuple(locate(h) for h in violation.also),
-        )
+        file = violation.file
+        if file is None and not violation.hops:
+            path = graph.module_file(violation.importer)
+            file = display_path(path, self.rootdir) if path is not None else None
+        elif file is not None and Path(file).is_absolute():
+            file = display_path(Path(file), self.rootdir)
+        return replace(violation, hops=tuple(locate(h) for h in violation.hops), file=file)
 
     def _relative(self, message: str) -> str:
         # grimp and find_spec speak in absolute paths; users read rootdir-relative ones.

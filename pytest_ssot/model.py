@@ -141,8 +141,9 @@ class Violation:
     """Groups violations in the output, e.g. 'app.routes is not allowed to import app.legacy'."""
     message: str = ""
     """Text for violations that are not import chains (a cycle, an undeclared module)."""
-    also: tuple[Hop, ...] = ()
-    """Other direct imports that make the same first or last step (layers contracts)."""
+    file: str | None = None
+    """Where a violation that is not an import chain stands (a definition, a module)."""
+    line: int | None = None
 
     @property
     def fingerprint(self) -> str:

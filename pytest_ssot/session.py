@@ -15,9 +15,11 @@ import pytest
 
 from pytest_ssot.checking import StaticChecker
 from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
-from pytest_ssot.model import ConfigError
+from pytest_ssot.model import ConfigError, ContractSpec
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
-from pytest_ssot.sources import load_sources
+from pytest_ssot.runtime.findings import FindingsReporter
+from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.sources import LoadedFile, load_sources
 
 CACHE_DIR_NAME = "pytest-ssot"
 
@@ -63,6 +65,25 @@ class SsotSession:
             checker=StaticChecker(self.settings.rootdir, cache_root),
             max_chains=self.settings.max_chains,
         )
+        # Loaded now, not at collection: the runtime checks need the contracts
+        # before the first test module is imported.
+        self.loaded: list[LoadedFile] = []
+        self.load_error: ConfigError | None = None
+        try:
+            self.loaded = load_sources(
+                self.settings.rootdir, self.settings.contract_entries, self.settings.config_file
+            )
+        except ConfigError as exc:
+            self.load_error = exc
+        self.phases = PhaseTracker()
+        self.findings = FindingsReporter(self.phases)
+        config.pluginmanager.register(self.phases, "ssot-phases")
+        config.pluginmanager.register(self.findings, "ssot-findings")
+
+    @property
+    def specs(self) -> list[ContractSpec]:
+        """Every contract that loaded without error, in order."""
+        return [spec for f in self.loaded if f.source for spec in f.source.contracts]
 
     # -- collection -------------------------------------------------------------
 
@@ -79,21 +100,17 @@ class SsotSession:
         items[:0] = ours
 
     def _source_nodes(self, session: pytest.Session) -> list[pytest.Collector]:
-        try:
-            loaded = load_sources(
-                self.settings.rootdir, self.settings.contract_entries, self.settings.config_file
-            )
-        except ConfigError as exc:
+        if self.load_error is not None:
             return [
                 SsotConfigError.from_parent(
-                    session, name="pytest-ssot", nodeid="pytest-ssot", message=str(exc)
+                    session, name="pytest-ssot", nodeid="pytest-ssot", message=str(self.load_error)
                 )
             ]
         return [
             ContractSource.from_parent(
                 session, name=f.display, nodeid=f.display, loaded=f, context=self.context
             )
-            for f in loaded
+            for f in self.loaded
         ]
 
     # -- reporting --------------------------------------------------------------

@@ -206,9 +206,10 @@ def expand_contract_paths(entries: Sequence[str], rootdir: Path) -> list[Path]:
         entry = entry.strip()
         if not entry:
             continue
-        pattern = entry if os.path.isabs(entry) else str(rootdir / entry)
+        pattern = entry if Path(entry).is_absolute() else str(rootdir / entry)
         if glob.has_magic(entry):
-            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+            # glob.glob, not Path.glob: the pattern may be absolute and may use '**'.
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))  # noqa: PTH207
             files = [p for p in matches if p.is_file()]
             files += [f for p in matches if p.is_dir() for f in _contract_files_in(p)]
             if not files:
@@ -311,8 +312,11 @@ def to_source(
         ctype = options.get("type")
         where = f"line {line}" if line else "a contract"
         if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{display}: the contract at {where} has no 'name'", path=raw.path,
-                              line=line or None)
+            raise ConfigError(
+                f"{display}: the contract at {where} has no 'name'",
+                path=raw.path,
+                line=line or None,
+            )
         if not isinstance(ctype, str) or not ctype.strip():
             raise ConfigError(
                 f"{display}: contract {name!r} has no 'type' (forbidden, layers, independence, "
@@ -397,7 +401,7 @@ def load_sources(
     project_raw: RawFile | None = None
     project_error: ConfigError | None = None
     if config_file:
-        path = Path(config_file) if os.path.isabs(config_file) else rootdir / config_file
+        path = Path(config_file) if Path(config_file).is_absolute() else rootdir / config_file
         if not path.is_file():
             raise ConfigError(f"ssot_config: '{config_file}' does not exist (looked in {path})")
         try:
@@ -427,7 +431,8 @@ def load_sources(
     if project_raw is None and project_error is None and not contract_paths:
         raise ConfigError(
             "no import-linter configuration found: looked for an [importlinter] section in "
-            f"setup.cfg and .importlinter, and [tool.importlinter] in pyproject.toml, in {rootdir}, "
+            "setup.cfg and .importlinter, and [tool.importlinter] in pyproject.toml, "
+            f"in {rootdir}, "
             "and the 'ssot_contracts' ini option names no contract file. "
             "Add a contract (see docs/getting-started.md) or run without --ssot."
         )

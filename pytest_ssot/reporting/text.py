@@ -57,7 +57,13 @@ def render_violation(
 ) -> list[str]:
     prefix = f"{mark} " if mark else ""
     if not violation.hops:
-        return [f"  {prefix}{label}{violation.message or violation.fingerprint}"]
+        text = violation.message or violation.fingerprint
+        lines = [f"  {prefix}{label}{text}"]
+        if violation.file:
+            where = f"{violation.file}:{violation.line}" if violation.line else violation.file
+            quoted = read(violation.file, violation.line) if violation.line else ""
+            lines.append(f"      {where}  {quoted}".rstrip())
+        return lines
     modules = [violation.hops[0].importer, *(h.imported for h in violation.hops)]
     lines = [f"  {prefix}{label}{' -> '.join(modules)}"]
     rows = [row for hop in violation.hops for row in _hop_rows(hop, read)]

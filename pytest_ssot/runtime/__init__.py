@@ -1,0 +1,1 @@
+"""Runtime checks: what the static graph cannot see, watched while the tests run."""

@@ -1,0 +1,130 @@
+"""Runtime findings and how they reach the user.
+
+A runtime check (duplicate managers, dynamic imports of forbidden modules, ...)
+calls ``FindingsReporter.record`` when it sees a problem. A finding made while
+a test runs fails that test's report for that phase (setup, call or teardown);
+one made outside any test (start-up, collection, session end) is listed in the
+terminal summary and makes the run fail. Warnings never fail anything: they go
+to pytest's warnings summary.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+
+import pytest
+
+from pytest_ssot.runtime.phase import Phase, PhaseTracker
+
+ERROR = "error"
+WARNING = "warning"
+
+
+class PytestSsotRuntimeWarning(UserWarning):
+    """A runtime finding configured to warn rather than fail."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    """Which runtime check found it, e.g. 'duplicate-instance', 'dynamic-import'."""
+    rule: str
+    """The declared rule or contract it breaks (a manager name, a contract id)."""
+    summary: str
+    """One line, shown in summaries."""
+    details: str
+    """The full text: sites, stacks, what to do."""
+    phase: Phase
+    fingerprint: str
+    """Stable identity for the baseline: no line numbers, no object ids."""
+    severity: str = ERROR
+    file: str | None = None
+    line: int | None = None
+
+    def render(self) -> str:
+        return f"[{self.check}] {self.summary}\n{self.details}".rstrip()
+
+
+class FindingsReporter:
+    """pytest hook object: turns recorded findings into failed reports and a summary."""
+
+    def __init__(self, tracker: PhaseTracker) -> None:
+        self.tracker = tracker
+        self._lock = threading.Lock()
+        self.findings: list[Finding] = []
+        self._pending: dict[tuple[str, str], list[Finding]] = {}
+        self._allowed: set[tuple[str, str]] = set()
+
+    # -- recording ------------------------------------------------------------
+
+    def record(self, finding: Finding) -> None:
+        with self._lock:
+            self.findings.append(finding)
+            if finding.severity == ERROR and finding.phase.in_test:
+                key = (finding.phase.nodeid, finding.phase.when)
+                self._pending.setdefault(key, []).append(finding)
+        if finding.severity == WARNING:
+            warnings.warn_explicit(
+                PytestSsotRuntimeWarning(finding.render()),
+                PytestSsotRuntimeWarning,
+                filename=finding.file or "pytest-ssot",
+                lineno=finding.line or 0,
+            )
+
+    def allow(self, nodeid: str, check: str) -> None:
+        """Opt a test out of one check (its findings are kept, but do not fail it)."""
+        self._allowed.add((nodeid, check))
+
+    def allowed(self, finding: Finding) -> bool:
+        return (finding.phase.nodeid, finding.check) in self._allowed
+
+    def for_test(self, nodeid: str) -> list[Finding]:
+        with self._lock:
+            return [f for f in self.findings if f.phase.nodeid == nodeid and f.phase.in_test]
+
+    @property
+    def outside_tests(self) -> list[Finding]:
+        with self._lock:
+            return [f for f in self.findings if f.severity == ERROR and not f.phase.in_test]
+
+    # -- hooks ----------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        with self._lock:
+            found = self._pending.pop((item.nodeid, call.when), [])
+        failing = [f for f in found if not self.allowed(f)]
+        if not failing:
+            return report
+        text = _render_all(failing)
+        if report.passed:
+            report.outcome = "failed"
+            report.longrepr = text
+        else:
+            report.sections.append((f"pytest-ssot findings ({call.when})", text))
+        return report
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.outside_tests and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        outside = self.outside_tests
+        if not outside:
+            return
+        terminalreporter.section("pytest-ssot: findings outside any test", red=True)
+        for finding in outside:
+            terminalreporter.write_line(f"during {finding.phase.describe()}:")
+            for line in finding.render().splitlines():
+                terminalreporter.write_line(f"  {line}")
+
+
+def _render_all(findings: Iterable[Finding]) -> str:
+    return "\n\n".join(f.render() for f in findings)

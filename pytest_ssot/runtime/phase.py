@@ -1,0 +1,116 @@
+"""Which part of the run is executing: collection, a fixture's setup, a test's call.
+
+Runtime findings are attributed to the phase in which they happen. The phase
+is process-wide (not per thread) on purpose: threads and asyncio tasks that a
+test starts belong to that test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Phase:
+    when: str
+    """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'."""
+    nodeid: str = ""
+    fixture: str | None = None
+    fixture_scope: str | None = None
+
+    @property
+    def in_test(self) -> bool:
+        return self.when in ("setup", "call", "teardown") and bool(self.nodeid)
+
+    def describe(self) -> str:
+        if self.fixture:
+            return (
+                f"setup of fixture {self.fixture!r} ({self.fixture_scope} scope) for {self.nodeid}"
+            )
+        if self.when == "collection":
+            return f"collection of {self.nodeid}" if self.nodeid else "collection"
+        if self.in_test:
+            return f"{self.when} of {self.nodeid}"
+        return {"startup": "start-up (plugins and conftest files)", "finish": "session end"}.get(
+            self.when, self.when
+        )
+
+
+STARTUP = Phase("startup")
+
+
+class PhaseTracker:
+    """A pytest hook object that keeps ``current`` up to date."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current = STARTUP
+
+    @property
+    def current(self) -> Phase:
+        return self._current
+
+    def _set(self, phase: Phase) -> Phase:
+        with self._lock:
+            previous, self._current = self._current, phase
+        return previous
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, object, object]:
+        previous = self._set(Phase("collection", collector.nodeid))
+        try:
+            return (yield)
+        finally:
+            self._set(previous)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        previous = self._set(Phase("setup", item.nodeid))
+        try:
+            return (yield)
+        finally:
+            self._set(previous)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        # A fixture is set up for the test being set up, whatever its scope
+        # (request.node of a session fixture is the session itself).
+        nodeid = self._current.nodeid
+        if not nodeid:
+            node = getattr(request, "node", None)
+            nodeid = node.nodeid if node is not None else ""
+        previous = self._set(Phase("setup", nodeid, fixturedef.argname, fixturedef.scope))
+        try:
+            return (yield)
+        finally:
+            self._set(previous)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        previous = self._set(Phase("call", item.nodeid))
+        try:
+            return (yield)
+        finally:
+            self._set(previous)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, None, None]:
+        previous = self._set(Phase("teardown", item.nodeid))
+        try:
+            return (yield)
+        finally:
+            self._set(previous)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self._set(Phase("finish"))
