@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pytest_ssot import adapter
+import pytest_ssot.adapter as adapter
 from pytest_ssot.model import (
     ContractError,
     ContractResult,

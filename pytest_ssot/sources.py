@@ -76,6 +76,15 @@ def read_ini(path: Path, text: str) -> RawFile | None:
     parser = configparser.ConfigParser()
     try:
         parser.read_string(text, source=str(path))
+    except configparser.ParsingError as exc:
+        line = exc.errors[0][0] if exc.errors else None
+        lines = text.splitlines()
+        content = lines[line - 1].strip() if line and line <= len(lines) else ""
+        raise ConfigError(
+            f"{path.name}: not a valid INI file: line {line}: cannot parse {content!r}",
+            path=path,
+            line=line,
+        ) from None
     except configparser.Error as exc:
         line = getattr(exc, "lineno", None)
         raise ConfigError(

@@ -47,3 +47,27 @@ def write(pytester: pytest.Pytester) -> WriteFiles:
         return pytester.path
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _preload_plugin_modules() -> None:
+    """Import the heavy modules once, before pytester snapshots sys.modules.
+
+    pytester's in-process runs drop every module a run imported. A package that
+    stays loaded keeps attributes pointing at the dropped submodules, so the next
+    run would mix two copies of import-linter's classes. Real runs import them
+    once per process; loading them up front gives the tests the same.
+    """
+    import importlib
+    import pkgutil
+
+    import importlinter
+
+    for info in pkgutil.walk_packages(importlinter.__path__, "importlinter."):
+        if info.name.startswith(("importlinter.ui", "importlinter.cli")):
+            continue
+        importlib.import_module(info.name)
+    import pytest_ssot
+
+    for info in pkgutil.walk_packages(pytest_ssot.__path__, "pytest_ssot."):
+        importlib.import_module(info.name)
