@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.baseline import Baseline
 from pytest_ssot.checking import StaticChecker
-from pytest_ssot.model import ContractResult, ContractSpec
+from pytest_ssot.model import Comparison, ContractResult, ContractSpec
 from pytest_ssot.reporting.text import SourceLines, render_failure
 from pytest_ssot.sources import LoadedFile
 
@@ -29,7 +30,13 @@ class SsotContext:
     rootdir: Path
     checker: StaticChecker
     max_chains: int
+    baseline: Baseline | None = None
+    strict: bool = False
+    """Fail a contract while the baseline lists violations it no longer has."""
+    freezing: bool = False
+    """--ssot-baseline-update: new violations are about to be frozen, not failures."""
     results: dict[str, ContractResult] = field(default_factory=dict)
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
     reader: SourceLines = field(init=False)
 
     def __post_init__(self) -> None:
@@ -39,9 +46,10 @@ class SsotContext:
 class ContractFailed(Exception):
     """Raised by a contract item whose contract is broken or cannot be checked."""
 
-    def __init__(self, result: ContractResult) -> None:
+    def __init__(self, result: ContractResult, comparison: Comparison | None = None) -> None:
         super().__init__(result.spec.id)
         self.result = result
+        self.comparison = comparison
 
 
 class SsotConfigError(pytest.Collector):
@@ -95,15 +103,38 @@ class ContractItem(pytest.Item):
         return parent.context
 
     def runtest(self) -> None:
-        result = self.context.checker.check(self.spec)
+        context = self.context
+        result = context.checker.check(self.spec)
         self.result = result
-        self.context.results[self.spec.id] = result
-        self.user_properties.append(("ssot_status", result.status))
-        self.user_properties.append(("ssot_violations", len(result.violations)))
+        context.results[self.spec.id] = result
+        comparison = None
+        if context.baseline is not None and result.error is None:
+            comparison = context.baseline.compare(self.spec.id, result.violations)
+            context.comparisons[self.spec.id] = comparison
+        self._record_properties(result, comparison)
         for message in result.warnings:
             self.warn(PytestSsotWarning(f"contract {self.spec.id!r}: {message}"))
-        if result.status != "kept":
+        if result.error is not None:
             raise ContractFailed(result)
+        if comparison is None:
+            if not result.kept:
+                raise ContractFailed(result)
+            return
+        if comparison.new and not context.freezing:
+            raise ContractFailed(result, comparison)
+        if comparison.fixed and context.strict and not context.freezing:
+            raise ContractFailed(result, comparison)
+
+    def _record_properties(self, result: ContractResult, comparison: Comparison | None) -> None:
+        # user_properties end up as <property> elements in --junitxml reports.
+        props = [("ssot_status", result.status), ("ssot_violations", len(result.violations))]
+        if comparison is not None:
+            props += [
+                ("ssot_new", len(comparison.new)),
+                ("ssot_frozen", len(comparison.frozen)),
+                ("ssot_fixed", len(comparison.fixed)),
+            ]
+        self.user_properties.extend(props)
 
     def repr_failure(
         self,
@@ -111,14 +142,52 @@ class ContractItem(pytest.Item):
         style: Any = None,
     ) -> str | Any:
         if isinstance(excinfo.value, ContractFailed):
-            return render_failure(
-                excinfo.value.result,
-                self.context.reader,
-                verbose=self.config.get_verbosity() > 0,
-                max_chains=self.context.max_chains,
-            )
+            return self._describe(excinfo.value.result, excinfo.value.comparison)
         return super().repr_failure(excinfo, style=style)
+
+    def _describe(self, result: ContractResult, comparison: Comparison | None) -> str:
+        verbose = self.config.get_verbosity() > 0
+        if comparison is None:
+            return render_failure(
+                result, self.context.reader, verbose=verbose, max_chains=self.context.max_chains
+            )
+        notes = []
+        if comparison.frozen:
+            notes.append(
+                f"({len(comparison.frozen)} frozen violation"
+                f"{'s' if len(comparison.frozen) != 1 else ''} of this contract are in the "
+                "baseline and not shown.)"
+            )
+        if comparison.fixed:
+            notes.append(stale_note(comparison.fixed, self.context.strict))
+        if not comparison.new:
+            # Only stale entries (strict mode): nothing is broken by new code.
+            return "\n".join(
+                [
+                    f"Contract {result.spec.id!r} is kept apart from frozen violations, but the "
+                    "baseline lists violations that no longer occur (strict mode).",
+                    "",
+                    *notes,
+                ]
+            )
+        return render_failure(
+            result,
+            self.context.reader,
+            verbose=verbose,
+            max_chains=self.context.max_chains,
+            shown=comparison.new,
+            marks={v.fingerprint: "NEW" for v in comparison.new},
+            notes=notes,
+        )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.spec.line - 1 if self.spec.line else None
         return self.spec.source_path, line, f"contract {self.spec.id}: {self.spec.name}"
+
+
+def stale_note(fixed: tuple[str, ...], strict: bool) -> str:
+    listed = "\n".join(f"    {fingerprint}" for fingerprint in fixed)
+    lead = "Fixed since the baseline (remove these entries" + (
+        ", strict mode fails until you do):" if strict else "):"
+    )
+    return f"{lead}\n{listed}\nShrink the baseline with: pytest --ssot --ssot-baseline-prune"

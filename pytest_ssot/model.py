@@ -185,3 +185,13 @@ class ContractResult:
         if self.error is not None:
             return "error"
         return "kept" if self.kept else "broken"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One contract's violations measured against the baseline."""
+
+    new: tuple[Violation, ...] = ()
+    frozen: tuple[Violation, ...] = ()
+    fixed: tuple[str, ...] = ()
+    """Fingerprints the baseline lists that no longer occur."""

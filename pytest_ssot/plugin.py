@@ -35,7 +35,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="with --ssot: run only the SSOT checks, without collecting the test modules.",
     )
+    group.addoption(
+        "--ssot-baseline",
+        metavar="PATH",
+        default=None,
+        help="baseline file of frozen violations (overrides the ini key 'ssot_baseline').",
+    )
+    group.addoption(
+        "--ssot-baseline-update",
+        action="store_true",
+        default=False,
+        help="write the baseline from this run: freeze new violations, drop fixed ones.",
+    )
+    group.addoption(
+        "--ssot-baseline-prune",
+        action="store_true",
+        default=False,
+        help="drop fixed violations from the baseline, never add any.",
+    )
+    group.addoption(
+        "--ssot-baseline-strict",
+        action="store_true",
+        default=None,
+        help="fail while the baseline lists violations that no longer occur, or contracts "
+        "that no longer exist (also: ini key 'ssot_baseline_strict').",
+    )
+    group.addoption(
+        "--ssot-report",
+        metavar="PATH",
+        default=None,
+        help="write a JSON report of every contract and finding (also: ini key 'ssot_report').",
+    )
     parser.addini("ssot", type="bool", default=False, help="turn pytest-ssot on (like --ssot).")
+    parser.addini(
+        "ssot_baseline",
+        type="string",
+        default="",
+        help="baseline file of frozen violations, relative to the rootdir.",
+    )
+    parser.addini(
+        "ssot_baseline_strict",
+        type="bool",
+        default=False,
+        help="fail while the baseline holds stale entries, so it can only shrink.",
+    )
+    parser.addini(
+        "ssot_baseline_no_growth",
+        type="bool",
+        default=False,
+        help="forbid adding entries to the baseline (--ssot-baseline-update then fails instead).",
+    )
+    parser.addini(
+        "ssot_report", type="string", default="", help="path of the JSON report to write."
+    )
     parser.addini(
         "ssot_contracts",
         type="linelist",
@@ -70,8 +122,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Markers are registered even when off, so --strict-markers runs keep working.
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    if config.getoption("ssot_only") and not enabled(config):
-        raise pytest.UsageError("--ssot-only needs --ssot (or the ini key 'ssot = true')")
+    if not enabled(config):
+        for name in ("ssot_only", "ssot_baseline_update", "ssot_baseline_prune"):
+            if config.getoption(name):
+                flag = "--" + name.replace("_", "-")
+                raise pytest.UsageError(f"{flag} needs --ssot (or the ini key 'ssot = true')")
     if not enabled(config):
         return
     from pytest_ssot.session import SsotSession

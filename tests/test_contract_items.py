@@ -54,7 +54,7 @@ def test_one_item_per_contract_with_chain_file_line_and_source(
     result.stdout.fnmatch_lines(
         [
             "PASSED pyproject.toml::layers",
-            "FAILED pyproject.toml::no-legacy - *",
+            "FAILED pyproject.toml::no-legacy*",
         ],
         consecutive=False,
     )
@@ -257,7 +257,7 @@ def test_contract_files_merge_with_project_config(
     result = pytester.runpytest("--ssot", "-rA")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
-        ["PASSED contracts/layers.ini::layers", "FAILED contracts/legacy.toml::no-legacy - *"],
+        ["PASSED contracts/layers.ini::layers", "FAILED contracts/legacy.toml::no-legacy*"],
         consecutive=False,
     )
 

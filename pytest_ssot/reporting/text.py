@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pytest_ssot.model import ContractResult, GraphStats, Hop, Violation
+from pytest_ssot.model import Comparison, ContractResult, GraphStats, Hop, Violation
 
 DEFAULT_MAX_CHAINS = 10
 DEFAULT_GUIDANCE = (
@@ -138,18 +138,30 @@ def _ignored(count: int) -> str:
     return f"{count} import{'s' if count != 1 else ''} ignored"
 
 
-def result_line(result: ContractResult, extra: str = "") -> str:
-    status = {"kept": "KEPT  ", "broken": "BROKEN", "error": "ERROR "}[result.status]
+def status_label(result: ContractResult, comparison: Comparison | None) -> str:
+    """KEPT, BROKEN, ERROR, or FROZEN: broken only by violations the baseline freezes."""
+    if result.status == "broken" and comparison is not None and not comparison.new:
+        return "FROZEN"
+    return result.status.upper()
+
+
+def result_line(result: ContractResult, comparison: Comparison | None = None) -> str:
     notes = []
     if result.status == "broken":
         count = len(result.violations)
         notes.append(f"{count} violation{'s' if count != 1 else ''}")
     if result.ignored_import_count:
         notes.append(_ignored(result.ignored_import_count))
-    if extra:
-        notes.append(extra)
+    if comparison is not None:
+        for word, items in (
+            ("frozen", comparison.frozen),
+            ("fixed", comparison.fixed),
+            ("NEW", comparison.new),
+        ):
+            if items:
+                notes.append(f"{len(items)} {word}")
     tail = f" ({', '.join(notes)})" if notes else ""
-    return f"{status} {result.spec.nodeid}{tail}"
+    return f"{status_label(result, comparison):<6} {result.spec.nodeid}{tail}"
 
 
 def summary_lines(
@@ -157,19 +169,22 @@ def summary_lines(
     graphs: Sequence[GraphStats],
     *,
     verbose: bool = False,
-    extras: Mapping[str, str] | None = None,
+    comparisons: Mapping[str, Comparison] | None = None,
 ) -> list[str]:
-    counts = Counter(r.status for r in results)
-    parts = [f"{counts['kept']} kept", f"{counts['broken']} broken"]
-    if counts["error"]:
-        parts.append(f"{counts['error']} could not be checked")
+    comparisons = comparisons or {}
+    labels = Counter(status_label(r, comparisons.get(r.spec.id)) for r in results)
+    parts = [f"{labels['KEPT']} kept", f"{labels['BROKEN']} broken"]
+    if labels["FROZEN"]:
+        parts.append(f"{labels['FROZEN']} broken only by frozen violations")
+    if labels["ERROR"]:
+        parts.append(f"{labels['ERROR']} could not be checked")
     lines = [f"contracts: {', '.join(parts)}"]
     for graph in graphs:
         lines.append(
             f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, "
             f"built in {graph.build_ms:.0f} ms"
         )
-    if verbose or counts["broken"] or counts["error"]:
+    if verbose or labels["BROKEN"] or labels["ERROR"] or labels["FROZEN"]:
         for result in results:
-            lines.append("  " + result_line(result, (extras or {}).get(result.spec.id, "")))
+            lines.append("  " + result_line(result, comparisons.get(result.spec.id)))
     return lines

@@ -1,0 +1,166 @@
+"""The machine-readable report (``--ssot-report=PATH``): one JSON document per run.
+
+Its schema is documented in docs/report.md and shipped as report.schema.json
+next to this module; ``SCHEMA_VERSION`` changes only with an incompatible change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_ssot.fileio import write_atomic
+from pytest_ssot.model import Comparison, ContractResult, GraphStats, Violation
+
+SCHEMA = "pytest-ssot-report"
+SCHEMA_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    path: str
+    exists: bool
+    strict: bool
+    orphaned: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    written: bool = False
+    refused: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def violation_dict(violation: Violation, status: str) -> dict[str, Any]:
+    first = violation.hops[0] if violation.hops else None
+    file = first.importer_file if first else violation.file
+    line = (
+        (first.line_numbers[0] if first and first.line_numbers else None)
+        if first
+        else (violation.line)
+    )
+    return {
+        "fingerprint": violation.fingerprint,
+        "kind": violation.kind,
+        "status": status,
+        "importer": violation.importer,
+        "imported": violation.imported,
+        "heading": violation.heading,
+        "message": violation.message,
+        "file": file,
+        "line": line,
+        "chain": [
+            {
+                "importer": hop.importer,
+                "imported": hop.imported,
+                "file": hop.importer_file,
+                "line_numbers": list(hop.line_numbers),
+            }
+            for hop in violation.hops
+        ],
+    }
+
+
+def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict[str, Any]:
+    spec = result.spec
+    if comparison is None:
+        violations = [violation_dict(v, "new") for v in result.violations]
+        counts = {"new": len(result.violations), "frozen": 0, "fixed": 0}
+        fixed: list[str] = []
+    else:
+        violations = [violation_dict(v, "new") for v in comparison.new]
+        violations += [violation_dict(v, "frozen") for v in comparison.frozen]
+        counts = {
+            "new": len(comparison.new),
+            "frozen": len(comparison.frozen),
+            "fixed": len(comparison.fixed),
+        }
+        fixed = list(comparison.fixed)
+    return {
+        "id": spec.id,
+        "name": spec.name,
+        "type": spec.type,
+        "source": spec.source_display,
+        "line": spec.line or None,
+        "status": result.status,
+        "passed": verdict(result, comparison),
+        "error": result.error,
+        "check_ms": round(result.check_ms, 3),
+        "ignored_imports": result.ignored_import_count,
+        "warnings": list(result.warnings),
+        "counts": counts,
+        "violations": violations,
+        "fixed": fixed,
+        "details": result.fallback_text or None,
+    }
+
+
+def verdict(result: ContractResult, comparison: Comparison | None) -> bool:
+    """Whether the contract's item passes: kept, or broken only by frozen violations."""
+    if result.error is not None:
+        return False
+    if result.kept:
+        return True
+    return comparison is not None and not comparison.new and bool(result.violations)
+
+
+def build_report(
+    *,
+    outcomes: Sequence[tuple[ContractResult, Comparison | None]],
+    graphs: Sequence[GraphStats],
+    versions: Mapping[str, str],
+    created: str,
+    rootdir: str,
+    exit_status: int,
+    baseline: BaselineInfo | None = None,
+    runtime: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    contracts = [contract_dict(r, c) for r, c in outcomes]
+    totals = {"new": 0, "frozen": 0, "fixed": 0}
+    for item in contracts:
+        for key in totals:
+            totals[key] += item["counts"][key]
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "created": created,
+        "tool": dict(versions),
+        "rootdir": rootdir,
+        "exit_status": exit_status,
+        "summary": {
+            "contracts": len(contracts),
+            "kept": sum(1 for c in contracts if c["status"] == "kept"),
+            "broken": sum(1 for c in contracts if c["status"] == "broken"),
+            "error": sum(1 for c in contracts if c["status"] == "error"),
+            "passed": sum(1 for c in contracts if c["passed"]),
+            "violations": sum(len(c["violations"]) for c in contracts),
+            **totals,
+            "runtime_findings": len(runtime),
+        },
+        "graphs": [
+            {
+                "root_packages": list(g.key.root_packages),
+                "include_external_packages": g.key.include_external_packages,
+                "exclude_type_checking_imports": g.key.exclude_type_checking_imports,
+                "modules": g.modules,
+                "imports": g.imports,
+                "build_ms": round(g.build_ms, 3),
+            }
+            for g in graphs
+        ],
+        "contracts": contracts,
+        "baseline": None
+        if baseline is None
+        else {
+            "path": baseline.path,
+            "exists": baseline.exists,
+            "strict": baseline.strict,
+            "written": baseline.written,
+            "orphaned": {k: sorted(v) for k, v in sorted(baseline.orphaned.items())},
+            "refused": {k: sorted(v) for k, v in sorted(baseline.refused.items())},
+        },
+        "runtime": [dict(f) for f in runtime],
+    }
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,330 @@
+"""The migration ratchet, the JSON report, GitHub annotations and JUnit properties."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_ssot.reporting.json_report import SCHEMA_FILE
+
+jsonschema = pytest.importorskip("jsonschema")
+
+ARGS = ("--ssot", "--ssot-only", "--ssot-baseline=.ssot-baseline.json")
+
+
+def freeze(pytester: pytest.Pytester) -> dict[str, list[str]]:
+    result = pytester.runpytest(*ARGS, "--ssot-baseline-update")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    data = json.loads(Path(".ssot-baseline.json").read_text())
+    violations: dict[str, list[str]] = data["violations"]
+    return violations
+
+
+def test_update_freezes_todays_violations(pytester: pytest.Pytester, example: Path) -> None:
+    violations = freeze(pytester)
+    assert violations == {
+        "no-legacy-websocket": [
+            "import: wsapp.app -> wsapp.websocket",
+            "import: wsapp.app -> wsapp.websocket.connection_handler",
+            "import: wsapp.app -> wsapp.websocket.connection_manager",
+            "import: wsapp.routes.admin -> wsapp.websocket.connection_manager",
+            "import: wsapp.routes.chat -> wsapp.websocket.connection_handler",
+            "import: wsapp.routes.health -> wsapp.websocket",
+            "import: wsapp.services.notifier -> wsapp.websocket",
+        ],
+        "no-shims-in-app": ["import: wsapp.routes.status -> wsapp.websocket_core.manager"],
+    }
+    text = Path(".ssot-baseline.json").read_text()
+    assert text.endswith("}\n") and '"version": 1' in text
+    result = pytester.runpytest(*ARGS)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "contracts: 2 kept, 0 broken, 2 broken only by frozen violations",
+            "  FROZEN ../../contracts/websocket.toml::no-legacy-websocket "
+            "(7 violations, 7 frozen)",
+            "migration progress against the baseline .ssot-baseline.json:",
+            "  no-legacy-websocket * 7 * 0 * 0",
+            "  total * 8 * 0 * 0",
+        ]
+    )
+
+
+def test_new_violation_fails_marked_new(pytester: pytest.Pytester, example: Path) -> None:
+    freeze(pytester)
+    (example / "wsapp/routes/rooms.py").write_text(
+        '"""A new route written against the old API."""\n\n'
+        "from wsapp.websocket.connection_handler import connection_scope\n"
+    )
+    result = pytester.runpytest(*ARGS)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "Contract 'no-legacy-websocket' is BROKEN: *",
+            "wsapp.routes is not allowed to import wsapp.websocket (1 chain):",
+            "  NEW 1. wsapp.routes.rooms -> wsapp.websocket.connection_handler",
+            "      wsapp/routes/rooms.py:3  from wsapp.websocket.connection_handler import "
+            "connection_scope",
+            "(7 frozen violations of this contract are in the baseline and not shown.)",
+        ]
+    )
+    result.stdout.fnmatch_lines(["  no-legacy-websocket * 7 * 0 * 1"])
+    # Only the new import is listed; the frozen chains are not.
+    assert "wsapp/routes/chat.py:4" not in result.stdout.str()
+
+
+def test_moving_an_import_keeps_it_frozen(pytester: pytest.Pytester, example: Path) -> None:
+    freeze(pytester)
+    chat = example / "wsapp/routes/chat.py"
+    chat.write_text('"""Moved down by a new docstring line."""\n\n\n' + chat.read_text())
+    pytester.runpytest(*ARGS).assert_outcomes(passed=4)
+
+
+def test_fixed_violation_passes_and_strict_mode_demands_a_prune(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    freeze(pytester)
+    status = example / "wsapp/routes/status.py"
+    status.write_text(
+        status.read_text().replace(
+            "from wsapp.websocket_core.manager import WebSocketManager",
+            "from wsapp.websocket_core.unified_manager import WebSocketManager",
+        )
+    )
+    result = pytester.runpytest(*ARGS)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "  no-shims-in-app * 0 * 1 * 0",
+            "  1 baseline entries no longer occur: shrink the file with "
+            "pytest --ssot --ssot-baseline-prune",
+        ]
+    )
+    strict = pytester.runpytest(*ARGS, "--ssot-baseline-strict")
+    strict.assert_outcomes(passed=3, failed=1)
+    strict.stdout.fnmatch_lines(
+        [
+            "Contract 'no-shims-in-app' is kept apart from frozen violations, but the baseline "
+            "lists violations that no longer occur (strict mode).",
+            "Fixed since the baseline (remove these entries, strict mode fails until you do):",
+            "    import: wsapp.routes.status -> wsapp.websocket_core.manager",
+        ]
+    )
+    before = Path(".ssot-baseline.json").read_text()
+    pytester.runpytest(*ARGS, "--ssot-baseline-prune").assert_outcomes(passed=4)
+    after = json.loads(Path(".ssot-baseline.json").read_text())
+    assert "no-shims-in-app" not in after["violations"]
+    assert len(after["violations"]["no-legacy-websocket"]) == 7
+    assert before != Path(".ssot-baseline.json").read_text()
+    pytester.runpytest(*ARGS, "--ssot-baseline-strict").assert_outcomes(passed=4)
+
+
+def test_prune_never_adds(pytester: pytest.Pytester, example: Path) -> None:
+    freeze(pytester)
+    (example / "wsapp/routes/rooms.py").write_text("import wsapp.websocket\n")
+    result = pytester.runpytest(*ARGS, "--ssot-baseline-prune")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    data = json.loads(Path(".ssot-baseline.json").read_text())
+    assert "import: wsapp.routes.rooms -> wsapp.websocket" not in data["violations"][
+        "no-legacy-websocket"
+    ]
+
+
+def test_no_growth_refuses_to_add(pytester: pytest.Pytester, example: Path) -> None:
+    freeze(pytester)
+    before = Path(".ssot-baseline.json").read_text()
+    (example / "wsapp/routes/rooms.py").write_text("import wsapp.websocket\n")
+    result = pytester.runpytest(
+        *ARGS, "--ssot-baseline-update", "-o", "ssot_baseline_no_growth=true"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "  REFUSED to add 1 new violation(s) of 'no-legacy-websocket' to the baseline "
+            "(ssot_baseline_no_growth = true): fix them instead",
+            "    import: wsapp.routes.rooms -> wsapp.websocket",
+        ]
+    )
+    assert Path(".ssot-baseline.json").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not valid JSON (line 1, column 2: *"),
+        ('{"format": "pytest-ssot-baseline", "version": 99, "violations": {}}', "has version 99*"),
+        ('{"format": "something-else", "version": 1}', "is not a pytest-ssot baseline*"),
+        (
+            '{"format": "pytest-ssot-baseline", "version": 1, "violations": {"x": [1]}}',
+            "has a malformed entry for 'x'*",
+        ),
+    ],
+)
+def test_broken_baseline_is_a_clear_error_and_stays_untouched(
+    pytester: pytest.Pytester, example: Path, content: str, message: str
+) -> None:
+    Path(".ssot-baseline.json").write_text(content)
+    for extra in ((), ("--ssot-baseline-update",)):
+        result = pytester.runpytest(*ARGS, *extra)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*pytest-ssot: baseline .ssot-baseline.json {message}"])
+        assert Path(".ssot-baseline.json").read_text() == content
+
+
+def test_baseline_never_hides_another_contracts_violation(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    Path(".ssot-baseline.json").write_text(
+        json.dumps(
+            {
+                "format": "pytest-ssot-baseline",
+                "version": 1,
+                "violations": {
+                    "app-layers": ["import: wsapp.routes.status -> wsapp.websocket_core.manager"]
+                },
+            }
+        )
+    )
+    result = pytester.runpytest(*ARGS, "-k", "no-shims-in-app")
+    result.assert_outcomes(failed=1, deselected=3)
+    result.stdout.fnmatch_lines(["  NEW 1. wsapp.routes.status -> wsapp.websocket_core.manager"])
+
+
+def test_orphaned_entries_are_reported_and_dropped(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    freeze(pytester)
+    data = json.loads(Path(".ssot-baseline.json").read_text())
+    data["violations"]["renamed-contract"] = ["import: a -> b"]
+    Path(".ssot-baseline.json").write_text(json.dumps(data))
+    result = pytester.runpytest(*ARGS)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "  the baseline lists 1 violation(s) of contract 'renamed-contract', which no longer "
+            "exists (renamed or deleted); --ssot-baseline-prune drops them"
+        ]
+    )
+    assert pytester.runpytest(*ARGS, "--ssot-baseline-strict").ret == pytest.ExitCode.TESTS_FAILED
+    pytester.runpytest(*ARGS, "--ssot-baseline-prune").assert_outcomes(passed=4)
+    assert "renamed-contract" not in json.loads(Path(".ssot-baseline.json").read_text())[
+        "violations"
+    ]
+
+
+def test_deselected_contracts_keep_their_entries_on_update(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    before = freeze(pytester)
+    pytester.runpytest(*ARGS, "--ssot-baseline-update", "-k", "app-layers")
+    assert json.loads(Path(".ssot-baseline.json").read_text())["violations"] == before
+
+
+def test_update_needs_a_baseline_path(pytester: pytest.Pytester, example: Path) -> None:
+    result = pytester.runpytest("--ssot", "--ssot-baseline-update")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*need a baseline file: set the ini key 'ssot_baseline'*"])
+
+
+def test_json_report_matches_its_schema(pytester: pytest.Pytester, example: Path) -> None:
+    freeze(pytester)
+    (example / "wsapp/routes/rooms.py").write_text("import wsapp.websocket\n")
+    result = pytester.runpytest(*ARGS, "--ssot-report=report.json")
+    result.stdout.fnmatch_lines(["report written to report.json"])
+    report = json.loads(Path("report.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    assert report["summary"] == {
+        "contracts": 4,
+        "kept": 2,
+        "broken": 2,
+        "error": 0,
+        "passed": 3,
+        "violations": 9,
+        "new": 1,
+        "frozen": 8,
+        "fixed": 0,
+        "runtime_findings": report["summary"]["runtime_findings"],
+    }
+    legacy = next(c for c in report["contracts"] if c["id"] == "no-legacy-websocket")
+    assert legacy["passed"] is False
+    assert legacy["source"] == "../../contracts/websocket.toml" and legacy["line"] == 13
+    new = [v for v in legacy["violations"] if v["status"] == "new"]
+    assert new == [
+        {
+            "fingerprint": "import: wsapp.routes.rooms -> wsapp.websocket",
+            "kind": "import",
+            "status": "new",
+            "importer": "wsapp.routes.rooms",
+            "imported": "wsapp.websocket",
+            "heading": "wsapp.routes is not allowed to import wsapp.websocket",
+            "message": "",
+            "file": "wsapp/routes/rooms.py",
+            "line": 1,
+            "chain": [
+                {
+                    "importer": "wsapp.routes.rooms",
+                    "imported": "wsapp.websocket",
+                    "file": "wsapp/routes/rooms.py",
+                    "line_numbers": [1],
+                }
+            ],
+        }
+    ]
+    assert report["graphs"][0]["root_packages"] == ["wsapp"]
+    assert report["baseline"]["path"] == ".ssot-baseline.json"
+
+
+def test_report_is_written_without_a_baseline(pytester: pytest.Pytester, example: Path) -> None:
+    pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=out/r.json")
+    report = json.loads(Path("out/r.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    assert report["baseline"] is None
+    assert report["summary"]["new"] == 8
+
+
+def test_github_annotations_only_on_github(
+    pytester: pytest.Pytester, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(pytester)
+    (example / "wsapp/routes/rooms.py").write_text("# new\nimport wsapp.websocket\n")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    plain = pytester.runpytest(*ARGS)
+    assert "::error" not in plain.stdout.str()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(example.parent.parent))
+    result = pytester.runpytest(*ARGS)
+    errors = [line for line in result.stdout.lines if line.startswith("::error")]
+    assert errors == [
+        "::error file=examples/websocket_migration/wsapp/routes/rooms.py,line=2,"
+        "title=pytest-ssot%3A contract no-legacy-websocket broken (NEW)::"
+        "App code does not import the legacy wsapp.websocket package: "
+        "wsapp.routes.rooms -> wsapp.websocket"
+        "%0AImport from wsapp.websocket_core instead: get_websocket_manager() from"
+        "%0Awsapp.websocket_core.registry, ConnectionHandler is moving there too."
+    ]
+
+
+def test_junit_xml_has_contract_cases_with_counts(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    freeze(pytester)
+    (example / "wsapp/routes/rooms.py").write_text("import wsapp.websocket\n")
+    pytester.runpytest(*ARGS, "--junitxml=junit.xml", "-o", "junit_family=xunit1")
+    root = ET.parse("junit.xml").getroot()
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    legacy = cases["no-legacy-websocket"]
+    props = {p.get("name"): p.get("value") for p in legacy.iter("property")}
+    assert props == {
+        "ssot_status": "broken",
+        "ssot_violations": "8",
+        "ssot_new": "1",
+        "ssot_frozen": "7",
+        "ssot_fixed": "0",
+    }
+    failure = legacy.find("failure")
+    assert failure is not None
+    assert "NEW 1. wsapp.routes.rooms -> wsapp.websocket" in (failure.text or "")
+    assert cases["app-layers"].find("failure") is None
