@@ -1,0 +1,26 @@
+"""pytest-ssot's own import-linter contract types, for the shape of an SSOT migration.
+
+Register them in ``[tool.importlinter]`` (they then work under ``pytest --ssot``
+and plain ``lint-imports`` alike)::
+
+    contract_types = [
+        "single_source: pytest_ssot.contract_types.SingleSourceContract",
+        "unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract",
+    ]
+
+Their findings reach pytest-ssot's report as ``pytest_ssot.model.Violation``
+objects in ``ContractCheck.metadata["ssot_violations"]``; ``lint-imports``
+prints them with ``render_broken_contract``. The finding kinds are listed in
+``KINDS`` and explained in docs/contract-types.md.
+
+Layering: this package imports only the standard library, import-linter's
+public API for contract types, grimp and ``pytest_ssot.model``.
+"""
+
+from __future__ import annotations
+
+from pytest_ssot.contract_types._common import KINDS
+from pytest_ssot.contract_types.single_source import SingleSourceContract
+from pytest_ssot.contract_types.unique_definition import UniqueDefinitionContract
+
+__all__ = ["KINDS", "SingleSourceContract", "UniqueDefinitionContract"]

@@ -1,0 +1,556 @@
+"""What the contract types read from source files, and the cache that makes reading cheap.
+
+The import graph says who imports whom; the SSOT contracts also need what a
+module *defines* (classes, functions), what its names are bound to (imports,
+aliases) and whether it holds code of its own. That comes from the syntax tree.
+
+File discovery is grimp's: the root packages are found with
+``importlib.util.find_spec`` (so ``sys.path`` and ``sys.modules`` decide which copy
+is read, as for the graph) and a module of the graph maps to ``<name>.py`` or
+``<name>/__init__.py`` below its root package. Folders without an
+``__init__.py``, which grimp skips, can be listed separately.
+
+Parsed facts are cached per file and per process, keyed by the file's
+modification time and size, so several contracts in one run parse each file at
+most once, and an edited file is read again. A file that does not parse gives a
+``ParseFailure`` instead of facts; it never raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# ---------------------------------------------------------------------------
+# Facts
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A class or function defined at the top level of a module (also inside ``if``/``try``)."""
+
+    name: str
+    kind: str
+    """``class`` or ``function``."""
+    line: int
+    bases: tuple[str, ...] = ()
+    """A class's bases as written (dotted names; subscripts and calls reduced to their names)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name bound to something defined elsewhere: by an import, or by an alias ``X = y.Z``."""
+
+    name: str
+    line: int
+    module: str | None = None
+    """For imports: the module imported, or imported from."""
+    attribute: str | None = None
+    """For ``from module import attribute``; None when the module itself is bound."""
+    expression: str | None = None
+    """For aliases: the dotted expression assigned."""
+
+
+Symbol = Definition | Reference
+
+
+@dataclass(frozen=True)
+class OwnCode:
+    """A top-level statement that is more than importing and forwarding names."""
+
+    name: str
+    kind: str
+    """``class``, ``function``, ``assignment`` or ``statement``."""
+    line: int
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    module: str
+    definitions: tuple[Definition, ...]
+    symbols: Mapping[str, Symbol]
+    """The final binding of each top-level name."""
+    star_imports: tuple[str, ...]
+    own_code: tuple[OwnCode, ...]
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    message: str
+    line: int
+
+
+SHIM_FUNCTIONS = frozenset({"__getattr__", "__dir__"})
+"""Functions a shim may define: module-level attribute forwarding (PEP 562)."""
+
+
+def extract_facts(tree: ast.Module, module: str, is_package: bool, source: str) -> ModuleFacts:
+    collector = _Collector(module, is_package, source)
+    collector.visit_block(tree.body)
+    return ModuleFacts(
+        module=module,
+        definitions=tuple(collector.definitions),
+        symbols=dict(collector.symbols),
+        star_imports=tuple(collector.star_imports),
+        own_code=tuple(collector.own_code),
+    )
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _base_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Subscript):  # Generic[T], Base[int]
+        return _dotted(node.value)
+    if isinstance(node, ast.Call):  # with_metaclass(Meta, Base): the function, not the base
+        return None
+    return _dotted(node)
+
+
+def _is_reference(node: ast.expr) -> bool:
+    if isinstance(node, ast.Tuple | ast.List):
+        return bool(node.elts) and all(_is_reference(e) for e in node.elts)
+    return _dotted(node) is not None
+
+
+def _target_names(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Tuple | ast.List):
+        return [n for e in node.elts for n in _target_names(e)]
+    if isinstance(node, ast.Starred):
+        return _target_names(node.value)
+    return []
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+class _Collector:
+    def __init__(self, module: str, is_package: bool, source: str) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.lines = source.splitlines()
+        self.definitions: list[Definition] = []
+        self.symbols: dict[str, Symbol] = {}
+        self.star_imports: list[str] = []
+        self.own_code: list[OwnCode] = []
+
+    def visit_block(self, body: Sequence[ast.stmt]) -> None:
+        for statement in body:
+            self.visit(statement)
+
+    def visit(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self._bind(Reference(alias.asname, node.lineno, module=alias.name))
+                else:
+                    head = alias.name.partition(".")[0]
+                    self._bind(Reference(head, node.lineno, module=head))
+        elif isinstance(node, ast.ImportFrom):
+            base = self._resolve_from(node)
+            for alias in node.names:
+                if alias.name == "*":
+                    if base:
+                        self.star_imports.append(base)
+                    continue
+                self._bind(
+                    Reference(
+                        alias.asname or alias.name, node.lineno, module=base, attribute=alias.name
+                    )
+                )
+        elif isinstance(node, ast.ClassDef):
+            bases = tuple(b for b in (_base_name(e) for e in node.bases) if b)
+            self._define(Definition(node.name, "class", node.lineno, bases))
+            self.own_code.append(OwnCode(node.name, "class", node.lineno))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._define(Definition(node.name, "function", node.lineno))
+            if node.name not in SHIM_FUNCTIONS:
+                self.own_code.append(OwnCode(node.name, "function", node.lineno))
+        elif isinstance(node, ast.Assign):
+            self._assignment(node, node.targets, node.value)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._assignment(node, [node.target], node.value)
+        elif isinstance(node, ast.AugAssign):
+            names = _target_names(node.target)
+            if not (names and all(_is_dunder(n) for n in names)):
+                self._own_statement(node, names)
+        elif isinstance(node, ast.If):
+            self.visit_block(node.body)
+            self.visit_block(node.orelse)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            self.visit_block(node.body)
+            for handler in node.handlers:
+                self.visit_block(handler.body)
+            self.visit_block(node.orelse)
+            self.visit_block(node.finalbody)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            self.visit_block(node.body)
+        elif isinstance(node, ast.Expr):
+            if not self._is_forwarding_expression(node.value):
+                self._own_statement(node, [])
+        elif not isinstance(node, ast.Pass | ast.Delete | ast.Global | ast.Nonlocal):
+            self._own_statement(node, [])
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _bind(self, reference: Reference) -> None:
+        self.symbols[reference.name] = reference
+
+    def _define(self, definition: Definition) -> None:
+        if not any(d.name == definition.name for d in self.definitions):
+            self.definitions.append(definition)
+        self.symbols[definition.name] = definition
+
+    def _resolve_from(self, node: ast.ImportFrom) -> str | None:
+        if not node.level:
+            return node.module
+        parts = self.module.split(".")
+        if not self.is_package:
+            parts = parts[:-1]
+        if node.level > 1:
+            parts = parts[: len(parts) - (node.level - 1)]
+        if not parts:
+            return None  # beyond the top-level package
+        if node.module:
+            parts.append(node.module)
+        return ".".join(parts)
+
+    def _assignment(self, node: ast.stmt, targets: Sequence[ast.expr], value: ast.expr) -> None:
+        names = [n for t in targets for n in _target_names(t)]
+        if names and all(_is_dunder(n) for n in names):
+            return  # __all__, __version__, __deprecated__ ...
+        if _is_reference(value):
+            expression = _dotted(value)
+            for target in targets:
+                if isinstance(target, ast.Name) and expression is not None:
+                    self._bind(Reference(target.id, node.lineno, expression=expression))
+                else:
+                    for name in _target_names(target):
+                        self.symbols.pop(name, None)  # bound to something we do not follow
+            return
+        for name in names:
+            self.symbols.pop(name, None)
+        self._own_statement(node, names)
+
+    def _own_statement(self, node: ast.stmt, names: list[str]) -> None:
+        if names:
+            for name in names:
+                self.own_code.append(OwnCode(name, "assignment", node.lineno))
+            return
+        text = self.lines[node.lineno - 1].strip() if node.lineno <= len(self.lines) else ""
+        if len(text) > 60:
+            text = text[:57] + "..."
+        self.own_code.append(OwnCode(f"<{text or type(node).__name__}>", "statement", node.lineno))
+
+    def _is_forwarding_expression(self, value: ast.expr) -> bool:
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, str) or value.value is Ellipsis
+        if not isinstance(value, ast.Call):
+            return False
+        function = value.func
+        if isinstance(function, ast.Attribute) and _dotted(function.value) == "__all__":
+            return True  # __all__.extend([...])
+        return self._is_warn(function)
+
+    def _is_warn(self, function: ast.expr) -> bool:
+        """``warnings.warn`` however it was imported: a deprecation warning is forwarding too."""
+        if isinstance(function, ast.Attribute) and function.attr == "warn":
+            owner = _dotted(function.value)
+            symbol = self.symbols.get(owner or "")
+            return (
+                isinstance(symbol, Reference)
+                and symbol.module == "warnings"
+                and symbol.attribute is None
+            )
+        if isinstance(function, ast.Name):
+            symbol = self.symbols.get(function.id)
+            return (
+                isinstance(symbol, Reference)
+                and symbol.module == "warnings"
+                and symbol.attribute == "warn"
+            )
+        return False
+
+
+# ---------------------------------------------------------------------------
+# The per-process cache
+
+
+@dataclass
+class _Entry:
+    stamp: tuple[int, int]
+    facts: dict[tuple[str, bool], ModuleFacts | ParseFailure] = field(default_factory=dict)
+    text_matches: dict[str, bool] = field(default_factory=dict)
+
+
+class SourceCache:
+    """Facts per file, valid while the file's modification time and size stay the same."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Path, _Entry] = {}
+        self.parses = 0
+        """How many files were parsed (for tests and verbose output)."""
+
+    def _entry(self, path: Path) -> _Entry | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            self._entries.pop(path, None)
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        entry = self._entries.get(path)
+        if entry is None or entry.stamp != stamp:
+            entry = _Entry(stamp)
+            self._entries[path] = entry
+        return entry
+
+    def facts(self, path: Path, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
+        entry = self._entry(path)
+        if entry is None:
+            return ParseFailure(f"cannot read {path}", 0)
+        key = (module, is_package)
+        cached = entry.facts.get(key)
+        if cached is None:
+            cached = self._parse(path, module, is_package)
+            entry.facts[key] = cached
+        return cached
+
+    def text_matches(self, path: Path, regex: re.Pattern[str]) -> bool:
+        """Whether the file's text contains ``regex``; True when it cannot be read."""
+        entry = self._entry(path)
+        if entry is None:
+            return True
+        found = entry.text_matches.get(regex.pattern)
+        if found is None:
+            try:
+                text = path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                return True
+            found = regex.search(text) is not None
+            entry.text_matches[regex.pattern] = found
+        return found
+
+    def _parse(self, path: Path, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
+        self.parses += 1
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return ParseFailure(f"cannot be read: {exc.strerror or exc}", 0)
+        try:
+            # Warnings (invalid escape sequences...) are not ours to raise, and under
+            # a "filterwarnings = error" test run they would turn into SyntaxErrors.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(data, filename=str(path))
+        except SyntaxError as exc:
+            return ParseFailure(f"{type(exc).__name__}: {exc.msg}", exc.lineno or 0)
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return ParseFailure(f"{type(exc).__name__}: {exc}", 0)
+        source = importlib.util.decode_source(data)
+        return extract_facts(tree, module, is_package, source)
+
+
+CACHE = SourceCache()
+"""Shared by every contract in the process (one pytest run, one lint-imports run)."""
+
+
+# ---------------------------------------------------------------------------
+# Discovery
+
+
+class SourceIndex:
+    """Maps the modules of the root packages to their files, and reads them through the cache."""
+
+    def __init__(self, root_packages: Sequence[str], cache: SourceCache = CACHE) -> None:
+        self.root_packages = tuple(root_packages)
+        self.cache = cache
+        self._package_dirs: dict[str, tuple[Path, ...]] | None = None
+        self.locate()
+
+    def locate(self) -> bool:
+        """Find the root packages' folders now, as grimp does; False if one cannot be found.
+
+        Called when the contract is created (lint-imports and pytest-ssot have the
+        project folder on ``sys.path`` then) and again at check time if that failed.
+        """
+        if self._package_dirs is not None:
+            return True
+        found: dict[str, tuple[Path, ...]] = {}
+        for name in self.root_packages:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                return False
+            locations = (
+                tuple(Path(p) for p in (spec.submodule_search_locations or ())) if spec else ()
+            )
+            if not locations:
+                return False
+            found[name] = locations
+        self._package_dirs = found
+        return True
+
+    @property
+    def package_dirs(self) -> Mapping[str, tuple[Path, ...]]:
+        if not self.locate():
+            missing = ", ".join(self.root_packages)
+            raise ValueError(
+                f"cannot find the source folders of the root packages ({missing}) on sys.path"
+            )
+        assert self._package_dirs is not None
+        return self._package_dirs
+
+    def is_internal(self, module: str) -> bool:
+        return module.partition(".")[0] in self.root_packages
+
+    def module_file(self, module: str) -> Path | None:
+        root, _, rest = module.partition(".")
+        for base in self.package_dirs.get(root, ()):
+            target = base.joinpath(*rest.split(".")) if rest else base
+            for candidate in (target / "__init__.py", target.with_suffix(".py")):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def unpackaged_modules(self, known: set[str]) -> dict[str, Path]:
+        """Files below the root packages that grimp skips (folders without ``__init__.py``).
+
+        Named as Python would import them (namespace packages). ``known`` are the
+        graph's modules, which are left out.
+        """
+        found: dict[str, Path] = {}
+        for root, bases in self.package_dirs.items():
+            for base in bases:
+                for path in _python_files(base):
+                    parts = path.relative_to(base).with_suffix("").parts
+                    if parts[-1] == "__init__":
+                        parts = parts[:-1]
+                    module = ".".join((root, *parts))
+                    if module not in known and module not in found:
+                        found[module] = path
+        return found
+
+    def facts(self, module: str, path: Path | None = None) -> ModuleFacts | ParseFailure | None:
+        path = path or self.module_file(module)
+        if path is None:
+            return None
+        return self.cache.facts(path, module, path.name == "__init__.py")
+
+    def text_matches(self, module: str, regex: re.Pattern[str], path: Path | None = None) -> bool:
+        path = path or self.module_file(module)
+        return path is not None and self.cache.text_matches(path, regex)
+
+
+def _python_files(base: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py") and name.isascii() and name[:-3].isidentifier():
+                yield Path(folder, name)
+
+
+# ---------------------------------------------------------------------------
+# Following names to their definitions
+
+
+@dataclass(frozen=True)
+class Located:
+    module: str
+    definition: Definition
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.module}.{self.definition.name}"
+
+
+class Resolver:
+    """Follows imports, aliases and star imports from a name to the class or function behind it.
+
+    Goes by modules and bindings, never by the name alone: ``import x as y`` is
+    followed to ``x``. Failures to parse are recorded in ``failures``.
+    """
+
+    MAX_DEPTH = 50
+
+    def __init__(self, index: SourceIndex) -> None:
+        self.index = index
+        self.failures: dict[str, ParseFailure] = {}
+
+    def facts(self, module: str) -> ModuleFacts | None:
+        facts = self.index.facts(module)
+        if isinstance(facts, ParseFailure):
+            self.failures[module] = facts
+            return None
+        return facts
+
+    def resolve(self, module: str, name: str, _depth: int = 0) -> Located | None:
+        if _depth > self.MAX_DEPTH:
+            return None
+        facts = self.facts(module)
+        if facts is None:
+            return None
+        symbol = facts.symbols.get(name)
+        if isinstance(symbol, Definition):
+            return Located(module, symbol)
+        if isinstance(symbol, Reference):
+            if symbol.expression is not None:
+                return self.resolve_expression(module, symbol.expression, _depth + 1)
+            if symbol.module is not None and symbol.attribute is not None:
+                return self.resolve(symbol.module, symbol.attribute, _depth + 1)
+            return None  # a module
+        for star in facts.star_imports:
+            found = self.resolve(star, name, _depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def resolve_expression(self, module: str, expression: str, _depth: int = 0) -> Located | None:
+        """What a dotted expression used in ``module`` (a base class, an alias) refers to."""
+        head, *rest = expression.split(".")
+        if not rest:
+            return self.resolve(module, head, _depth)
+        facts = self.facts(module)
+        if facts is None:
+            return None
+        symbol = facts.symbols.get(head)
+        if not isinstance(symbol, Reference) or symbol.module is None:
+            return None
+        target = (
+            symbol.module if symbol.attribute is None else f"{symbol.module}.{symbol.attribute}"
+        )
+        for part in rest[:-1]:
+            target = f"{target}.{part}"
+        return self.resolve(target, rest[-1], _depth + 1)
+
+    def is_subclass(
+        self, candidate: Located, target: Located, _seen: frozenset[str] = frozenset()
+    ) -> bool:
+        if candidate.qualname in _seen:
+            return False
+        seen = _seen | {candidate.qualname}
+        for base in candidate.definition.bases:
+            found = self.resolve_expression(candidate.module, base)
+            if found is None:
+                continue
+            if found == target or self.is_subclass(found, target, seen):
+                return True
+        return False

@@ -1,0 +1,370 @@
+"""The contract types' source reading: facts from the syntax tree, names, the cache, patterns."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import itertools
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import grimp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_ssot.contract_types._matching import ModulePattern, NamePattern, class_regex
+from pytest_ssot.contract_types._source_index import (
+    Definition,
+    Located,
+    ModuleFacts,
+    ParseFailure,
+    Reference,
+    Resolver,
+    SourceCache,
+    SourceIndex,
+    extract_facts,
+)
+from pytest_ssot.contract_types.unique_definition import _duplicates, _Place
+
+
+def facts_of(source: str, module: str = "pkg.mod", is_package: bool = False) -> ModuleFacts:
+    text = textwrap.dedent(source)
+    return extract_facts(ast.parse(text), module, is_package, text)
+
+
+# ---------------------------------------------------------------------------
+# Facts
+
+
+def test_definitions_are_top_level_classes_and_functions_also_in_if_and_try() -> None:
+    facts = facts_of(
+        """
+        import typing
+
+        class A(base.Base, typing.Generic[T]):
+            class Nested: ...
+            def method(self): ...
+
+        if typing.TYPE_CHECKING:
+            def b(): ...
+        else:
+            async def b(): ...
+
+        try:
+            class C: ...
+        except ImportError:
+            C = None
+
+        def outer():
+            class Hidden: ...
+        """
+    )
+    assert facts.definitions == (
+        Definition("A", "class", 4, ("base.Base", "typing.Generic")),
+        Definition("b", "function", 9),
+        Definition("C", "class", 14),
+        Definition("outer", "function", 18),
+    )
+
+
+def test_imports_and_aliases_are_references_not_definitions() -> None:
+    facts = facts_of(
+        """
+        import a.b.c
+        import x.y as z
+        from .sibling import Thing as Other
+        from .. import up
+        from pkg.impl import *
+        Alias = Other
+        Deep = z.Inner
+        """,
+        module="pkg.sub.mod",
+    )
+    assert facts.definitions == ()
+    assert facts.symbols == {
+        "a": Reference("a", 2, module="a"),
+        "z": Reference("z", 3, module="x.y"),
+        "Other": Reference("Other", 4, module="pkg.sub.sibling", attribute="Thing"),
+        "up": Reference("up", 5, module="pkg", attribute="up"),
+        "Alias": Reference("Alias", 7, expression="Other"),
+        "Deep": Reference("Deep", 8, expression="z.Inner"),
+    }
+    assert facts.star_imports == ("pkg.impl",)
+
+
+def test_relative_imports_in_a_package_init_start_at_the_package() -> None:
+    facts = facts_of("from .impl import X\n", module="pkg.sub", is_package=True)
+    assert facts.symbols["X"] == Reference("X", 1, module="pkg.sub.impl", attribute="X")
+
+
+def test_forwarding_is_not_own_code() -> None:
+    facts = facts_of(
+        '''
+        """A shim."""
+        import warnings
+        from warnings import warn
+        from typing import TYPE_CHECKING
+        from pkg.new import Thing, helper
+
+        if TYPE_CHECKING:
+            from pkg.new import Other
+        try:
+            from pkg.new import fast
+        except ImportError:
+            from pkg.new import slow as fast
+
+        OldThing = Thing
+        A, B = Thing, helper
+        Typed: type = Thing
+        __all__ = ["OldThing"]
+        __all__ += ["A"]
+        __all__.extend(["B"])
+        __version__ = "1"
+        warnings.warn("deprecated", DeprecationWarning)
+        warn("deprecated")
+        ...
+
+        def __getattr__(name):
+            return getattr(Thing, name)
+        '''
+    )
+    assert facts.own_code == ()
+
+
+def test_own_code_is_named_and_located() -> None:
+    facts = facts_of(
+        """
+        from pkg.new import Thing
+        import logging
+
+        class Local(Thing): ...
+        def helper(): ...
+        CACHE = {}
+        COUNT: int = 0
+        total += 1
+        logging.warn("not warnings.warn")
+        for x in range(3):
+            pass
+        """
+    )
+    assert [(c.kind, c.name, c.line) for c in facts.own_code] == [
+        ("class", "Local", 5),
+        ("function", "helper", 6),
+        ("assignment", "CACHE", 7),
+        ("assignment", "COUNT", 8),
+        ("assignment", "total", 9),
+        ("statement", '<logging.warn("not warnings.warn")>', 10),
+        ("statement", "<for x in range(3):>", 11),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The cache and the index
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def test_cache_parses_once_and_again_after_an_edit(tmp_path: Path) -> None:
+    path = tmp_path / "mod.py"
+    path.write_text("class A: ...\n")
+    cache = SourceCache()
+    first = cache.facts(path, "mod", False)
+    assert cache.facts(path, "mod", False) is first
+    assert cache.parses == 1
+    stat = path.stat()
+    path.write_text("class B: ...\n")  # same size: only the modification time tells
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = cache.facts(path, "mod", False)
+    assert cache.parses == 2
+    assert isinstance(second, ModuleFacts)
+    assert [d.name for d in second.definitions] == ["B"]
+
+
+def test_cache_reports_a_parse_failure_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text("x = 1\ndef broken(:\n")
+    failure = SourceCache().facts(path, "bad", False)
+    assert isinstance(failure, ParseFailure)
+    assert failure.line == 2
+    assert failure.message.startswith("SyntaxError: ")
+
+
+def test_source_warnings_are_not_parse_failures(tmp_path: Path) -> None:
+    # Our own suite runs with filterwarnings = error, like many projects.
+    path = tmp_path / "escapes.py"
+    path.write_text('PATTERN = "\\d+"\nclass A: ...\n')
+    facts = SourceCache().facts(path, "escapes", False)
+    assert isinstance(facts, ModuleFacts)
+
+
+def test_cache_remembers_text_searches(tmp_path: Path) -> None:
+    path = tmp_path / "mod.py"
+    path.write_text("class Manager: ...\n")
+    cache = SourceCache()
+    regex = re.compile(class_regex(frozenset({"Manager"})))
+    assert cache.text_matches(path, regex)
+    path.write_text("class Other: ...\n")
+    os.utime(path, ns=(0, 0))
+    assert not cache.text_matches(path, regex)
+    assert cache.parses == 0
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SourceIndex:
+    write(
+        tmp_path,
+        {
+            "idxpkg/__init__.py": "from idxpkg.impl import Public\n",
+            "idxpkg/impl.py": """
+                class _Impl: ...
+                Public = _Impl
+                """,
+            "idxpkg/star.py": "from idxpkg.impl import *\n",
+            "idxpkg/sub/__init__.py": "",
+            "idxpkg/sub/child.py": """
+                import idxpkg.impl
+                import idxpkg as root
+                from idxpkg import star
+
+                class Direct(idxpkg.impl._Impl): ...
+                class ViaRoot(root.Public): ...
+                class ViaStar(star.Public): ...
+                class Grandchild(Direct): ...
+                class Unrelated(object): ...
+                """,
+            "idxpkg/scripts/run.py": "def main(): ...\n",
+            "idxpkg/scripts/deeper/__init__.py": "",
+        },
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return SourceIndex(["idxpkg"], SourceCache())
+
+
+def test_index_maps_modules_to_files(package: SourceIndex) -> None:
+    base = package.package_dirs["idxpkg"][0]
+    assert package.module_file("idxpkg") == base / "__init__.py"
+    assert package.module_file("idxpkg.sub.child") == base / "sub" / "child.py"
+    assert package.module_file("idxpkg.missing") is None
+    assert package.module_file("other.module") is None
+
+
+def test_index_lists_what_grimp_skips(package: SourceIndex) -> None:
+    graph = grimp.build_graph("idxpkg", cache_dir=None)
+    base = package.package_dirs["idxpkg"][0]
+    assert package.unpackaged_modules(set(graph.modules)) == {
+        "idxpkg.scripts.deeper": base / "scripts" / "deeper" / "__init__.py",
+        "idxpkg.scripts.run": base / "scripts" / "run.py",
+    }
+
+
+def test_resolver_follows_aliases_reexports_and_star_imports(package: SourceIndex) -> None:
+    resolver = Resolver(package)
+    impl = resolver.resolve("idxpkg", "Public")
+    assert impl is not None and impl.qualname == "idxpkg.impl._Impl"
+    assert resolver.resolve("idxpkg.star", "Public") == impl
+    child = resolver.facts("idxpkg.sub.child")
+    assert child is not None
+    subclasses = {
+        d.name
+        for d in child.definitions
+        if resolver.is_subclass(Located("idxpkg.sub.child", d), impl)
+    }
+    assert subclasses == {"Direct", "ViaRoot", "ViaStar", "Grandchild"}
+
+
+# ---------------------------------------------------------------------------
+# Patterns
+
+NAME_CHARS = "ab_"
+
+
+@given(
+    pattern=st.text(alphabet=NAME_CHARS + "*?", min_size=1, max_size=6),
+    name=st.text(alphabet=NAME_CHARS, min_size=1, max_size=8),
+)
+def test_name_patterns_match_like_fnmatch(pattern: str, name: str) -> None:
+    assert NamePattern(pattern).matches(name) == fnmatch.fnmatchcase(name, pattern)
+
+
+@given(
+    pattern=st.text(alphabet=NAME_CHARS + "*?", min_size=1, max_size=6),
+    name=st.text(alphabet=NAME_CHARS, min_size=1, max_size=8),
+    template=st.sampled_from(
+        [
+            "class {}(Base):\n    pass\n",
+            "class {}:\n    pass\n",
+            "class  {}[T]:\n    pass\n",
+            "if x:\n\tdef {}(a):\n\t\tpass\n",
+            "async def {}():\n    pass\n",
+            "class \\\n    {}:\n    pass\n",
+        ]
+    ),
+)
+def test_definition_regex_finds_exactly_the_matching_definitions(
+    pattern: str, name: str, template: str
+) -> None:
+    # The text search that skips files before parsing must never miss one.
+    source = template.format(name)
+    regex = re.compile(NamePattern(pattern).definition_regex())
+    assert (regex.search(source) is not None) == NamePattern(pattern).matches(name)
+
+
+@pytest.mark.parametrize("text", ["two words", "pkg.Name", "1abc", "", "a-b"])
+def test_names_that_are_no_pattern_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a name pattern"):
+        NamePattern(text)
+
+
+SEGMENTS = st.sampled_from(["a", "b", "c"])
+MODULES = st.lists(st.lists(SEGMENTS, min_size=1, max_size=4), min_size=1, max_size=12)
+EXPRESSION_PARTS = st.lists(st.sampled_from(["a", "b", "*", "**"]), min_size=1, max_size=4)
+
+
+def _valid(parts: list[str]) -> bool:
+    # import-linter's rules: ** is not followed by a wildcard, * not by **.
+    return not any(
+        (first == "**" and second in ("*", "**")) or (first == "*" and second == "**")
+        for first, second in itertools.pairwise(parts)
+    )
+
+
+@given(modules=MODULES, parts=EXPRESSION_PARTS.filter(_valid))
+def test_module_patterns_match_like_grimp(modules: list[list[str]], parts: list[str]) -> None:
+    graph = grimp.ImportGraph()
+    names = {".".join(["a", *m]) for m in modules} | {"a"}
+    for name in names:
+        graph.add_module(name)
+    expression = ".".join(parts)
+    ours = {name for name in names if ModulePattern(expression).matches(name)}
+    assert ours == set(graph.find_matching_modules(expression))
+
+
+def test_module_patterns_as_packages_include_descendants() -> None:
+    pattern = ModulePattern("a.b")
+    assert pattern.matches("a.b.c", as_package=True)
+    assert not pattern.matches("a.b.c")
+    assert not pattern.matches("a.bc", as_package=True)
+
+
+def test_long_duplicate_lists_are_shortened() -> None:
+    found = [
+        _Place(f"pkg.m{i}", Path(f"m{i}.py"), Definition("helper", "function", 1)) for i in range(5)
+    ]
+    messages = [v.message for v in _duplicates("helper", found, set(), has_canonical=False)]
+    assert messages[0] == (
+        "pkg.m0 defines function helper, as do pkg.m1, pkg.m2, pkg.m3 and 1 more "
+        "(declare the single source with canonical_modules, and remove the others)"
+    )
+    assert messages[4].startswith(
+        "pkg.m4 defines function helper, as do pkg.m0, pkg.m1, pkg.m2 and"
+    )
+    two = [v.message for v in _duplicates("helper", found[:2], set(), has_canonical=False)]
+    assert two[1].startswith("pkg.m1 defines function helper, as does pkg.m0 (")
