@@ -1,5 +1,9 @@
 """The migration ratchet: a file of today's violations that may only shrink.
 
+Static violations are kept under their contract id; runtime findings under
+``runtime:<rule>`` (a contract id, a manager name, or a pseudo rule such as
+``runtime:ssot:double-load``).
+
 A violation is identified by its fingerprint (kind, importer, imported), never
 by line numbers, so moving an import or editing unrelated code does not make a
 frozen violation new. Entries are kept per contract id: a baseline never hides
@@ -84,15 +88,19 @@ class Baseline:
         checked: Iterable[str],
         known_keys: Iterable[str],
         allow_growth: bool,
+        partial: Iterable[str] = (),
     ) -> tuple[Baseline, dict[str, set[str]]]:
         """The baseline after this run, and the entries it refused to add.
 
         ``checked`` are the keys whose violations this run knows completely; the
         others (deselected, or could not be checked) keep their entries. Keys
         that are no longer known are dropped. Fixed entries are always dropped;
-        new ones are added only when ``allow_growth``.
+        new ones are added only when ``allow_growth``. ``partial`` keys (runtime
+        findings of a run that did not run every test) may gain entries but
+        keep all they have.
         """
         checked = set(checked)
+        partial = set(partial) - checked
         known = set(known_keys)
         entries: dict[str, set[str]] = {}
         refused: dict[str, set[str]] = {}
@@ -100,12 +108,12 @@ class Baseline:
             if key not in known:
                 continue
             old = set(self.entries.get(key, set()))
-            if key not in checked:
+            if key not in checked and key not in partial:
                 if old:
                     entries[key] = old
                 continue
             now = set(current.get(key, set()))
-            kept = old & now
+            kept = old if key in partial else old & now
             added = now - old
             if added and not allow_growth:
                 refused[key] = added

@@ -1,21 +1,36 @@
-"""Static checking: build each import graph once, check each contract on its own copy.
+"""Static checking: each contract checked once per run, each graph built at most once.
 
-One graph per distinct (root packages, include_external_packages,
-exclude_type_checking_imports), built lazily when the first contract that needs
-it runs. A contract that cannot be checked becomes a result with an error, so
-one bad contract never hides the others.
+All contracts that share a graph (same root packages, include_external_packages,
+exclude_type_checking_imports) are checked together, lazily, when the first of
+their items runs; each on its own copy of the graph and in its own ``try``, so a
+contract that cannot be checked never hides the others.
+
+Results are cached on disk, keyed by everything they depend on: the plugin and
+library versions, the contracts' options and the size and times of every source
+file under the root packages. When nothing changed, the next run reuses them
+without importing import-linter or grimp. A file lock around the cache makes
+pytest-xdist workers and concurrent runs take turns: the first one checks, the
+others read what it wrote (grimp's own cache writes are not atomic either).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pytest_ssot.adapter as adapter
+import pytest_ssot
+from pytest_ssot.fileio import write_atomic
 from pytest_ssot.model import (
-    ContractError,
     ContractResult,
     ContractSpec,
     GraphError,
@@ -25,52 +40,96 @@ from pytest_ssot.model import (
     SsotError,
     Violation,
 )
+from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import display_path
+
+if TYPE_CHECKING:
+    from pytest_ssot.adapter import BuiltGraph
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no cross-process lock, still correct per process
+    fcntl = None  # type: ignore[assignment]
+
+CACHE_FORMAT = 1
+
+
+def _adapter() -> Any:
+    # Imported on first use: a run whose results all come from the cache never
+    # pays for importing import-linter and grimp.
+    import pytest_ssot.adapter as adapter
+
+    return adapter
 
 
 class StaticChecker:
-    def __init__(self, rootdir: Path, cache_root: Path | None) -> None:
+    def __init__(
+        self,
+        rootdir: Path,
+        cache_root: Path | None,
+        specs: Sequence[ContractSpec] = (),
+        *,
+        use_results_cache: bool = True,
+    ) -> None:
         self.rootdir = rootdir
         self.cache_root = cache_root
-        self._graphs: dict[GraphKey, adapter.BuiltGraph | GraphError] = {}
+        self.specs = list(specs)
+        self.use_results_cache = use_results_cache and cache_root is not None
+        self._graphs: dict[GraphKey, BuiltGraph | GraphError] = {}
+        self._stats: dict[GraphKey, GraphStats] = {}
+        self._results: dict[str, ContractResult] = {}
 
-    # -- graphs ---------------------------------------------------------------
-
-    def cache_dir_for(self, key: GraphKey) -> Path | None:
-        """A cache folder per option set: grimp's cache must not be shared between them."""
-        if self.cache_root is None:
-            return None
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        return self.cache_root / f"grimp-{digest}"
-
-    def graph(self, key: GraphKey) -> adapter.BuiltGraph:
-        cached = self._graphs.get(key)
-        if cached is None:
-            try:
-                with adapter.importable_from(self.rootdir):
-                    cached = adapter.build_graph(key, self.cache_dir_for(key))
-            except GraphError as exc:
-                cached = GraphError(self._relative(str(exc)))
-            self._graphs[key] = cached
-        if isinstance(cached, GraphError):
-            raise cached
-        return cached
-
-    def graph_stats(self) -> list[GraphStats]:
-        return [
-            GraphStats(key=g.key, modules=g.modules, imports=g.imports, build_ms=g.build_ms)
-            for g in self._graphs.values()
-            if isinstance(g, adapter.BuiltGraph)
-        ]
-
-    # -- contracts ------------------------------------------------------------
+    # -- public -------------------------------------------------------------------
 
     def check(self, spec: ContractSpec) -> ContractResult:
+        """The result for one contract; checks its whole graph group on first use."""
+        if spec.id not in self._results:
+            key = spec.session.graph_key
+            group = [s for s in self.specs if s.session.graph_key == key]
+            if spec not in group:
+                group.append(spec)
+            self._check_group(key, group)
+        return self._results[spec.id]
+
+    def graph_stats(self) -> list[GraphStats]:
+        return list(self._stats.values())
+
+    def cache_dir_for(self, key: GraphKey) -> Path | None:
+        """A grimp cache folder per option set: grimp's cache must not be shared between them."""
+        if self.cache_root is None:
+            return None
+        return self.cache_root / f"grimp-{_key_hash(key)}"
+
+    # -- one group of contracts -----------------------------------------------------
+
+    def _check_group(self, key: GraphKey, group: list[ContractSpec]) -> None:
+        with self._locked(key):
+            started = time.perf_counter()
+            fingerprint = self._fingerprint(key, group) if self.use_results_cache else None
+            cached = self._read_cache(key, fingerprint, group) if fingerprint else None
+            if cached is not None:
+                results, stats = cached
+                elapsed = (time.perf_counter() - started) * 1000
+                self._stats[key] = replace(stats, build_ms=elapsed, from_cache=True)
+                self._results.update(results)
+                return
+            results = {spec.id: self._check_one(spec) for spec in group}
+            self._results.update(results)
+            graph = self._graphs.get(key)
+            if graph is not None and not isinstance(graph, GraphError):
+                self._stats[key] = GraphStats(
+                    key=key, modules=graph.modules, imports=graph.imports, build_ms=graph.build_ms
+                )
+                if fingerprint and not any(r.error for r in results.values()):
+                    self._write_cache(key, fingerprint, results, self._stats[key])
+
+    def _check_one(self, spec: ContractSpec) -> ContractResult:
         started = time.perf_counter()
+        adapter = _adapter()
         try:
             with adapter.importable_from(self.rootdir):
                 contract = adapter.instantiate(spec)
-            graph = self.graph(spec.session.graph_key)
+            graph = self._graph(spec.session.graph_key)
             raw = adapter.check(contract, graph)
         except SsotError as exc:
             return ContractResult(
@@ -89,14 +148,129 @@ class StaticChecker:
             fallback_text=raw.fallback_text,
         )
 
-    def validate(self, spec: ContractSpec) -> None:
-        """Raise ContractError now if the contract's type or options are wrong."""
-        with adapter.importable_from(self.rootdir):
-            adapter.instantiate(spec)
+    def _graph(self, key: GraphKey) -> BuiltGraph:
+        cached = self._graphs.get(key)
+        if cached is None:
+            adapter = _adapter()
+            try:
+                with adapter.importable_from(self.rootdir):
+                    cached = adapter.build_graph(key, self.cache_dir_for(key))
+            except GraphError as exc:
+                cached = GraphError(self._relative(str(exc)))
+            self._graphs[key] = cached
+        if isinstance(cached, GraphError):
+            raise cached
+        return cached
 
-    # -- helpers --------------------------------------------------------------
+    # -- the results cache ------------------------------------------------------------
 
-    def _locate(self, violation: Violation, graph: adapter.BuiltGraph) -> Violation:
+    @contextlib.contextmanager
+    def _locked(self, key: GraphKey) -> Iterator[None]:
+        if self.cache_root is None or fcntl is None:
+            yield
+            return
+        self.cache_root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.cache_root / f"lock-{_key_hash(key)}"
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _results_path(self, key: GraphKey) -> Path:
+        assert self.cache_root is not None
+        return self.cache_root / f"results-{_key_hash(key)}.json"
+
+    def _fingerprint(self, key: GraphKey, group: Sequence[ContractSpec]) -> str | None:
+        """Everything the group's results depend on; None if it cannot be known cheaply."""
+        digest = hashlib.sha256()
+        header = {
+            "format": CACHE_FORMAT,
+            "plugin": pytest_ssot.__version__,
+            "libraries": _library_versions(),
+            "python": sys.version,
+            "key": repr(key),
+            "contracts": sorted(
+                (
+                    s.id,
+                    s.name,
+                    s.type,
+                    json.dumps(dict(s.options), sort_keys=True, default=str),
+                    json.dumps(dict(s.session.raw), sort_keys=True, default=str),
+                )
+                for s in group
+            ),
+        }
+        digest.update(json.dumps(header, sort_keys=True).encode())
+        folders = self._source_folders(key, group)
+        if folders is None:
+            return None
+        for folder in folders:
+            digest.update(f"\0folder {folder}\n".encode())
+            for line in _stat_lines(folder):
+                digest.update(line)
+        return digest.hexdigest()
+
+    def _source_folders(self, key: GraphKey, group: Sequence[ContractSpec]) -> list[Path] | None:
+        """The root packages' folders, and the files of custom contract types."""
+        found: list[Path] = []
+        added = str(self.rootdir) not in sys.path
+        if added:
+            sys.path.insert(0, str(self.rootdir))
+        try:
+            for name in key.root_packages:
+                spec = importlib.util.find_spec(name)
+                if spec is None or not spec.submodule_search_locations:
+                    return None  # let the real check say what is wrong
+                found.extend(Path(p) for p in spec.submodule_search_locations)
+            for entry in sorted({t for s in group for t in s.session.contract_types}):
+                module = entry.partition(": ")[2].rpartition(".")[0]
+                spec = importlib.util.find_spec(module)
+                if spec is None or spec.origin is None:
+                    return None
+                found.append(Path(spec.origin))
+        except (ImportError, ValueError):
+            return None
+        finally:
+            if added:
+                with contextlib.suppress(ValueError):
+                    sys.path.remove(str(self.rootdir))
+        return found
+
+    def _read_cache(
+        self, key: GraphKey, fingerprint: str, group: Sequence[ContractSpec]
+    ) -> tuple[dict[str, ContractResult], GraphStats] | None:
+        try:
+            data = json.loads(self._results_path(key).read_text(encoding="utf-8"))
+            if data.get("fingerprint") != fingerprint:
+                return None
+            by_id = {r["id"]: r for r in data["results"]}
+            if any(spec.id not in by_id for spec in group):
+                return None
+            results = {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
+            return results, stats_from_dict(data["graph"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no cache, or one we cannot read: check again
+
+    def _write_cache(
+        self,
+        key: GraphKey,
+        fingerprint: str,
+        results: dict[str, ContractResult],
+        stats: GraphStats,
+    ) -> None:
+        data = {
+            "fingerprint": fingerprint,
+            "graph": stats_to_dict(stats),
+            "results": [result_to_dict(r) for r in results.values()],
+        }
+        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            write_atomic(self._results_path(key), json.dumps(data))
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _locate(self, violation: Violation, graph: BuiltGraph) -> Violation:
         def locate(hop: Hop) -> Hop:
             path = graph.module_file(hop.importer)
             if path is None:
@@ -117,4 +291,38 @@ class StaticChecker:
         return message.replace(root + "/", "").replace(root, ".")
 
 
-__all__ = ["ContractError", "StaticChecker"]
+def _key_hash(key: GraphKey) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+def _library_versions() -> dict[str, str]:
+    if not _VERSIONS:
+        for dist in ("import-linter", "grimp"):
+            try:
+                _VERSIONS[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                _VERSIONS[dist] = "missing"
+    return _VERSIONS
+
+
+def _stat_lines(folder: Path) -> Iterable[bytes]:
+    """One line per Python file below ``folder`` (or for the file itself): path, size, times."""
+    if folder.is_file():
+        st = folder.stat()
+        yield f"{folder}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode()
+        return
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            try:
+                st = (base / name).stat()
+            except OSError:
+                continue
+            rel = (base / name).relative_to(folder)
+            yield f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode()

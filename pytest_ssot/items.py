@@ -19,6 +19,9 @@ MARKER = "pytest_ssot"
 """Carried by every item of ours; namespaced so it cannot collide with a project's markers."""
 
 
+XDIST_GROUP = "pytest-ssot-contracts"
+
+
 class PytestSsotWarning(UserWarning):
     """A contract's warning (for example an ignore_imports entry that matches nothing)."""
 
@@ -94,6 +97,10 @@ class ContractItem(pytest.Item):
         super().__init__(**kwargs)
         self.spec = spec
         self.add_marker(MARKER)
+        if self.config.pluginmanager.hasplugin("xdist"):
+            # With --dist loadgroup all contract items go to one worker, which
+            # builds each graph once; other modes rely on the shared result cache.
+            self.add_marker(pytest.mark.xdist_group(XDIST_GROUP))
         self.result: ContractResult | None = None
 
     @property

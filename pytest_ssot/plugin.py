@@ -8,10 +8,18 @@ the work (``pytest_ssot.session.SsotSession``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:  # for the annotation only: nothing more is imported at run time
+    from pytest_ssot.runtime.manager_checks import InstancesView
 
 MARKERS = (
     "pytest_ssot: an item added by pytest-ssot (select the SSOT checks with -m pytest_ssot)",
+    "pytest_ssot_allow_duplicates(*managers): with --ssot, this test may create more instances "
+    "of the named managers (all when none is named) than their rule allows, and construct them "
+    "outside their factories; the findings are still counted in the summary.",
 )
 
 
@@ -66,6 +74,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="write a JSON report of every contract and finding (also: ini key 'ssot_report').",
     )
+    group.addoption(
+        "--ssot-html",
+        metavar="PATH",
+        default=None,
+        help="write a self-contained HTML report: contract list, migration maps, runtime "
+        "findings, progress chart (also: ini key 'ssot_html'; needs pytest-ssot[html]).",
+    )
     parser.addini("ssot", type="bool", default=False, help="turn pytest-ssot on (like --ssot).")
     parser.addini(
         "ssot_baseline",
@@ -88,6 +103,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "ssot_report", type="string", default="", help="path of the JSON report to write."
     )
+    parser.addini("ssot_html", type="string", default="", help="path of the HTML report to write.")
+    parser.addini(
+        "ssot_history",
+        type="string",
+        default="",
+        help="history file (JSON Lines) that gets one line per run, for the HTML report's "
+        "progress chart; relative to the rootdir.",
+    )
     parser.addini(
         "ssot_contracts",
         type="linelist",
@@ -108,6 +131,66 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
         help="how many violations a failure lists in full before it summarises (default 10; "
         "-v lists all).",
+    )
+    # Runtime checks of what the static graph cannot see (docs/runtime-imports.md).
+    parser.addini(
+        "ssot_runtime_imports",
+        type="string",
+        default="fail",
+        help="dynamic loads of modules the contracts forbid: fail (the test or the session), "
+        "warn, or off.",
+    )
+    parser.addini(
+        "ssot_runtime_imports_per_contract",
+        type="linelist",
+        default=[],
+        help="per-contract override of ssot_runtime_imports, one '<contract id>: fail|warn|off' "
+        "a line.",
+    )
+    parser.addini(
+        "ssot_runtime_imports_ignore",
+        type="linelist",
+        default=[],
+        help="runtime imports allowed for every contract, as 'importer -> imported' "
+        "expressions (* one segment, ** any depth).",
+    )
+    parser.addini(
+        "ssot_runtime_outside_code",
+        type="string",
+        default="source",
+        help="code outside the root packages (tests, conftest files beside the package): "
+        "'source' holds it to every forbidden and protected contract, 'ignore' does not.",
+    )
+    parser.addini(
+        "ssot_watch_modules",
+        type="linelist",
+        default=[],
+        help="more modules (expressions) that project code may not load at runtime at all.",
+    )
+    parser.addini(
+        "ssot_double_load",
+        type="string",
+        default="fail",
+        help="a source file loaded as two modules under different names: fail, warn, or off.",
+    )
+    parser.addini(
+        "ssot_double_load_allow",
+        type="linelist",
+        default=[],
+        help="module names (expressions) that may be a second name for a file.",
+    )
+    parser.addini(
+        "ssot_hidden_folders",
+        type="string",
+        default="report",
+        help="folders in the root packages with .py files but no __init__.py: report (in the "
+        "summary), fail, or off.",
+    )
+    parser.addini(
+        "ssot_hidden_folders_allow",
+        type="linelist",
+        default=[],
+        help="hidden folders to accept, as globs of their paths relative to the rootdir.",
     )
 
 
@@ -132,3 +215,20 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ssot.session import SsotSession
 
     config.pluginmanager.register(SsotSession(config), "ssot-session")
+
+
+@pytest.fixture
+def ssot_instances(request: pytest.FixtureRequest) -> InstancesView:
+    """The instances of the declared managers that this test created (needs --ssot).
+
+    ``ssot_instances.count("websocket-manager", key="alice")``, ``.records(...)``,
+    ``.live(...)``, and ``with ssot_instances.watch() as made: ...`` for one block.
+    Without --ssot the test is skipped: nothing is counted then.
+    """
+    checks = request.config.pluginmanager.get_plugin("ssot-managers")
+    if checks is None:
+        pytest.skip(
+            "the ssot_instances fixture needs pytest-ssot's runtime checks: run with --ssot"
+        )
+    view: InstancesView = checks.view(request.node.nodeid)
+    return view

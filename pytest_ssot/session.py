@@ -7,6 +7,7 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,19 @@ import pytest
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker
 from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
-from pytest_ssot.model import ConfigError, ContractSpec
+from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats
 from pytest_ssot.reporting.github import annotation_lines, running_on_github
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
-from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.runtime.import_checks import (
+    DOUBLE_LOAD_RULE,
+    HIDDEN_FOLDER_RULE,
+    RuntimeImportChecks,
+)
+from pytest_ssot.runtime.manager_checks import ManagerChecks
+from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.rules import WATCH_RULE_ID
+from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import LoadedFile, display_path, load_sources
 
 CACHE_DIR_NAME = "pytest-ssot"
@@ -39,6 +48,8 @@ class Settings:
     baseline_strict: bool = False
     baseline_no_growth: bool = False
     report: Path | None = None
+    html: Path | None = None
+    history: Path | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -53,10 +64,10 @@ class Settings:
             ) from None
         rootdir = Path(config.rootpath)
 
-        def path_setting(option: str, ini: str) -> Path | None:
+        def path_setting(option: str | None, ini: str) -> Path | None:
             # A command-line path is relative to the current directory, an ini path
             # to the rootdir, as with pytest's own options.
-            given = config.getoption(option)
+            given = config.getoption(option) if option else None
             if given:
                 return Path(given).absolute()
             value = str(config.getini(ini) or "").strip()
@@ -77,6 +88,8 @@ class Settings:
             ),
             baseline_no_growth=bool(config.getini("ssot_baseline_no_growth")),
             report=path_setting("ssot_report", "ssot_report"),
+            html=path_setting("ssot_html", "ssot_html"),
+            history=path_setting(None, "ssot_history"),
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
             raise pytest.UsageError(
@@ -89,7 +102,35 @@ class Settings:
                 "--ssot-baseline-update already drops fixed violations; "
                 "use it or --ssot-baseline-prune, not both"
             )
+        settings.check_outputs()
         return settings
+
+    def check_outputs(self) -> None:
+        """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
+        from pytest_ssot.reporting.history import HistoryError, read_history
+        from pytest_ssot.reporting.html_report import missing_dependency
+
+        if self.html is not None:
+            problem = missing_dependency()
+            if problem is not None:
+                raise pytest.UsageError(f"pytest-ssot: {problem}")
+            shown = display_path(self.html, self.rootdir)
+            if self.html.is_dir():
+                raise pytest.UsageError(
+                    f"pytest-ssot: --ssot-html: {shown} is a directory; give a file name, "
+                    "for example ssot-report.html"
+                )
+            for parent in self.html.parents:
+                if parent.exists() and not parent.is_dir():
+                    raise pytest.UsageError(
+                        f"pytest-ssot: --ssot-html: cannot write {shown}: "
+                        f"{display_path(parent, self.rootdir)} is a file, not a directory"
+                    )
+        if self.history is not None:
+            try:
+                read_history(self.history, display_path(self.history, self.rootdir))
+            except HistoryError as exc:
+                raise pytest.UsageError(f"pytest-ssot: {exc}") from None
 
 
 class SsotSession:
@@ -110,16 +151,6 @@ class SsotSession:
             except BaselineError as exc:
                 # Nothing runs and nothing is written: the file stays as it is.
                 raise pytest.UsageError(f"pytest-ssot: {exc}") from None
-        self.context = SsotContext(
-            rootdir=self.settings.rootdir,
-            checker=StaticChecker(self.settings.rootdir, cache_root),
-            max_chains=self.settings.max_chains,
-            baseline=self.baseline,
-            strict=self.settings.baseline_strict,
-            freezing=self.settings.baseline_update and not self.settings.baseline_no_growth,
-        )
-        self.baseline_written = False
-        self.refused: dict[str, set[str]] = {}
         # Loaded now, not at collection: the runtime checks need the contracts
         # before the first test module is imported.
         self.loaded: list[LoadedFile] = []
@@ -130,10 +161,63 @@ class SsotSession:
             )
         except ConfigError as exc:
             self.load_error = exc
+        self.context = SsotContext(
+            rootdir=self.settings.rootdir,
+            checker=StaticChecker(self.settings.rootdir, cache_root, self.specs),
+            max_chains=self.settings.max_chains,
+            baseline=self.baseline,
+            strict=self.settings.baseline_strict,
+            freezing=self.settings.baseline_update and not self.settings.baseline_no_growth,
+        )
+        self.baseline_written = False
+        self.refused: dict[str, set[str]] = {}
+        self.worker_graphs: dict[GraphKey, GraphStats] = {}
+        if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
+            config.pluginmanager.register(XdistController(self), "ssot-xdist")
         self.phases = PhaseTracker()
         self.findings = FindingsReporter(self.phases)
         config.pluginmanager.register(self.phases, "ssot-phases")
         config.pluginmanager.register(self.findings, "ssot-findings")
+        self.managers = ManagerChecks(config, self.phases, self.findings)
+        config.pluginmanager.register(self.managers, "ssot-managers")
+        complete = self.load_error is None and all(f.error is None for f in self.loaded)
+        self.runtime_imports = RuntimeImportChecks(
+            config, self.specs, self.phases, self.findings, complete=complete
+        )
+        config.pluginmanager.register(self.runtime_imports, "ssot-runtime-imports")
+        # Runtime findings the baseline freezes pass, like frozen static violations.
+        self.runtime_imports.is_frozen = self.frozen_rule
+        self.findings.is_frozen = lambda f: self.frozen_rule(f.rule, f.fingerprint)
+        self.deselected = 0
+        self.merged_observed: set[tuple[str, str]] = set()
+
+    def frozen_rule(self, rule: str, fingerprint: str) -> bool:
+        """Whether the baseline freezes a runtime finding of ``rule`` (statically or at runtime)."""
+        baseline = self.baseline
+        return baseline is not None and (
+            baseline.contains(rule, fingerprint)
+            or baseline.contains(RUNTIME_PREFIX + rule, fingerprint)
+        )
+
+    def runtime_observed(self) -> set[tuple[str, str]]:
+        """(baseline key, fingerprint) of every runtime finding of this run, frozen or not."""
+        seen = {(RUNTIME_PREFIX + o.rule, o.fingerprint) for o in self.runtime_imports.observed}
+        seen |= {
+            (RUNTIME_PREFIX + f.rule, f.fingerprint)
+            for f in self.findings.findings
+            if f.severity == "error" and not self.findings.allowed(f)
+        }
+        return seen | self.merged_observed
+
+    def runtime_keys(self) -> set[str]:
+        """Every baseline key a runtime finding of this configuration can have."""
+        rules = {spec.id for spec in self.specs}
+        rules |= {rule.spec.name for rule in self.managers.tracker.rules}
+        rules |= {DOUBLE_LOAD_RULE, HIDDEN_FOLDER_RULE, WATCH_RULE_ID}
+        return {RUNTIME_PREFIX + rule for rule in rules}
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
 
     @property
     def specs(self) -> list[ContractSpec]:
@@ -179,11 +263,15 @@ class SsotSession:
             return {}
         if any(f.error is not None for f in self.loaded):
             return {}  # a file failed to load: its contracts are unknown, not deleted
-        return self.baseline.orphaned(spec.id for spec in self.specs)
+        return self.baseline.orphaned({spec.id for spec in self.specs} | self.runtime_keys())
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
-            return  # only the controller writes files
+            # Only the controller writes files; a worker sends what it saw.
+            workeroutput = getattr(self.config, "workeroutput", None)
+            if workeroutput is not None:
+                workeroutput[WORKER_OUTPUT_KEY] = self.worker_output()
+            return
         incomplete = exitstatus in (
             pytest.ExitCode.INTERRUPTED,
             pytest.ExitCode.INTERNAL_ERROR,
@@ -195,28 +283,84 @@ class SsotSession:
             and not incomplete
             and (self.settings.baseline_update or self.settings.baseline_prune)
         ):
-            failed |= self._write_baseline()
+            failed |= self._write_baseline(session)
         if self.baseline is not None and self.settings.baseline_strict:
             failed |= bool(self.orphaned()) and not self.baseline_written
         if self.refused:
             failed = True
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.settings.report is not None:
-            self._write_report(int(session.exitstatus))
+        self._write_outputs(session, incomplete)
 
-    def _write_baseline(self) -> bool:
+    # -- pytest-xdist ----------------------------------------------------------------
+
+    def worker_output(self) -> dict[str, Any]:
+        return {
+            "observed": sorted(self.runtime_observed()),
+            "deselected": self.deselected,
+            "results": [result_to_dict(r) for r in self.context.results.values()],
+            "graphs": [stats_to_dict(g) for g in self.context.checker.graph_stats()],
+            "findings": [finding_to_wire(f) for f in self.findings.findings],
+        }
+
+    def merge_worker_output(self, data: dict[str, Any]) -> None:
+        """On the controller: take in one worker's results, graphs and findings, once each."""
+        by_id = {spec.id: spec for spec in self.specs}
+        self.merged_observed |= {(str(k), str(f)) for k, f in data.get("observed", ())}
+        for item in data.get("results", ()):
+            spec = by_id.get(item["id"])
+            if spec is None:
+                continue
+            result = result_from_dict(item, spec)
+            self.context.results[spec.id] = result
+            if self.baseline is not None and result.error is None:
+                self.context.comparisons[spec.id] = self.baseline.compare(
+                    spec.id, result.violations
+                )
+        for item in data.get("graphs", ()):
+            stats = stats_from_dict(item)
+            known = self.worker_graphs.get(stats.key)
+            if known is None or (known.from_cache and not stats.from_cache):
+                self.worker_graphs[stats.key] = stats
+        seen = {finding_identity(f) for f in self.findings.findings}
+        for item in data.get("findings", ()):
+            finding = finding_from_wire(item)
+            if finding_identity(finding) not in seen:
+                seen.add(finding_identity(finding))
+                self.findings.findings.append(finding)
+
+    def graph_stats(self) -> list[GraphStats]:
+        return list(self.worker_graphs.values()) or self.context.checker.graph_stats()
+
+    def ran_everything(self, session: pytest.Session) -> bool:
+        """Whether every test ran, so runtime findings not seen are really gone."""
+        option = self.config.option
+        return not (
+            self.settings.only
+            or self.deselected
+            or session.shouldfail
+            or session.shouldstop
+            or getattr(option, "lf", False)
+            or getattr(option, "stepwise", False)
+        )
+
+    def _write_baseline(self, session: pytest.Session) -> bool:
         assert self.baseline is not None
         checked = {cid for cid, result in self.context.results.items() if result.error is None}
         current = {
             cid: {v.fingerprint for v in self.context.results[cid].violations} for cid in checked
         }
+        runtime_keys = self.runtime_keys()
+        for key, fingerprint in self.runtime_observed():
+            current.setdefault(key, set()).add(fingerprint)
+        complete = self.ran_everything(session)
         allow_growth = self.settings.baseline_update and not self.settings.baseline_no_growth
         updated, refused = self.baseline.updated(
             current,
-            checked=checked,
-            known_keys=[spec.id for spec in self.specs],
+            checked=checked | (runtime_keys if complete else set()),
+            known_keys={spec.id for spec in self.specs} | runtime_keys,
             allow_growth=allow_growth,
+            partial=set() if complete else runtime_keys,
         )
         if self.settings.baseline_update:
             self.refused = refused  # ssot_baseline_no_growth said no
@@ -226,12 +370,61 @@ class SsotSession:
             self.previous_baseline, self.baseline = self.baseline, updated
         return bool(self.refused)
 
-    def _write_report(self, exit_status: int) -> None:
+    written: tuple[str, ...] = ()
+    """What _write_outputs wrote, for the terminal summary."""
+    output_errors: tuple[str, ...] = ()
+
+    def _write_outputs(self, session: pytest.Session, incomplete: bool) -> None:
+        """The JSON report, the history line and the HTML report, all from one report dict."""
+        from pytest_ssot.reporting.json_report import write_report
+
+        settings = self.settings
+        if settings.report is None and settings.html is None and settings.history is None:
+            return
+        report = self._report_data(int(session.exitstatus))
+        if settings.report is not None:
+            write_report(settings.report, report)
+        written: list[str] = []
+        errors: list[str] = []
+        entries: tuple[dict[str, Any], ...] = ()
+        if settings.history is not None:
+            from pytest_ssot.reporting.history import (
+                HistoryError,
+                append_history,
+                entry_from_report,
+                read_history,
+            )
+
+            shown = display_path(settings.history, settings.rootdir)
+            try:
+                if incomplete or not self.context.results:
+                    entries = read_history(settings.history, shown).entries  # nothing to add
+                else:
+                    entry = entry_from_report(report)
+                    entries = append_history(settings.history, entry, display=shown).entries
+                    written.append(f"history: {len(entries)} runs in {shown}")
+            except (HistoryError, OSError) as exc:
+                errors.append(f"cannot update the history file {shown}: {_reason(exc)}")
+        if settings.html is not None:
+            from pytest_ssot.reporting.html_report import render_html, write_html
+
+            shown = display_path(settings.html, settings.rootdir)
+            try:
+                write_html(settings.html, render_html(report, entries))
+                written.append(f"HTML report written to {shown}")
+            except OSError as exc:
+                errors.append(f"cannot write the HTML report {shown}: {_reason(exc)}")
+        self.written, self.output_errors = tuple(written), tuple(errors)
+        if errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _report_data(self, exit_status: int) -> dict[str, Any]:
+        """This run as the JSON report's dict: the one source of every file written."""
         import datetime
 
         import pytest_ssot
         from pytest_ssot.adapter import versions
-        from pytest_ssot.reporting.json_report import BaselineInfo, build_report, write_report
+        from pytest_ssot.reporting.json_report import BaselineInfo, build_report
 
         outcomes = [
             (result, self.context.comparisons.get(cid))
@@ -249,7 +442,7 @@ class SsotSession:
             )
         report = build_report(
             outcomes=outcomes,
-            graphs=self.context.checker.graph_stats(),
+            graphs=self.graph_stats(),
             versions={"pytest-ssot": pytest_ssot.__version__, **versions()},
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             rootdir=str(self.settings.rootdir),
@@ -257,17 +450,18 @@ class SsotSession:
             baseline=baseline_info,
             runtime=[finding_dict(f) for f in self.findings.findings],
         )
-        assert self.settings.report is not None
-        write_report(self.settings.report, report)
+        return report
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for problem in self.output_errors:
+            terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
         results = list(self.context.results.values())
         if not results:
             return
         terminalreporter.section("pytest-ssot")
         lines = summary_lines(
             results,
-            self.context.checker.graph_stats(),
+            self.graph_stats(),
             verbose=self.config.get_verbosity() > 0,
             comparisons=self.context.comparisons,
         )
@@ -278,6 +472,8 @@ class SsotSession:
                 terminalreporter.write_line(line)
         if self.settings.report is not None:
             terminalreporter.write_line(f"report written to {shown_path(self.settings)}")
+        for line in self.written:
+            terminalreporter.write_line(line)
         if running_on_github():
             items = [
                 (result, self.context.comparisons[cid].new)
@@ -325,6 +521,36 @@ class SsotSession:
         return lines
 
 
+WORKER_OUTPUT_KEY = "pytest_ssot"
+RUNTIME_PREFIX = "runtime:"
+
+
+class XdistController:
+    """Hooks that exist only when pytest-xdist is installed (its hook specs are needed)."""
+
+    def __init__(self, session: SsotSession) -> None:
+        self.session = session
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if data:
+            self.session.merge_worker_output(data)
+
+
+def finding_to_wire(finding: Finding) -> dict[str, Any]:
+    return dataclasses.asdict(finding)
+
+
+def finding_from_wire(data: dict[str, Any]) -> Finding:
+    fields = dict(data)
+    fields["phase"] = Phase(**fields["phase"])
+    return Finding(**fields)
+
+
+def finding_identity(finding: Finding) -> tuple[str, str, str, str]:
+    return (finding.check, finding.fingerprint, finding.phase.when, finding.phase.nodeid)
+
+
 def shown_path(settings: Settings) -> str:
     """The report path as given: relative inside the rootdir, absolute outside it."""
     assert settings.report is not None
@@ -332,6 +558,10 @@ def shown_path(settings: Settings) -> str:
         return settings.report.relative_to(settings.rootdir).as_posix()
     except ValueError:
         return str(settings.report)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -346,4 +576,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity,
         "file": finding.file,
         "line": finding.line,
+        "frozen": finding.frozen,
     }

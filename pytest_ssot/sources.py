@@ -437,7 +437,12 @@ def load_sources(
                 break
 
     contract_paths = expand_contract_paths(contract_entries, rootdir)
+    # Runtime declarations ([[tool.ssot.managers]], docs/runtime-managers.md) are
+    # checks too: a file that holds only those is not an empty contract source.
+    runtime_declared = declares_runtime_checks(rootdir / "pyproject.toml")
     if project_raw is None and project_error is None and not contract_paths:
+        if runtime_declared:
+            return []
         raise ConfigError(
             "no import-linter configuration found: looked for an [importlinter] section in "
             "setup.cfg and .importlinter, and [tool.importlinter] in pyproject.toml, "
@@ -462,6 +467,9 @@ def load_sources(
         except ConfigError as exc:
             loaded.append(LoadedFile(path, display_path(path, rootdir), None, exc))
             continue
+        if (raw is None or not raw.contracts) and declares_runtime_checks(path):
+            runtime_declared = True
+            continue
         if raw is None:
             section = "[tool.importlinter]" if path.suffix == ".toml" else "[importlinter...]"
             error = ConfigError(
@@ -482,8 +490,10 @@ def load_sources(
             continue
         loaded.append(_load_one(raw, rootdir, inherited))
 
-    if not any(f.source and f.source.contracts for f in loaded) and not any(
-        f.error for f in loaded
+    if (
+        not any(f.source and f.source.contracts for f in loaded)
+        and not any(f.error for f in loaded)
+        and not runtime_declared
     ):
         where = loaded[0].display if loaded else str(rootdir)
         raise ConfigError(
@@ -492,6 +502,23 @@ def load_sources(
             "never a silent pass."
         )
     return _reject_duplicate_ids(loaded)
+
+
+RUNTIME_TABLES = ("managers",)
+"""The ``[tool.ssot]`` keys that declare runtime checks (``[[tool.ssot.managers]]``)."""
+
+
+def declares_runtime_checks(path: Path) -> bool:
+    """Whether a TOML file declares runtime checks in ``[tool.ssot]``."""
+    if path.suffix != ".toml" or not path.is_file():
+        return False
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    tool = data.get("tool")
+    table = tool.get("ssot") if isinstance(tool, dict) else None
+    return isinstance(table, dict) and any(table.get(key) for key in RUNTIME_TABLES)
 
 
 def _load_one(raw: RawFile, rootdir: Path, inherited: Mapping[str, Any] | None) -> LoadedFile:

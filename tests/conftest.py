@@ -50,6 +50,12 @@ def write(pytester: pytest.Pytester) -> WriteFiles:
 
 
 @pytest.fixture(autouse=True)
+def _lean_inner_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs do not need hypothesis' plugin, which re-imports hypothesis each time."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+
+
+@pytest.fixture(autouse=True)
 def _preload_plugin_modules() -> None:
     """Import the heavy modules once, before pytester snapshots sys.modules.
 

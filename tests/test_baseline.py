@@ -44,8 +44,7 @@ def test_update_freezes_todays_violations(pytester: pytest.Pytester, example: Pa
     result.stdout.fnmatch_lines(
         [
             "contracts: 2 kept, 0 broken, 2 broken only by frozen violations",
-            "  FROZEN ../../contracts/websocket.toml::no-legacy-websocket "
-            "(7 violations, 7 frozen)",
+            "  FROZEN ../../contracts/websocket.toml::no-legacy-websocket (7 violations, 7 frozen)",
             "migration progress against the baseline .ssot-baseline.json:",
             "  no-legacy-websocket * 7 * 0 * 0",
             "  total * 8 * 0 * 0",
@@ -128,9 +127,10 @@ def test_prune_never_adds(pytester: pytest.Pytester, example: Path) -> None:
     result = pytester.runpytest(*ARGS, "--ssot-baseline-prune")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     data = json.loads(Path(".ssot-baseline.json").read_text())
-    assert "import: wsapp.routes.rooms -> wsapp.websocket" not in data["violations"][
-        "no-legacy-websocket"
-    ]
+    assert (
+        "import: wsapp.routes.rooms -> wsapp.websocket"
+        not in data["violations"]["no-legacy-websocket"]
+    )
 
 
 def test_no_growth_refuses_to_add(pytester: pytest.Pytester, example: Path) -> None:
@@ -210,9 +210,9 @@ def test_orphaned_entries_are_reported_and_dropped(
     )
     assert pytester.runpytest(*ARGS, "--ssot-baseline-strict").ret == pytest.ExitCode.TESTS_FAILED
     pytester.runpytest(*ARGS, "--ssot-baseline-prune").assert_outcomes(passed=4)
-    assert "renamed-contract" not in json.loads(Path(".ssot-baseline.json").read_text())[
-        "violations"
-    ]
+    assert (
+        "renamed-contract" not in json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    )
 
 
 def test_deselected_contracts_keep_their_entries_on_update(
@@ -307,9 +307,7 @@ def test_github_annotations_only_on_github(
     ]
 
 
-def test_junit_xml_has_contract_cases_with_counts(
-    pytester: pytest.Pytester, example: Path
-) -> None:
+def test_junit_xml_has_contract_cases_with_counts(pytester: pytest.Pytester, example: Path) -> None:
     freeze(pytester)
     (example / "wsapp/routes/rooms.py").write_text("import wsapp.websocket\n")
     pytester.runpytest(*ARGS, "--junitxml=junit.xml", "-o", "junit_family=xunit1")
@@ -328,3 +326,36 @@ def test_junit_xml_has_contract_cases_with_counts(
     assert failure is not None
     assert "NEW 1. wsapp.routes.rooms -> wsapp.websocket" in (failure.text or "")
     assert cases["app-layers"].find("failure") is None
+
+
+def test_runtime_findings_freeze_and_survive_partial_runs(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    full = ("--ssot", "-p", "no:randomly", "--ssot-baseline=.ssot-baseline.json")
+    before = pytester.runpytest(*full)
+    assert before.ret == pytest.ExitCode.TESTS_FAILED  # runtime findings fail their tests
+    pytester.runpytest(*full, "--ssot-baseline-update")
+    frozen = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    assert frozen["runtime:no-legacy-websocket"] == [
+        "import: tests.test_dynamic_legacy -> wsapp.websocket.connection_manager"
+    ]
+    assert "factory-bypass: websocket-manager at wsapp/services/events.py::emit" in frozen[
+        "runtime:websocket-manager"
+    ]
+    # The test that creates duplicates on purpose is allowed, not frozen.
+    assert not any("test_two_managers_on_purpose" in f for f in frozen["runtime:websocket-manager"])
+    after = pytester.runpytest(*full)
+    assert after.ret == pytest.ExitCode.OK, after.stdout.str()
+    # A run that did not run the tests knows nothing about runtime findings: it keeps them.
+    pytester.runpytest(*ARGS, "--ssot-baseline-prune")
+    pruned = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    assert pruned == frozen
+    # A new dynamic import of the legacy package still fails.
+    (example / "wsapp/websocket/presence.py").write_text("ONLINE = set()\n")
+    (example / "tests/test_new_dynamic.py").write_text(
+        "import importlib\n\n\ndef test_new():\n"
+        '    importlib.import_module("wsapp.websocket.presence")\n'
+    )
+    result = pytester.runpytest(*full)
+    result.assert_outcomes(failed=1, passed=after.parseoutcomes()["passed"])
+    result.stdout.fnmatch_lines(["*tests/test_new_dynamic.py::test_new*"])

@@ -623,7 +623,7 @@ def test_failure_text_says_where_the_single_source_is(
     )
     result.stdout.fnmatch_lines(
         [
-            "_GatewayImpl is defined in 2 modules (1 chain):",
+            "_GatewayImpl is defined in 2 modules (1 finding):",
             "  1. shop.billing defines class _GatewayImpl again; the single source is "
             "shop.payments.gateway (line 4)",
             "      shop/billing.py:4  class _GatewayImpl:",

@@ -20,6 +20,14 @@ SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 
 
+ROLE_OPTIONS = {
+    "legacy": ("forbidden_modules", "legacy_modules"),
+    "canonical": ("canonical_modules",),
+    "sources": ("source_modules",),
+}
+"""Which contract options name the legacy side, the canonical side and the importers."""
+
+
 @dataclass(frozen=True)
 class BaselineInfo:
     path: str
@@ -91,7 +99,22 @@ def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict
         "violations": violations,
         "fixed": fixed,
         "details": result.fallback_text or None,
+        "roles": contract_roles(spec.options),
     }
+
+
+def contract_roles(options: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The module expressions a contract names as legacy, canonical and sources (for the map)."""
+    roles: dict[str, list[str]] = {}
+    for role, keys in ROLE_OPTIONS.items():
+        names: list[str] = []
+        for key in keys:
+            value = options.get(key)
+            items = value.replace(",", "\n").splitlines() if isinstance(value, str) else value
+            if isinstance(items, list | tuple):
+                names += [str(i).strip() for i in items if str(i).strip()]
+        roles[role] = list(dict.fromkeys(names))
+    return roles
 
 
 def verdict(result: ContractResult, comparison: Comparison | None) -> bool:
@@ -144,6 +167,7 @@ def build_report(
                 "modules": g.modules,
                 "imports": g.imports,
                 "build_ms": round(g.build_ms, 3),
+                "reused": g.from_cache,
             }
             for g in graphs
         ],

@@ -107,13 +107,15 @@ def render_failure(
     listed, rest = violations[:limit], violations[limit:]
     heading = None
     counts = Counter(v.heading for v in violations)
+    chains = {v.heading for v in violations if v.hops}
     numbers: Counter[str] = Counter()
     for violation in listed:
         if violation.heading != heading:
             heading = violation.heading
             if heading:
                 n = counts[heading]
-                out.append(f"{heading} ({n} {'chain' if n == 1 else 'chains'}):")
+                noun = "chain" if heading in chains else "finding"
+                out.append(f"{heading} ({n} {noun}{'' if n == 1 else 's'}):")
         numbers[violation.heading] += 1
         mark = (marks or {}).get(violation.fingerprint, "")
         label = f"{numbers[violation.heading]}. "
@@ -180,9 +182,13 @@ def summary_lines(
         parts.append(f"{labels['ERROR']} could not be checked")
     lines = [f"contracts: {', '.join(parts)}"]
     for graph in graphs:
+        how = (
+            f"results reused, nothing changed since the last run ({graph.build_ms:.0f} ms)"
+            if graph.from_cache
+            else f"built in {graph.build_ms:.0f} ms"
+        )
         lines.append(
-            f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, "
-            f"built in {graph.build_ms:.0f} ms"
+            f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, {how}"
         )
     if verbose or labels["BROKEN"] or labels["ERROR"] or labels["FROZEN"]:
         for result in results:

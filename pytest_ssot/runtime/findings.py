@@ -10,9 +10,10 @@ to pytest's warnings summary.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import warnings
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
 import pytest
@@ -43,6 +44,8 @@ class Finding:
     severity: str = ERROR
     file: str | None = None
     line: int | None = None
+    frozen: bool = False
+    """The baseline freezes it: kept for summaries and reports, fails nothing."""
 
     def render(self) -> str:
         return f"[{self.check}] {self.summary}\n{self.details}".rstrip()
@@ -56,14 +59,18 @@ class FindingsReporter:
         self._lock = threading.Lock()
         self.findings: list[Finding] = []
         self._pending: dict[tuple[str, str], list[Finding]] = {}
-        self._allowed: set[tuple[str, str]] = set()
+        self._allowed: set[tuple[str, str, str | None]] = set()
+        self.is_frozen: Callable[[Finding], bool] = lambda finding: False
+        """Set by the session when a baseline is configured."""
 
     # -- recording ------------------------------------------------------------
 
     def record(self, finding: Finding) -> None:
+        if finding.severity == ERROR and not finding.frozen and self.is_frozen(finding):
+            finding = dataclasses.replace(finding, frozen=True)
         with self._lock:
             self.findings.append(finding)
-            if finding.severity == ERROR and finding.phase.in_test:
+            if finding.severity == ERROR and not finding.frozen and finding.phase.in_test:
                 key = (finding.phase.nodeid, finding.phase.when)
                 self._pending.setdefault(key, []).append(finding)
         if finding.severity == WARNING:
@@ -74,12 +81,16 @@ class FindingsReporter:
                 lineno=finding.line or 0,
             )
 
-    def allow(self, nodeid: str, check: str) -> None:
-        """Opt a test out of one check (its findings are kept, but do not fail it)."""
-        self._allowed.add((nodeid, check))
+    def allow(self, nodeid: str, check: str, rule: str | None = None) -> None:
+        """Opt a test out of one check (its findings are kept, but do not fail it).
+
+        With ``rule``, only the findings of that rule (a manager name, a contract id).
+        """
+        self._allowed.add((nodeid, check, rule))
 
     def allowed(self, finding: Finding) -> bool:
-        return (finding.phase.nodeid, finding.check) in self._allowed
+        nodeid, check = finding.phase.nodeid, finding.check
+        return any((nodeid, check, rule) in self._allowed for rule in (None, finding.rule))
 
     def for_test(self, nodeid: str) -> list[Finding]:
         with self._lock:
@@ -88,7 +99,11 @@ class FindingsReporter:
     @property
     def outside_tests(self) -> list[Finding]:
         with self._lock:
-            return [f for f in self.findings if f.severity == ERROR and not f.phase.in_test]
+            return [
+                f
+                for f in self.findings
+                if f.severity == ERROR and not f.frozen and not f.phase.in_test
+            ]
 
     # -- hooks ----------------------------------------------------------------
 

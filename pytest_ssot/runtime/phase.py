@@ -17,7 +17,8 @@ import pytest
 @dataclass(frozen=True)
 class Phase:
     when: str
-    """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'."""
+    """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'; 'scan' for
+    session-wide checks of the project's files that belong to no phase."""
     nodeid: str = ""
     fixture: str | None = None
     fixture_scope: str | None = None
@@ -35,9 +36,11 @@ class Phase:
             return f"collection of {self.nodeid}" if self.nodeid else "collection"
         if self.in_test:
             return f"{self.when} of {self.nodeid}"
-        return {"startup": "start-up (plugins and conftest files)", "finish": "session end"}.get(
-            self.when, self.when
-        )
+        return {
+            "startup": "start-up (plugins and conftest files)",
+            "finish": "session end",
+            "scan": "the scan of the root packages",
+        }.get(self.when, self.when)
 
 
 STARTUP = Phase("startup")

@@ -1,0 +1,482 @@
+"""pytest hook object for what the static import graph cannot see.
+
+Three checks, all on with ``--ssot`` (docs/runtime-imports.md):
+
+- dynamic imports: first loads of modules the contracts forbid, attributed to
+  the collection, fixture or test during which they happen;
+- one file loaded as two modules: after collection and at session end;
+- folders without ``__init__.py`` inside the root packages: once per session.
+
+Findings go through the ``FindingsReporter``: a finding made during a test
+fails that test's phase, one made outside tests fails the session, and one
+configured to warn becomes a pytest warning.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import linecache
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ssot.model import ContractSpec
+from pytest_ssot.runtime.findings import ERROR, WARNING, Finding, FindingsReporter
+from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
+from pytest_ssot.runtime.modules import (
+    DoubleLoad,
+    HiddenFolder,
+    ProjectLayout,
+    find_double_loads,
+    find_hidden_folders,
+)
+from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.rules import (
+    Breach,
+    ImportExpression,
+    ModuleExpression,
+    Rule,
+    RuleBook,
+    RuleError,
+    WatchRule,
+    build_rules,
+)
+
+FAIL = "fail"
+WARN = "warn"
+OFF = "off"
+REPORT = "report"
+SOURCE = "source"
+IGNORE = "ignore"
+
+DOUBLE_LOAD_RULE = "ssot:double-load"
+HIDDEN_FOLDER_RULE = "ssot:hidden-folders"
+"""Baseline keys of the checks that are not contracts (contract ids cannot contain ':')."""
+
+DEFAULT_GUIDANCE = (
+    "Load the module the contract allows instead. If this import is allowed for now, freeze "
+    "it in the baseline, list it in the contract's ignore_imports, or in the ini option "
+    "ssot_runtime_imports_ignore."
+)
+SHOWN_FOLDERS = 20
+
+FrozenPredicate = Callable[[str, str], bool]
+
+
+def never_frozen(contract_id: str, fingerprint: str) -> bool:
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Settings
+
+
+def _choice(config: pytest.Config, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = str(config.getini(key) or "").strip().lower() or default
+    if value not in choices:
+        raise pytest.UsageError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _lines(config: pytest.Config, key: str) -> list[str]:
+    return [str(v).strip() for v in config.getini(key) or [] if str(v).strip()]
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    imports: str = FAIL
+    per_contract: Mapping[str, str] | None = None
+    ignore: tuple[ImportExpression, ...] = ()
+    outside_code: str = SOURCE
+    watch: tuple[str, ...] = ()
+    double_load: str = FAIL
+    double_load_allow: tuple[ModuleExpression, ...] = ()
+    hidden_folders: str = REPORT
+    hidden_folders_allow: tuple[str, ...] = ()
+
+    def mode_for(self, rule_id: str) -> str:
+        return (self.per_contract or {}).get(rule_id, self.imports)
+
+    @classmethod
+    def from_config(
+        cls, config: pytest.Config, known_ids: Collection[str] | None = None
+    ) -> RuntimeSettings:
+        """Read the ini keys; ``known_ids`` (when every contract loaded) catches typos."""
+        per_contract: dict[str, str] = {}
+        for line in _lines(config, "ssot_runtime_imports_per_contract"):
+            cid, sep, mode = line.rpartition(":")
+            cid, mode = cid.strip(), mode.strip().lower()
+            if not sep or not cid or mode not in (FAIL, WARN, OFF):
+                raise pytest.UsageError(
+                    f"ssot_runtime_imports_per_contract: {line!r} must look like "
+                    "'<contract id>: fail|warn|off'"
+                )
+            per_contract[cid] = mode
+        if known_ids is not None:
+            unknown = sorted(set(per_contract) - set(known_ids))
+            if unknown:
+                raise pytest.UsageError(
+                    f"ssot_runtime_imports_per_contract names unknown contract ids: "
+                    f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
+                )
+        try:
+            ignore = tuple(
+                ImportExpression.parse(v) for v in _lines(config, "ssot_runtime_imports_ignore")
+            )
+            watch = tuple(_lines(config, "ssot_watch_modules"))
+            for pattern in watch:
+                ModuleExpression.parse(pattern)
+            allow = tuple(
+                ModuleExpression.parse(v) for v in _lines(config, "ssot_double_load_allow")
+            )
+        except RuleError as exc:
+            raise pytest.UsageError(f"pytest-ssot runtime options: {exc}") from None
+        return cls(
+            imports=_choice(config, "ssot_runtime_imports", (FAIL, WARN, OFF), FAIL),
+            per_contract=per_contract,
+            ignore=ignore,
+            outside_code=_choice(config, "ssot_runtime_outside_code", (SOURCE, IGNORE), SOURCE),
+            watch=watch,
+            double_load=_choice(config, "ssot_double_load", (FAIL, WARN, OFF), FAIL),
+            double_load_allow=allow,
+            hidden_folders=_choice(config, "ssot_hidden_folders", (REPORT, FAIL, OFF), REPORT),
+            hidden_folders_allow=tuple(
+                v.rstrip("/") for v in _lines(config, "ssot_hidden_folders_allow")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A runtime finding before the baseline: what --ssot-baseline-update would freeze."""
+
+    rule: str
+    fingerprint: str
+    frozen: bool
+
+
+# ---------------------------------------------------------------------------
+# The hook object
+
+
+class RuntimeImportChecks:
+    def __init__(
+        self,
+        config: pytest.Config,
+        specs: Iterable[ContractSpec],
+        tracker: PhaseTracker,
+        findings: FindingsReporter,
+        *,
+        complete: bool = True,
+        is_frozen: FrozenPredicate = never_frozen,
+    ) -> None:
+        specs = list(specs)
+        self.config = config
+        self.rootdir = Path(config.rootpath)
+        self.settings = RuntimeSettings.from_config(
+            config, [s.id for s in specs] if complete else None
+        )
+        self.tracker = tracker
+        self.findings = findings
+        self.is_frozen = is_frozen
+        """(rule id, fingerprint) -> frozen by the baseline; the session may replace it."""
+        roots = sorted({r for s in specs for r in s.session.root_packages})
+        self.layout = ProjectLayout.discover(self.rootdir, roots)
+        enabled = {s.id: self.settings.mode_for(s.id) != OFF for s in specs}
+        watch = self.settings.watch if self.settings.imports != OFF else ()
+        self.book: RuleBook = build_rules(specs, enabled=enabled, watch=watch)
+        self.observed: list[Observed] = []
+        self.loads: Counter[str] = Counter()
+        """Forbidden loads seen: 'failing', 'warned' or 'in the baseline'."""
+        self._lock = threading.Lock()
+        self.preloaded: list[str] = []
+        self.hidden: list[HiddenFolder] = []
+        self.hidden_allowed = 0
+        self._double_reported: set[str] = set()
+        self.watcher: ImportWatcher | None = None
+        if self.book.rules:
+            name_filter = self.book.name_filter()
+            self.watcher = ImportWatcher(
+                name_filter,
+                self.layout,
+                self._on_load,
+                roots=None if name_filter.everything else name_filter.roots,
+            )
+
+    # -- installation -------------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # Called when the session registers us (pytest_configure is historic).
+        if self.watcher is None:
+            return
+        self.preloaded = sorted(
+            name
+            for name in list(sys.modules)
+            if any(rule.is_target(name) for rule in self.book.rules)
+        )
+        self.watcher.install()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # Runs after Ctrl-C and internal errors too.
+        if self.watcher is not None:
+            self.watcher.uninstall()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.watcher is not None:
+            self.watcher.ensure_first()
+
+    # -- dynamic imports ------------------------------------------------------------
+
+    def _on_load(self, event: LoadEvent) -> None:
+        info = event.importer
+        breaches: list[tuple[Rule, Breach]] = []
+        for rule in self.book.rules:
+            outside = info.root is None or info.root not in rule.roots
+            if rule.statically_checked:
+                if outside and self.settings.outside_code == IGNORE:
+                    continue
+                if not outside and info.in_graph and event.import_statement:
+                    continue  # an import statement the graph has: the contract item reports it
+            breach = rule.judge(info.module, event.module, outside=outside)
+            if breach is None:
+                continue
+            if any(e.matches(breach.importer, breach.imported) for e in self.settings.ignore):
+                continue
+            breaches.append((rule, breach))
+        if not breaches or not event.confirm() or event.superseded():
+            # Nothing forbidden; or the module does not exist and nothing was loaded; or
+            # the package of "from package import submodule", whose load is reported.
+            return
+        by_mode: dict[str, list[tuple[Rule, Breach]]] = {}
+        with self._lock:  # imports may happen in several threads
+            for rule, breach in breaches:
+                frozen = self.is_frozen(rule.id, breach.fingerprint)
+                self.observed.append(Observed(rule.id, breach.fingerprint, frozen))
+                if not frozen:
+                    by_mode.setdefault(self.settings.mode_for(rule.id), []).append((rule, breach))
+            if not by_mode:
+                self.loads["in the baseline"] += 1
+            else:
+                self.loads["warned" if set(by_mode) == {WARN} else "failing"] += 1
+        # One finding per load (and mode), naming every contract it breaks.
+        for mode, found in by_mode.items():
+            self.findings.record(self._finding(found, event, mode))
+
+    def _finding(self, found: list[tuple[Rule, Breach]], event: LoadEvent, mode: str) -> Finding:
+        info = event.importer
+        phase = self.tracker.current
+        breach = found[0][1]
+        source = linecache.getline(info.path, event.line).strip()
+        lines = [
+            f"  {info.display}:{event.line}  {source}".rstrip(),
+            f"  During {phase.describe()}.",
+        ]
+        whys: list[str] = []
+        for rule, each in found:
+            if isinstance(rule, WatchRule):
+                lines.append(f"  {each.reason}.")
+            else:
+                lines.append(f"  Contract {rule.id!r} ({rule.type}, {rule.location}): {rule.name}")
+                lines.append(f"    {each.reason}.")
+                guidance = (rule.guidance or DEFAULT_GUIDANCE).strip().splitlines()
+                lines.append(f"    What to do: {guidance[0]}")
+                lines.extend(f"    {line}" for line in guidance[1:])
+            why = self._why(rule, event)
+            if why not in whys:
+                whys.append(why)
+        lines.extend(f"  Not seen by the static check: {why}." for why in whys)
+        names = [
+            "ssot_watch_modules" if isinstance(rule, WatchRule) else repr(rule.id)
+            for rule, _ in found
+        ]
+        contracts = all(not isinstance(rule, WatchRule) for rule, _ in found)
+        noun = ("contract " if len(found) == 1 else "contracts ") if contracts else ""
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        forbids = f"{noun}{listed} forbid{'s' if len(found) == 1 else ''}"
+        return Finding(
+            check="dynamic-import",
+            rule=found[0][0].id,
+            summary=f"{breach.importer} loaded {breach.imported}, which {forbids}",
+            details="\n".join(lines),
+            phase=phase,
+            fingerprint=breach.fingerprint,
+            severity=WARNING if mode == WARN else ERROR,
+            file=info.display,
+            line=event.line,
+        )
+
+    def _why(self, rule: Rule, event: LoadEvent) -> str:
+        info = event.importer
+        if not event.import_statement:
+            return (
+                "a dynamic import (importlib.import_module, __import__, exec of an import "
+                "string, a mock.patch target...); import-linter reads only import statements"
+            )
+        if isinstance(rule, WatchRule):
+            return "no contract covers ssot_watch_modules; every load by project code counts"
+        if info.root is None or info.root not in rule.roots:
+            roots = ", ".join(sorted(rule.roots))
+            return f"{info.display} is outside the root packages ({roots}), so no graph has it"
+        return (
+            f"{info.display} is inside {info.hidden_folder}/, a folder without __init__.py "
+            "that the import graph skips"
+        )
+
+    # -- one file, two modules ------------------------------------------------------
+
+    def _double_allowed(self, name: str) -> bool:
+        return any(e.matches(name) for e in self.settings.double_load_allow)
+
+    def check_double_loads(self, phase: Phase) -> list[DoubleLoad]:
+        if self.settings.double_load == OFF:
+            return []
+        found = find_double_loads(
+            sys.modules, self.layout, sys_path=list(sys.path), allowed=self._double_allowed
+        )
+        new = [d for d in found if d.fingerprint not in self._double_reported]
+        for double in new:
+            self._double_reported.add(double.fingerprint)
+            frozen = self.is_frozen(DOUBLE_LOAD_RULE, double.fingerprint)
+            self.observed.append(Observed(DOUBLE_LOAD_RULE, double.fingerprint, frozen))
+            if not frozen:
+                self.findings.record(self._double_finding(double, phase))
+        return new
+
+    def _double_finding(self, double: DoubleLoad, phase: Phase) -> Finding:
+        width = max(len(c.describe()) for c in double.copies)
+        lines = []
+        for copy in double.copies:
+            entries = ", ".join(copy.entries) if copy.entries else None
+            how = (
+                f"through sys.path entry {entries}"
+                if entries
+                else "not through sys.path (loaded from its path: spec_from_file_location, "
+                "runpy, pytest's importlib import mode, or sys.path changed since)"
+            )
+            lines.append(f"  {copy.describe():<{width}}  {how}")
+        lines += [
+            "  Each name is a separate module object, so every class in the file exists twice: "
+            "isinstance() and identity checks fail between objects made through the two names.",
+            "  What to do: import the module under one name only (remove the sys.path entry "
+            "that exposes a folder inside the package), or list a deliberate name in "
+            "ssot_double_load_allow.",
+        ]
+        return Finding(
+            check="double-load",
+            rule=DOUBLE_LOAD_RULE,
+            summary=f"{double.display} is loaded as {len(double.copies)} modules: "
+            f"{', '.join(c.describe() for c in double.copies)}",
+            details="\n".join(lines),
+            phase=phase,
+            fingerprint=double.fingerprint,
+            severity=WARNING if self.settings.double_load == WARN else ERROR,
+            file=double.display,
+            line=1,
+        )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.check_double_loads(Phase("collection"))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # tryfirst: before the findings reporter turns session findings into the exit status.
+        self.check_double_loads(Phase("finish"))
+
+    # -- folders the graph cannot see ----------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.settings.hidden_folders == OFF:
+            return
+        for folder in find_hidden_folders(self.layout):
+            if any(
+                fnmatch.fnmatchcase(folder.display, p) for p in self.settings.hidden_folders_allow
+            ):
+                self.hidden_allowed += 1
+                continue
+            failing = self.settings.hidden_folders == FAIL
+            if failing:  # only a failure is something the baseline can freeze
+                frozen = self.is_frozen(HIDDEN_FOLDER_RULE, folder.fingerprint)
+                self.observed.append(Observed(HIDDEN_FOLDER_RULE, folder.fingerprint, frozen))
+                if frozen:
+                    self.hidden_allowed += 1
+                    continue
+            self.hidden.append(folder)
+            if failing:
+                self.findings.record(
+                    Finding(
+                        check="hidden-folder",
+                        rule=HIDDEN_FOLDER_RULE,
+                        summary=f"{folder.display}/ holds {_files(folder.files)} but no "
+                        "__init__.py: no contract sees their imports",
+                        details="",
+                        phase=Phase("scan"),
+                        fingerprint=folder.fingerprint,
+                        file=folder.display,
+                    )
+                )
+
+    # -- summary --------------------------------------------------------------------
+
+    def summary_lines(self, verbose: bool = False) -> list[str]:
+        lines: list[str] = []
+        total = sum(self.loads.values())
+        if total:
+            counts = ", ".join(
+                f"{self.loads[k]} {k}" for k in ("failing", "warned", "in the baseline")
+            )
+            plural = "s" if total != 1 else ""
+            lines.append(f"runtime imports: {total} forbidden load{plural} ({counts})")
+        for spec, reason in self.book.skipped:
+            if verbose:
+                lines.append(f"runtime imports: contract {spec.id!r} is not checked: {reason}")
+        if self.preloaded:
+            names = ", ".join(self.preloaded[:5]) + (", ..." if len(self.preloaded) > 5 else "")
+            lines.append(
+                f"runtime imports: {len(self.preloaded)} forbidden module"
+                f"{'s were' if len(self.preloaded) != 1 else ' was'} loaded before the watcher "
+                f"started (by plugins or conftest files); loads of them are not seen: {names}"
+            )
+        if self.watcher is not None and self.watcher.errors:
+            lines.append(f"runtime imports: the watcher failed {len(self.watcher.errors)} times:")
+            lines.extend(f"  {error}" for error in self.watcher.errors[:5])
+        if self.hidden and self.settings.hidden_folders == REPORT:
+            total = sum(h.files for h in self.hidden)
+            lines.append(
+                f"hidden folders: {len(self.hidden)} folder{'s' if len(self.hidden) != 1 else ''}"
+                f" inside the root packages hold{'s' if len(self.hidden) == 1 else ''} .py files "
+                f"but no __init__.py; the import graph cannot see {_files(total)}:"
+            )
+            shown = self.hidden if verbose else self.hidden[:SHOWN_FOLDERS]
+            for folder in shown:
+                lines.append(f"  {folder.display}/ ({_files(folder.files)})")
+            if len(shown) < len(self.hidden):
+                lines.append(f"  ... and {len(self.hidden) - len(shown)} more (-v lists all)")
+            if self.hidden_allowed:
+                lines.append(
+                    f"  ({self.hidden_allowed} more allowed by ssot_hidden_folders_allow or the "
+                    "baseline.)"
+                )
+            lines.append(
+                "  Add an __init__.py to each (or set ssot_hidden_folders = fail to make this "
+                "a failure)."
+            )
+        return lines
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = self.summary_lines(verbose=self.config.get_verbosity() > 0)
+        if not lines:
+            return
+        terminalreporter.section("pytest-ssot runtime")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _files(count: int) -> str:
+    return f"{count} .py file{'s' if count != 1 else ''}"

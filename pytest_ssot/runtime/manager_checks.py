@@ -1,0 +1,237 @@
+"""The pytest side of the manager checks: the opt-out marker, the fixture, the summary.
+
+Registered (as ``ssot-managers``) by the per-run session object when ``--ssot``
+is on. It reads the ``[[tool.ssot.managers]]`` declarations at configure time,
+so the declared classes are watched before the first test module is imported,
+and puts every wrapped constructor back in ``pytest_unconfigure``, which pytest
+runs after Ctrl-C and internal errors too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Hashable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ssot.model import ConfigError
+from pytest_ssot.runtime.findings import Finding, FindingsReporter
+from pytest_ssot.runtime.instances import (
+    BYPASS,
+    DECLARATION,
+    DUPLICATE,
+    InstanceRecord,
+    InstanceTracker,
+    Paths,
+)
+from pytest_ssot.runtime.managers import load_manager_specs
+from pytest_ssot.runtime.phase import PhaseTracker
+
+ALLOW_MARKER = "pytest_ssot_allow_duplicates"
+PLUGIN_NAME = "ssot-managers"
+FIXTURE = "ssot_instances"
+_ANY: Any = object()
+_SHOWN_KEYS = 5
+
+
+class _Query:
+    """Questions about a set of instance records (see ``InstancesView`` and ``Watch``)."""
+
+    def __init__(self, tracker: InstanceTracker) -> None:
+        self._tracker = tracker
+
+    def _all(self) -> list[InstanceRecord]:
+        raise NotImplementedError
+
+    def records(self, manager: str | None = None, *, key: Hashable = _ANY) -> list[InstanceRecord]:
+        """The instances counted, oldest first; ``manager`` and ``key`` narrow them down."""
+        if manager is not None:
+            self._tracker.rule(manager)  # ValueError for a manager that is not declared
+        return [
+            r
+            for r in self._all()
+            if (manager is None or r.manager == manager) and (key is _ANY or r.key == key)
+        ]
+
+    def count(self, manager: str | None = None, *, key: Hashable = _ANY) -> int:
+        """How many instances were created (alive or not)."""
+        return len(self.records(manager, key=key))
+
+    def live(self, manager: str | None = None, *, key: Hashable = _ANY) -> list[Any]:
+        """The instances still alive (weakly referenceable ones only)."""
+        found = (r.instance() for r in self.records(manager, key=key))
+        return [obj for obj in found if obj is not None]
+
+    def keys(self, manager: str) -> list[Hashable]:
+        """The distinct keys, in creation order."""
+        return list(dict.fromkeys(r.key for r in self.records(manager)))
+
+
+class Watch(_Query):
+    """The instances created inside one ``with ssot_instances.watch():`` block."""
+
+    def __init__(self, tracker: InstanceTracker, view: InstancesView) -> None:
+        super().__init__(tracker)
+        self._view = view
+        self._start = len(view.records())
+        self._end: int | None = None
+
+    def _all(self) -> list[InstanceRecord]:
+        return self._view.records()[self._start : self._end]
+
+    def _close(self) -> None:
+        self._end = len(self._view.records())
+
+
+class InstancesView(_Query):
+    """The ``ssot_instances`` fixture: what this test created of the declared managers."""
+
+    def __init__(self, tracker: InstanceTracker, findings: FindingsReporter, nodeid: str) -> None:
+        super().__init__(tracker)
+        self._findings = findings
+        self.nodeid = nodeid
+
+    def _all(self) -> list[InstanceRecord]:
+        return self._tracker.records_for(self.nodeid)
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[Watch]:
+        """``with ssot_instances.watch() as made: ...`` then ask ``made.count(...)``."""
+        watch = Watch(self._tracker, self)
+        try:
+            yield watch
+        finally:
+            watch._close()
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The manager findings made in this test so far (allowed ones included)."""
+        checks = (DUPLICATE, BYPASS, DECLARATION)
+        return [f for f in self._findings.for_test(self.nodeid) if f.check in checks]
+
+    @property
+    def managers(self) -> list[str]:
+        return [rule.spec.name for rule in self._tracker.rules]
+
+
+class ManagerChecks:
+    """pytest hook object for the declared managers."""
+
+    def __init__(
+        self, config: pytest.Config, phases: PhaseTracker, findings: FindingsReporter
+    ) -> None:
+        rootdir = Path(config.rootpath)
+        try:
+            specs = load_manager_specs(rootdir, tuple(config.getini("ssot_contracts")))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+        self.config = config
+        self.findings = findings
+        patterns = [str(p) for p in config.getini("python_files")]
+        self.tracker = InstanceTracker(specs, phases, findings.record, Paths(rootdir, patterns))
+        self.tracker.install()
+
+    def view(self, nodeid: str) -> InstancesView:
+        self.tracker.keep_records(nodeid)  # from now on, if not from the start of the setup
+        return InstancesView(self.tracker, self.findings, nodeid)
+
+    # -- hooks ----------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if FIXTURE in getattr(item, "fixturenames", ()):
+            # Records are kept only for the tests that can ask for them.
+            self.tracker.keep_records(item.nodeid)
+        for marker in item.iter_markers(ALLOW_MARKER):
+            names = [str(name) for name in marker.args]
+            for name in names:
+                try:
+                    self.tracker.rule(name)
+                except ValueError as exc:
+                    pytest.fail(f"@pytest.mark.{ALLOW_MARKER}: {exc}", pytrace=False)
+            for check in (DUPLICATE, BYPASS):
+                if names:
+                    for name in names:
+                        self.findings.allow(item.nodeid, check, rule=name)
+                else:
+                    self.findings.allow(item.nodeid, check)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.tracker.end_test(nodeid)
+
+    def pytest_sessionfinish(self) -> None:
+        self.tracker.check_unimported()
+
+    def pytest_unconfigure(self) -> None:
+        self.tracker.uninstall()
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.tracker.rules or self.config.getoption("ssot_only", False):
+            return  # nothing declared, or no test ran
+        terminalreporter.section("pytest-ssot managers")
+        if self.config.pluginmanager.hasplugin("dsession"):
+            terminalreporter.write_line(
+                "(counted in the pytest-xdist workers: violations fail their tests as usual, "
+                "the per-manager counts are not collected here)"
+            )
+            return
+        for line in self.summary_lines():
+            terminalreporter.write_line(line)
+
+    def summary_lines(self) -> list[str]:
+        lines: list[str] = []
+        for rule in self.tracker.rules:
+            spec = rule.spec
+            lines.append(f"{spec.name}: {spec.describe_rule()}")
+            if rule.created:
+                by_class = ", ".join(
+                    sorted(f"{c.__qualname__}: {n}" for c, n in rule.created_by_class.items())
+                )
+                lines.append(f"  created {rule.created} ({by_class})")
+                peaks = sorted(rule.peak.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+                if spec.key is not None:
+                    shown = ", ".join(f"{key!r}: {peak}" for key, peak in peaks[:_SHOWN_KEYS])
+                    more = (
+                        f" and {len(peaks) - _SHOWN_KEYS} more" if len(peaks) > _SHOWN_KEYS else ""
+                    )
+                    lines.append(f"  peak live per {spec.key.text}: {shown}{more}")
+                else:
+                    lines.append(f"  peak live: {peaks[0][1] if peaks else 0}")
+            else:
+                lines.append("  created 0")
+            lines.extend(self._violation_lines(spec.name))
+            for name in sorted(f"{c.__module__}.{c.__qualname__}" for c in rule.untrackable):
+                lines.append(f"  {name} does not support weak references: counted by construction")
+            unusable = [p.text for p in spec.classes if p.text in rule.unusable]
+            if unusable:
+                lines.append(f"  not watched (see the declaration findings): {', '.join(unusable)}")
+            unimported = [
+                p.text
+                for p in spec.classes
+                if p.text not in rule.instrumented and p.text not in rule.unusable
+            ]
+            if unimported:
+                lines.append(f"  not imported in this run: {', '.join(unimported)}")
+        for problem in self.tracker.restore_problems:
+            lines.append(f"note: {problem}")
+        return lines
+
+    def _violation_lines(self, name: str) -> list[str]:
+        found = [f for f in self.findings.findings if f.rule == name]
+        parts = []
+        for check, label in (
+            (DUPLICATE, "duplicate"),
+            (BYPASS, "bypassing the factories"),
+            (DECLARATION, "declaration problem"),
+        ):
+            of_check = [f for f in found if f.check == check]
+            if not of_check:
+                continue
+            allowed = sum(1 for f in of_check if self.findings.allowed(f))
+            text = f"{len(of_check)} {label}"
+            if allowed:
+                text += f" ({allowed} allowed by @{ALLOW_MARKER})"
+            parts.append(text)
+        return [f"  violations: {', '.join(parts) if parts else 'none'}"]

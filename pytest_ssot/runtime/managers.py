@@ -1,0 +1,316 @@
+"""Manager declarations: which classes pytest-ssot watches while the tests run, and the rule.
+
+A manager is declared in a ``[[tool.ssot.managers]]`` table, in the project's
+``pyproject.toml`` or in any TOML file listed by the ``ssot_contracts`` ini
+option::
+
+    [[tool.ssot.managers]]
+    name = "websocket-manager"
+    classes = ["wsapp.websocket_core.unified_manager:_UnifiedWebSocketManagerImplementation"]
+    scope = "key"                     # "process", "test" or "key"
+    key = "user_context.user_id"      # a constructor parameter, then attributes
+    max = 1
+    factories = ["wsapp.websocket_core.registry:get_websocket_manager"]
+
+Parsing and validation only: pure functions of the file contents, no imports
+of the declared modules (that happens when the tests import them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_ssot.model import ConfigError
+from pytest_ssot.sources import display_path, expand_contract_paths
+
+PROCESS = "process"
+TEST = "test"
+KEY = "key"
+SCOPES = (PROCESS, TEST, KEY)
+KNOWN_KEYS = (
+    "name",
+    "classes",
+    "scope",
+    "key",
+    "max",
+    "factories",
+    "allow_direct_in_tests",
+    "guidance",
+)
+_MANAGER_HEADER_RE = re.compile(r"^\s*\[\[\s*tool\s*\.\s*ssot\s*\.\s*managers\s*\]\]")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _is_dotted(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+@dataclass(frozen=True)
+class ObjectPath:
+    """``package.module:Qual.Name``: where a class or a factory lives."""
+
+    module: str
+    qualname: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.module}:{self.qualname}"
+
+    @property
+    def short(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+    @classmethod
+    def parse(cls, text: str) -> ObjectPath:
+        """Parse a path; ValueError says what is wrong with it."""
+        module, sep, qualname = text.strip().partition(":")
+        if not sep:
+            raise ValueError(f"{text!r} must look like 'package.module:Name' (with a colon)")
+        if not _is_dotted(module):
+            raise ValueError(f"{text!r}: {module!r} is not a module name")
+        if not _is_dotted(qualname):
+            raise ValueError(f"{text!r}: {qualname!r} is not a (dotted) attribute name")
+        return cls(module, qualname)
+
+    def resolve(self, module: object) -> object:
+        """The object this path names inside an imported module (AttributeError if absent)."""
+        found = module
+        for part in self.qualname.split("."):
+            found = getattr(found, part)
+        return found
+
+
+@dataclass(frozen=True)
+class KeyPath:
+    """``parameter.attr.attr``: the constructor argument that partitions the instances."""
+
+    parameter: str
+    attributes: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ".".join((self.parameter, *self.attributes))
+
+    @classmethod
+    def parse(cls, text: str) -> KeyPath:
+        if not _is_dotted(text.strip()):
+            raise ValueError(
+                f"{text!r} must be a constructor parameter name, optionally followed by "
+                "attributes (for example 'user_context.user_id')"
+            )
+        first, *rest = text.strip().split(".")
+        return cls(first, tuple(rest))
+
+
+@dataclass(frozen=True)
+class ManagerSpec:
+    """One declared manager: the classes that make up one concept, and its rule."""
+
+    name: str
+    classes: tuple[ObjectPath, ...]
+    scope: str
+    key: KeyPath | None
+    max: int
+    factories: tuple[ObjectPath, ...]
+    allow_direct_in_tests: bool
+    guidance: str
+    source: str
+    """The declaring file, as shown to users (relative to the rootdir)."""
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+    @property
+    def modules(self) -> frozenset[str]:
+        return frozenset(path.module for path in self.classes)
+
+    def describe_rule(self) -> str:
+        """The rule in one line, e.g. 'at most 1 live instance per user_context.user_id ...'."""
+        noun = "instance" if self.max == 1 else "instances"
+        if self.key is not None:
+            window = "in the process" if self.scope == PROCESS else "in each test"
+            text = f"at most {self.max} live {noun} per {self.key.text} {window}"
+        elif self.scope == PROCESS:
+            text = f"at most {self.max} live {noun} in the process"
+        else:
+            text = f"at most {self.max} live {noun} in each test"
+        if self.factories:
+            text += ", created only by " + " or ".join(f.short for f in self.factories)
+        return text
+
+
+def _where(display: str, line: int | None) -> str:
+    return f"{display}:{line}" if line else display
+
+
+def _string_list(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def parse_manager(
+    table: Mapping[str, Any], display: str, line: int | None, index: int
+) -> ManagerSpec:
+    """Validate one ``[[tool.ssot.managers]]`` table. ConfigError names the file and manager."""
+    raw_name = table.get("name")
+    label = f"manager {raw_name!r}" if isinstance(raw_name, str) else f"manager #{index + 1}"
+    where = _where(display, line)
+
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{where}: {label}: {problem}", line=line)
+
+    unknown = sorted(set(table) - set(KNOWN_KEYS))
+    if unknown:
+        plural = "key" if len(unknown) == 1 else "keys"
+        names = ", ".join(map(repr, unknown))
+        raise fail(f"unknown {plural} {names} (known keys: {', '.join(KNOWN_KEYS)})")
+    if not isinstance(raw_name, str) or not raw_name.strip():
+        raise fail("has no 'name' (a short id such as \"websocket-manager\")")
+    name = raw_name.strip()
+    if not _NAME_RE.match(name):
+        raise fail("the name may contain only letters, digits, '.', '_' and '-'")
+
+    classes_raw = _string_list(table.get("classes"))
+    if not classes_raw:
+        raise fail(
+            "'classes' must be a non-empty list of class paths like [\"package.module:ClassName\"]"
+        )
+    classes: list[ObjectPath] = []
+    for text in classes_raw:
+        try:
+            classes.append(ObjectPath.parse(text))
+        except ValueError as exc:
+            raise fail(f"classes: {exc}") from None
+
+    raw_key = table.get("key")
+    key: KeyPath | None = None
+    if raw_key is not None:
+        if not isinstance(raw_key, str):
+            raise fail("'key' must be a string such as \"user_context.user_id\"")
+        try:
+            key = KeyPath.parse(raw_key)
+        except ValueError as exc:
+            raise fail(f"key: {exc}") from None
+
+    raw_scope = table.get("scope", KEY if key is not None else PROCESS)
+    if raw_scope not in SCOPES:
+        raise fail(f"scope {raw_scope!r} is not one of {', '.join(map(repr, SCOPES))}")
+    scope = str(raw_scope)
+    if scope == KEY and key is None:
+        raise fail("scope 'key' needs a 'key' (for example key = \"user_context.user_id\")")
+    if scope == TEST and key is not None:
+        raise fail(
+            "scope 'test' counts all instances; to count per key in each test use scope 'key'"
+        )
+
+    raw_max = table.get("max", 1)
+    if isinstance(raw_max, bool) or not isinstance(raw_max, int) or raw_max < 1:
+        raise fail(f"'max' must be a whole number of at least 1, not {raw_max!r}")
+
+    raw_factories = table.get("factories", [])
+    factories_list = _string_list(raw_factories)
+    if factories_list is None:
+        raise fail("'factories' must be a list of function paths like [\"package.module:get_x\"]")
+    factories: list[ObjectPath] = []
+    for text in factories_list:
+        try:
+            factories.append(ObjectPath.parse(text))
+        except ValueError as exc:
+            raise fail(f"factories: {exc}") from None
+
+    allow_direct = table.get("allow_direct_in_tests", True)
+    if not isinstance(allow_direct, bool):
+        raise fail("'allow_direct_in_tests' must be true or false")
+    guidance = table.get("guidance", "")
+    if not isinstance(guidance, str):
+        raise fail("'guidance' must be a string")
+
+    return ManagerSpec(
+        name=name,
+        classes=tuple(dict.fromkeys(classes)),
+        scope=scope,
+        key=key,
+        max=raw_max,
+        factories=tuple(dict.fromkeys(factories)),
+        allow_direct_in_tests=allow_direct,
+        guidance=guidance.strip(),
+        source=display,
+        line=line,
+    )
+
+
+def parse_managers(data: Mapping[str, Any], display: str, text: str = "") -> list[ManagerSpec]:
+    """The managers declared in one parsed TOML document (empty if it declares none)."""
+    tool = data.get("tool")
+    ssot = tool.get("ssot") if isinstance(tool, dict) else None
+    if ssot is None:
+        return []
+    if not isinstance(ssot, dict):
+        raise ConfigError(f"{display}: [tool.ssot] must be a table")
+    raw = ssot.get("managers")
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(
+            f"{display}: tool.ssot.managers must be an array of tables ([[tool.ssot.managers]])"
+        )
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if _MANAGER_HEADER_RE.match(line)]
+    specs = []
+    for index, table in enumerate(raw):
+        line = lines[index] if index < len(lines) and len(lines) == len(raw) else None
+        specs.append(parse_manager(table, display, line, index))
+    return specs
+
+
+def check_unique_names(specs: Iterable[ManagerSpec]) -> None:
+    seen: dict[str, ManagerSpec] = {}
+    for spec in specs:
+        other = seen.get(spec.name)
+        if other is not None:
+            raise ConfigError(
+                f"{spec.where}: manager {spec.name!r} is declared twice (also at {other.where}); "
+                "manager names must be unique"
+            )
+        seen[spec.name] = spec
+
+
+def read_managers_file(path: Path, rootdir: Path) -> list[ManagerSpec]:
+    """The managers one TOML file declares; a file that cannot be read declares none.
+
+    Unreadable or invalid contract files are already reported by the contract
+    loader (``sources.load_sources``), with the file's other problems.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    return parse_managers(data, display_path(path, rootdir), text)
+
+
+def load_manager_specs(rootdir: Path, contract_entries: Sequence[str]) -> list[ManagerSpec]:
+    """Every declared manager: the rootdir's pyproject.toml, then the ssot_contracts TOML files."""
+    paths: list[Path] = []
+    pyproject = rootdir / "pyproject.toml"
+    if pyproject.is_file():
+        paths.append(pyproject.resolve())
+    contract_paths: list[Path] = []
+    for entry in contract_entries:
+        # A missing entry is reported by the contract loader, as a collection error.
+        with contextlib.suppress(ConfigError):
+            contract_paths.extend(expand_contract_paths([entry], rootdir))
+    for path in contract_paths:
+        if path.suffix == ".toml" and path not in paths:
+            paths.append(path)
+    specs = [spec for path in paths for spec in read_managers_file(path, rootdir)]
+    check_unique_names(specs)
+    return specs

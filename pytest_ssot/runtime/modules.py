@@ -1,0 +1,404 @@
+"""The project's files as the import system and the import graph see them.
+
+- ``ProjectLayout``: where the root packages live, which files are project code,
+  and which module name a file stands for (the importer of a runtime import).
+- ``find_double_loads``: source files that back two module objects in
+  ``sys.modules`` under different names (two class objects for one class).
+- ``find_hidden_folders``: folders inside the root packages that hold ``.py``
+  files but no ``__init__.py``; grimp skips them, so no contract sees their imports.
+
+Plain functions of the file system and of the mappings passed in; no pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sys
+import sysconfig
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+SKIPPED_DIRS = frozenset({"__pycache__"})
+
+
+def find_package_dirs(rootdir: Path, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The folders of top-level packages, found as lint-imports finds them (rootdir on sys.path).
+
+    The rootdir is on ``sys.path`` only for the duration. Packages that cannot be
+    found are left out: the static check reports them.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    entry = str(rootdir)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        for name in names:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                continue
+            locations = list(spec.submodule_search_locations or []) if spec else []
+            if locations:
+                found[name] = tuple(absolute(p) for p in locations)
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):  # someone else removed it meanwhile
+                sys.path.remove(entry)
+    return found
+
+
+def absolute(path: str | Path) -> str:
+    """An absolute, normalised path, without resolving symlinks.
+
+    os.path, not pathlib: called for every module in ``sys.modules`` and every
+    frame file, where building Path objects would be most of the cost.
+    """
+    return os.path.abspath(path)  # noqa: PTH100
+
+
+def _default_excluded() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted({absolute(d) for d in dirs}))
+
+
+def _is_under(path: str, folders: Iterable[str]) -> bool:
+    return any(path == f or path.startswith(f + os.sep) for f in folders)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A project file, as the importer of a runtime import."""
+
+    path: str
+    display: str
+    """Relative to the rootdir when inside it, with forward slashes."""
+    module: str
+    """The module the file is (inside a root package) or a dotted label of its path."""
+    root: str | None
+    """The root package that contains the file; None for code outside the root packages."""
+    hidden_folder: str | None = None
+    """The top-most folder without ``__init__.py`` on the way down from the root package."""
+
+    @property
+    def in_graph(self) -> bool:
+        """grimp scans this file: it is inside a root package and no folder hides it."""
+        return self.root is not None and self.hidden_folder is None
+
+
+class ProjectLayout:
+    """Which files are the project's, and which module each stands for."""
+
+    def __init__(
+        self,
+        rootdir: Path,
+        package_dirs: Mapping[str, Sequence[str]],
+        *,
+        excluded: Sequence[str] | None = None,
+    ) -> None:
+        self.rootdir = absolute(rootdir)
+        self.package_dirs = {name: tuple(dirs) for name, dirs in package_dirs.items()}
+        # Longest folder first, so nested layouts map to the most specific package.
+        self._roots = sorted(
+            ((d, name) for name, dirs in self.package_dirs.items() for d in dirs),
+            key=lambda pair: -len(pair[0]),
+        )
+        base = _default_excluded() if excluded is None else tuple(excluded)
+        # A virtualenv inside the project is not the project.
+        self.excluded = tuple(absolute(p) for p in base if not self._is_root(p))
+        # pytest-ssot's own frames are never "the module that caused" an import.
+        own = Path(absolute(__file__)).parent.parent
+        self.own = tuple({str(own), str(own.resolve())})
+        self._files: dict[str, FileInfo | None] = {}
+        self._dirs: dict[str, str | None] = {}
+
+    @classmethod
+    def discover(cls, rootdir: Path, roots: Iterable[str]) -> ProjectLayout:
+        return cls(rootdir, find_package_dirs(rootdir, roots))
+
+    def _is_root(self, path: str) -> bool:
+        path = absolute(path)
+        return any(d == path or d.startswith(path + os.sep) for d, _ in self._roots)
+
+    # -- paths ------------------------------------------------------------------
+
+    def display(self, path: str) -> str:
+        if _is_under(path, (self.rootdir,)):
+            return os.path.relpath(path, self.rootdir).replace(os.sep, "/")
+        return path
+
+    def is_project_path(self, path: str) -> bool:
+        """Inside the rootdir or a root package, and not an installed or standard library."""
+        if _is_under(path, self.excluded) or _blocked(path):
+            return False
+        return _is_under(path, (self.rootdir,)) or _is_under(path, [d for d, _ in self._roots])
+
+    def classify(self, filename: str) -> FileInfo | None:
+        """The project file behind a code object's filename; None for anything else.
+
+        Cached: called for frames of the import stack.
+        """
+        try:
+            return self._files[filename]
+        except KeyError:
+            pass
+        info = self._classify(filename)
+        self._files[filename] = info
+        return info
+
+    def _classify(self, filename: str) -> FileInfo | None:
+        if not filename or filename.startswith("<"):
+            return None
+        path = absolute(filename)
+        if not self.is_project_path(path) or _is_under(path, self.own):
+            return None
+        for folder, root in self._roots:
+            if _is_under(path, (folder,)):
+                module = _dotted(root, Path(os.path.relpath(path, folder)).parts)
+                hidden = self._hidden_folder(folder, str(Path(path).parent))
+                return FileInfo(path, self.display(path), module, root, hidden)
+        rel = Path(os.path.relpath(path, self.rootdir)).parts
+        return FileInfo(path, self.display(path), _dotted("", rel), None)
+
+    def _hidden_folder(self, root_folder: str, folder: str) -> str | None:
+        """The top-most folder between the root package and ``folder`` lacking ``__init__.py``."""
+        if folder == root_folder:
+            return None
+        cached = self._dirs.get(folder, "?")
+        if cached != "?":
+            return cached
+        above = self._hidden_folder(root_folder, str(Path(folder).parent))
+        if above is not None:
+            result: str | None = above
+        elif not Path(folder).name.isidentifier() or not (Path(folder) / "__init__.py").is_file():
+            result = self.display(folder)
+        else:
+            result = None
+        self._dirs[folder] = result
+        return result
+
+
+def _blocked(path: str) -> bool:
+    parts = Path(path).parts
+    return "site-packages" in parts or "dist-packages" in parts
+
+
+def _dotted(root: str, rel_parts: Sequence[str]) -> str:
+    parts = list(rel_parts)
+    parts[-1] = parts[-1].partition(".")[0]
+    if parts[-1] == "__init__":
+        parts.pop()
+    names = [root, *parts] if root else parts
+    return ".".join(p for p in names if p and p != os.curdir)
+
+
+# ---------------------------------------------------------------------------
+# One file, two modules
+
+
+@dataclass(frozen=True)
+class ModuleCopy:
+    """One module object loaded from the file, under one or more names (aliases)."""
+
+    names: tuple[str, ...]
+    """The name that ``sys.path`` explains first (when one does), then the aliases."""
+    entries: tuple[str, ...]
+    """The sys.path entries through which one of the names resolves to the file."""
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    def describe(self) -> str:
+        aliases = f" (also {', '.join(self.names[1:])})" if len(self.names) > 1 else ""
+        return f"{self.name}{aliases}"
+
+
+@dataclass(frozen=True)
+class DoubleLoad:
+    file: str
+    display: str
+    copies: tuple[ModuleCopy, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One name per module object (aliases left out)."""
+        return tuple(sorted(copy.name for copy in self.copies))
+
+    @property
+    def fingerprint(self) -> str:
+        return f"double-load: {self.display} as {', '.join(self.names)}"
+
+
+def find_double_loads(
+    modules: Mapping[str, object],
+    layout: ProjectLayout,
+    *,
+    sys_path: Sequence[str],
+    allowed: Callable[[str], bool] = lambda name: False,
+) -> list[DoubleLoad]:
+    """Project files that back two or more distinct module objects.
+
+    Aliases (one module object under two names, as ``sys.modules['old'] = new``
+    shims do) are not double loads: they share their classes. Only files of the
+    project (``layout.is_project_path``) are considered. A name that ``allowed``
+    accepts is left out; a file is reported while two copies remain.
+    """
+    by_file: dict[str, dict[int, list[str]]] = {}
+    real_dirs: dict[str, str] = {}
+    keep_alive: list[object] = []
+    for name, module in list(modules.items()):
+        if name in ("__main__", "__mp_main__") or not isinstance(module, ModuleType):
+            continue
+        # __dict__, not getattr: a lazy module's __getattr__ could import things.
+        file = module.__dict__.get("__file__")
+        if not isinstance(file, str) or not file:
+            continue
+        path = absolute(file)
+        if not layout.is_project_path(path):
+            continue
+        real = _realpath(path, real_dirs)
+        by_file.setdefault(real, {}).setdefault(id(module), []).append(name)
+        keep_alive.append(module)
+    found = []
+    for real, copies in sorted(by_file.items()):
+        kept = [names for names in copies.values() if not all(allowed(n) for n in names)]
+        if len(kept) < 2:
+            continue
+        found.append(
+            DoubleLoad(
+                file=real,
+                display=layout.display(real),
+                copies=tuple(
+                    sorted(
+                        (_copy(names, real, sys_path, layout) for names in kept),
+                        key=lambda c: c.name,
+                    )
+                ),
+            )
+        )
+    return found
+
+
+def _copy(
+    names: list[str], real: str, sys_path: Sequence[str], layout: ProjectLayout
+) -> ModuleCopy:
+    explained = {name: explain(name, real, sys_path) for name in sorted(names)}
+    ordered = sorted(explained, key=lambda n: (not explained[n], n))
+    entries = dict.fromkeys(_entry_display(e, layout) for n in ordered for e in explained[n])
+    return ModuleCopy(tuple(ordered), tuple(entries))
+
+
+def _realpath(path: str, real_dirs: dict[str, str]) -> str:
+    """os.path.realpath, resolving each folder once: a scan of thousands of modules stays cheap."""
+    if os.path.islink(path):  # noqa: PTH114 (hot loop, see absolute())
+        return os.path.realpath(path)
+    folder, base = os.path.split(path)
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder)
+    return f"{real}{os.sep}{base}"
+
+
+def explain(name: str, real_file: str, sys_path: Sequence[str]) -> list[str]:
+    """The ``sys.path`` entries under which ``name`` resolves to ``real_file``."""
+    parts = name.split(".")
+    base = Path(real_file).name
+    if base.partition(".")[0] == "__init__":
+        relative = [*parts, base]
+    elif base.partition(".")[0] == parts[-1]:
+        relative = [*parts[:-1], base]
+    else:
+        return []
+    entries = []
+    for entry in sys_path:
+        if not isinstance(entry, str):
+            continue
+        folder = Path(entry or Path.cwd())
+        if os.path.realpath(folder.joinpath(*relative)) == real_file and entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+def _entry_display(entry: str, layout: ProjectLayout) -> str:
+    if not entry:
+        return "'' (the current directory)"
+    shown = layout.display(absolute(entry))
+    return "the rootdir" if shown == "." else shown
+
+
+# ---------------------------------------------------------------------------
+# Folders the graph cannot see
+
+
+@dataclass(frozen=True)
+class HiddenFolder:
+    path: str
+    display: str
+    module: str
+    """The name the folder is imported under (as a namespace package)."""
+    files: int
+    """Python files in it and below it: grimp skips the whole subtree."""
+
+    @property
+    def fingerprint(self) -> str:
+        return f"hidden-folder: {self.display}"
+
+
+def find_hidden_folders(layout: ProjectLayout) -> list[HiddenFolder]:
+    """Folders inside the root packages with ``.py`` files below them and no ``__init__.py``.
+
+    Only folders whose names are identifiers (importable ones; grimp ignores the
+    others too); ``__pycache__`` and dot-folders are skipped. A hidden folder's
+    subfolders are not listed again: its count includes them.
+    """
+    found: list[HiddenFolder] = []
+    seen: set[str] = set()
+    for name, folders in sorted(layout.package_dirs.items()):
+        for folder in folders:
+            if folder in seen:
+                continue
+            seen.add(folder)
+            _scan_package(folder, name, layout, found)
+    return sorted(found, key=lambda h: h.display)
+
+
+def _subfolders(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(
+                (
+                    e
+                    for e in entries
+                    if e.is_dir(follow_symlinks=False)
+                    and e.name.isidentifier()
+                    and e.name not in SKIPPED_DIRS
+                ),
+                key=lambda e: e.name,
+            )
+    except OSError:
+        return []
+
+
+def _scan_package(folder: str, module: str, layout: ProjectLayout, out: list[HiddenFolder]) -> None:
+    for entry in _subfolders(folder):
+        child = f"{module}.{entry.name}"
+        if (Path(entry.path) / "__init__.py").is_file():
+            _scan_package(entry.path, child, layout, out)
+            continue
+        count = _count_python_files(entry.path)
+        if count:
+            out.append(HiddenFolder(entry.path, layout.display(entry.path), child, count))
+
+
+def _count_python_files(folder: str) -> int:
+    total = 0
+    for _dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS]
+        total += sum(1 for f in filenames if f.endswith(".py"))
+    return total

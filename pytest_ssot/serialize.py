@@ -1,0 +1,119 @@
+"""Model objects to JSON-able dicts and back.
+
+Used for the result cache on disk and for sending results from pytest-xdist
+workers to the controller. A contract is referred to by id; the receiving side
+owns the ContractSpec (it loaded the same configuration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_ssot.model import ContractResult, ContractSpec, GraphKey, GraphStats, Hop, Violation
+
+
+def hop_to_dict(hop: Hop) -> dict[str, Any]:
+    return {
+        "importer": hop.importer,
+        "imported": hop.imported,
+        "line_numbers": list(hop.line_numbers),
+        "importer_file": hop.importer_file,
+    }
+
+
+def hop_from_dict(data: Mapping[str, Any]) -> Hop:
+    return Hop(
+        importer=str(data["importer"]),
+        imported=str(data["imported"]),
+        line_numbers=tuple(int(n) for n in data["line_numbers"]),
+        importer_file=data.get("importer_file"),
+    )
+
+
+def violation_to_dict(violation: Violation) -> dict[str, Any]:
+    return {
+        "kind": violation.kind,
+        "importer": violation.importer,
+        "imported": violation.imported,
+        "hops": [hop_to_dict(h) for h in violation.hops],
+        "heading": violation.heading,
+        "message": violation.message,
+        "file": violation.file,
+        "line": violation.line,
+    }
+
+
+def violation_from_dict(data: Mapping[str, Any]) -> Violation:
+    return Violation(
+        kind=str(data["kind"]),
+        importer=str(data["importer"]),
+        imported=str(data["imported"]),
+        hops=tuple(hop_from_dict(h) for h in data["hops"]),
+        heading=str(data["heading"]),
+        message=str(data["message"]),
+        file=data.get("file"),
+        line=data.get("line"),
+    )
+
+
+def result_to_dict(result: ContractResult) -> dict[str, Any]:
+    return {
+        "id": result.spec.id,
+        "kept": result.kept,
+        "violations": [violation_to_dict(v) for v in result.violations],
+        "warnings": list(result.warnings),
+        "ignored_import_count": result.ignored_import_count,
+        "check_ms": result.check_ms,
+        "fallback_text": result.fallback_text,
+        "error": result.error,
+    }
+
+
+def result_from_dict(data: Mapping[str, Any], spec: ContractSpec) -> ContractResult:
+    return ContractResult(
+        spec=spec,
+        kept=bool(data["kept"]),
+        violations=tuple(violation_from_dict(v) for v in data["violations"]),
+        warnings=tuple(str(w) for w in data["warnings"]),
+        ignored_import_count=int(data["ignored_import_count"]),
+        check_ms=float(data["check_ms"]),
+        fallback_text=str(data["fallback_text"]),
+        error=data.get("error"),
+    )
+
+
+def graph_key_to_dict(key: GraphKey) -> dict[str, Any]:
+    return {
+        "root_packages": list(key.root_packages),
+        "include_external_packages": key.include_external_packages,
+        "exclude_type_checking_imports": key.exclude_type_checking_imports,
+    }
+
+
+def graph_key_from_dict(data: Mapping[str, Any]) -> GraphKey:
+    return GraphKey(
+        tuple(data["root_packages"]),
+        bool(data["include_external_packages"]),
+        bool(data["exclude_type_checking_imports"]),
+    )
+
+
+def stats_to_dict(stats: GraphStats) -> dict[str, Any]:
+    return {
+        "key": graph_key_to_dict(stats.key),
+        "modules": stats.modules,
+        "imports": stats.imports,
+        "build_ms": stats.build_ms,
+        "from_cache": stats.from_cache,
+    }
+
+
+def stats_from_dict(data: Mapping[str, Any]) -> GraphStats:
+    return GraphStats(
+        key=graph_key_from_dict(data["key"]),
+        modules=int(data["modules"]),
+        imports=int(data["imports"]),
+        build_ms=float(data["build_ms"]),
+        from_cache=bool(data.get("from_cache", False)),
+    )
