@@ -339,9 +339,10 @@ def test_runtime_findings_freeze_and_survive_partial_runs(
     assert frozen["runtime:no-legacy-websocket"] == [
         "import: tests.test_dynamic_legacy -> wsapp.websocket.connection_manager"
     ]
-    assert "factory-bypass: websocket-manager at wsapp/services/events.py::emit" in frozen[
-        "runtime:websocket-manager"
-    ]
+    assert (
+        "factory-bypass: websocket-manager at wsapp/services/events.py::emit"
+        in frozen["runtime:websocket-manager"]
+    )
     # The test that creates duplicates on purpose is allowed, not frozen.
     assert not any("test_two_managers_on_purpose" in f for f in frozen["runtime:websocket-manager"])
     after = pytester.runpytest(*full)
