@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from importlinter import fields
 
+from pytest_ssot.expressions import ModuleExpression
+
 _NAME_PATTERN_CHARS = re.compile(r"^[\w*?]+$")
 # What may follow a name in ``class Name(...)`` / ``def name(...)``, including the
 # ``[`` of PEP 695 type parameters and a backslash line continuation.
@@ -83,28 +85,17 @@ class ModulePattern:
 
     def __init__(self, expression: str) -> None:
         self.expression = expression
-        segments = []
-        for part in expression.split("."):
-            if part == "**":
-                segments.append(r"[^.]+(?:\.[^.]+)*")
-            elif part == "*":
-                segments.append(r"[^.]+")
-            else:
-                segments.append(re.escape(part))
-        self._regex = re.compile(r"\.".join(segments))
+        self._expression = ModuleExpression.parse(expression)
 
     @property
     def has_wildcard(self) -> bool:
-        return "*" in self.expression
+        return self._expression.has_wildcard
 
     def matches(self, module: str, *, as_package: bool = False) -> bool:
         """Whether ``module`` matches; with ``as_package``, also when an ancestor matches."""
-        if self._regex.fullmatch(module):
-            return True
-        if not as_package:
-            return False
-        parts = module.split(".")
-        return any(self._regex.fullmatch(".".join(parts[:i])) for i in range(1, len(parts)))
+        if as_package:
+            return self._expression.matches_package(module)
+        return self._expression.matches(module)
 
     def __repr__(self) -> str:
         return f"ModulePattern({self.expression!r})"

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.expressions import ImportExpression, ModuleExpression
 from pytest_ssot.model import ContractSpec
 from pytest_ssot.runtime.findings import ERROR, WARNING, Finding, FindingsReporter
 from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
@@ -39,8 +40,6 @@ from pytest_ssot.runtime.modules import (
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 from pytest_ssot.runtime.rules import (
     Breach,
-    ImportExpression,
-    ModuleExpression,
     Rule,
     RuleBook,
     RuleError,

@@ -26,11 +26,11 @@ name segment, ``**`` for one or more; a wildcard replaces a whole segment.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from pytest_ssot.expressions import ExpressionError, ImportExpression, ModuleExpression
 from pytest_ssot.model import ContractSpec
 
 FORBIDDEN = "forbidden"
@@ -42,103 +42,12 @@ COVERED_TYPES = (FORBIDDEN, LAYERS, INDEPENDENCE, PROTECTED)
 WATCH_RULE_ID = "ssot:watch-modules"
 """The rule id of ``ssot_watch_modules`` findings (contract ids cannot contain ':')."""
 
-_SEGMENT = r"[^.]+"
-
-
-class RuleError(ValueError):
-    """A module or import expression, or a contract's options, cannot be read."""
+RuleError = ExpressionError
+"""A module or import expression, or a contract's options, cannot be read."""
 
 
 # ---------------------------------------------------------------------------
 # Expressions
-
-
-@dataclass(frozen=True)
-class ModuleExpression:
-    """A module name, or a set of them with ``*`` (one segment) and ``**`` (one or more)."""
-
-    text: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def parse(cls, text: str) -> ModuleExpression:
-        text = text.strip()
-        if not text:
-            raise RuleError("an empty module expression")
-        parts = text.split(".")
-        previous: str | None = None
-        for part in parts:
-            if not part:
-                raise RuleError(f"{text!r} is not a module name (empty segment)")
-            if part in ("*", "**"):
-                if previous == "**":
-                    raise RuleError(f"{text!r}: a recursive wildcard cannot be followed by one")
-                if previous == "*" and part == "**":
-                    raise RuleError(
-                        f"{text!r}: a wildcard cannot be followed by a recursive wildcard"
-                    )
-                previous = part
-                continue
-            if "*" in part:
-                raise RuleError(f"{text!r}: a wildcard can only replace a whole module name")
-            previous = None
-        regex = None
-        if "*" in text:
-            pieces = []
-            for part in parts:
-                if part == "*":
-                    pieces.append(_SEGMENT)
-                elif part == "**":
-                    pieces.append(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
-                else:
-                    pieces.append(re.escape(part))
-            regex = re.compile(r"\.".join(pieces))
-        return cls(text, regex)
-
-    @property
-    def has_wildcard(self) -> bool:
-        return self._regex is not None
-
-    @property
-    def stem(self) -> str:
-        """The literal segments before the first wildcard ('' when it starts with one)."""
-        literal = []
-        for part in self.text.split("."):
-            if part in ("*", "**"):
-                break
-            literal.append(part)
-        return ".".join(literal)
-
-    def matches(self, name: str) -> bool:
-        if self._regex is None:
-            return name == self.text
-        return self._regex.fullmatch(name) is not None
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class ImportExpression:
-    """``importer -> imported``, each side a module expression (as in ``ignore_imports``)."""
-
-    importer: ModuleExpression
-    imported: ModuleExpression
-
-    @classmethod
-    def parse(cls, text: str) -> ImportExpression:
-        importer, arrow, imported = text.partition("->")
-        if not arrow or not importer.strip() or not imported.strip():
-            raise RuleError(
-                f"{text.strip()!r} must look like 'package.importer -> package.imported'"
-            )
-        return cls(ModuleExpression.parse(importer), ModuleExpression.parse(imported))
-
-    def matches(self, importer: str, imported: str) -> bool:
-        return self.importer.matches(importer) and self.imported.matches(imported)
-
-    def __str__(self) -> str:
-        return f"{self.importer} -> {self.imported}"
 
 
 def prefixes(name: str) -> Iterator[str]:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pytest_ssot.runtime.rules as rules_module
+from pytest_ssot.expressions import ImportExpression, ModuleExpression
 from pytest_ssot.model import ContractSpec, SessionOptions
 from pytest_ssot.runtime.modules import (
     ProjectLayout,
@@ -29,8 +30,6 @@ from pytest_ssot.runtime.modules import (
 )
 from pytest_ssot.runtime.rules import (
     ForbiddenRule,
-    ImportExpression,
-    ModuleExpression,
     NameFilter,
     RuleError,
     build_rules,
