@@ -18,7 +18,11 @@ from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker
 from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats
-from pytest_ssot.reporting.github import annotation_lines, running_on_github
+from pytest_ssot.reporting.github import (
+    annotation_lines,
+    running_on_github,
+    runtime_annotation,
+)
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
 from pytest_ssot.runtime.import_checks import (
@@ -297,6 +301,7 @@ class SsotSession:
     def worker_output(self) -> dict[str, Any]:
         return {
             "observed": sorted(self.runtime_observed()),
+            "allowances": [list(a) for a in self.findings.allowances],
             "deselected": self.deselected,
             "results": [result_to_dict(r) for r in self.context.results.values()],
             "graphs": [stats_to_dict(g) for g in self.context.checker.graph_stats()],
@@ -307,6 +312,8 @@ class SsotSession:
         """On the controller: take in one worker's results, graphs and findings, once each."""
         by_id = {spec.id: spec for spec in self.specs}
         self.merged_observed |= {(str(k), str(f)) for k, f in data.get("observed", ())}
+        for nodeid, check, rule in data.get("allowances", ()):
+            self.findings.allow(nodeid, check, rule)
         for item in data.get("results", ()):
             spec = by_id.get(item["id"])
             if spec is None:
@@ -483,6 +490,19 @@ class SsotSession:
             ]
             for line in annotation_lines(items, self.settings.rootdir):
                 terminalreporter.write_line(line)
+            for finding in self.findings.findings:
+                if finding.severity != "error" or finding.frozen or self.findings.allowed(finding):
+                    continue
+                terminalreporter.write_line(
+                    runtime_annotation(
+                        check=finding.check,
+                        rule=finding.rule,
+                        summary=finding.summary,
+                        file=finding.file,
+                        line=finding.line,
+                        rootdir=self.settings.rootdir,
+                    )
+                )
 
     def _baseline_lines(self) -> list[str]:
         assert self.baseline is not None

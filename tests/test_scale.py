@@ -223,3 +223,26 @@ def test_concurrent_runs_share_the_cache_safely(
         next((pytester.path / ".pytest_cache/d/pytest-ssot").glob("results-*.json")).read_text()
     )
     assert [r["id"] for r in cache["results"]] == ["no-legacy"]
+
+
+def test_xdist_annotations_match_the_serial_run(
+    pytester: pytest.Pytester, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+
+    def annotations(*extra: str) -> list[str]:
+        result = pytester.runpytest_subprocess("--ssot", "-p", "no:randomly", *extra)
+        return sorted(line for line in result.stdout.lines if line.startswith("::error"))
+
+    serial = annotations()
+    assert serial == annotations("-n", "2")
+    titles = {line.split("title=")[1].split("::")[0] for line in serial}
+    assert titles == {
+        "pytest-ssot%3A contract no-legacy-websocket broken (NEW)",
+        "pytest-ssot%3A contract no-shims-in-app broken (NEW)",
+        "pytest-ssot%3A dynamic-import (no-legacy-websocket)",
+        "pytest-ssot%3A duplicate-instance (websocket-manager)",
+        "pytest-ssot%3A factory-bypass (websocket-manager)",
+    }
+    # The test that makes two managers on purpose (opt-out marker) is not annotated.
+    assert not any("tests/test_managers.py" in line for line in serial)

@@ -75,3 +75,23 @@ def annotation_lines(
             continue
         lines.extend(annotation(result, v, rootdir, environ) for v in new)
     return lines
+
+
+def runtime_annotation(
+    *,
+    check: str,
+    rule: str,
+    summary: str,
+    file: str | None,
+    line: int | None,
+    rootdir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> str:
+    """One ``::error`` line for a runtime finding (a duplicate manager, a dynamic import...)."""
+    props = []
+    if file:
+        props.append(f"file={_escape_property(workspace_path(file, rootdir, environ))}")
+        if line:
+            props.append(f"line={line}")
+    props.append(f"title={_escape_property(f'pytest-ssot: {check} ({rule})')}")
+    return f"::error {','.join(props)}::{_escape_data(summary)}"

@@ -88,6 +88,11 @@ class FindingsReporter:
         """
         self._allowed.add((nodeid, check, rule))
 
+    @property
+    def allowances(self) -> list[tuple[str, str, str | None]]:
+        """Every (nodeid, check, rule) opt-out, to send from an xdist worker to the controller."""
+        return sorted(self._allowed, key=lambda a: (a[0], a[1], a[2] or ""))
+
     def allowed(self, finding: Finding) -> bool:
         nodeid, check = finding.phase.nodeid, finding.check
         return any((nodeid, check, rule) in self._allowed for rule in (None, finding.rule))
