@@ -21,7 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,17 +101,25 @@ class BuiltGraph:
     build_ms: float
     modules: int
     imports: int
+    _files: dict[str, Path | None] = field(default_factory=dict)
 
     def module_file(self, module: str) -> Path | None:
+        # Memoised: a contract with thousands of chains names the same modules often.
+        try:
+            return self._files[module]
+        except KeyError:
+            pass
+        found: Path | None = None
         root, _, rest = module.partition(".")
         base = self.package_dirs.get(root)
-        if base is None:
-            return None
-        target = base.joinpath(*rest.split(".")) if rest else base
-        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-        return None
+        if base is not None:
+            target = base.joinpath(*rest.split(".")) if rest else base
+            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                if candidate.is_file():
+                    found = candidate
+                    break
+        self._files[module] = found
+        return found
 
 
 def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
