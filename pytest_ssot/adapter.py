@@ -376,6 +376,16 @@ def _chain_violation(links: Sequence[Mapping[str, Any]], heading: str) -> Violat
     )
 
 
+def _route_violations(route: Mapping[str, Any], heading: str) -> Iterator[Violation]:
+    """A detailed chain: its main chain, and every other head and tail as its own import."""
+    chain = list(route["chain"])
+    yield _chain_violation(chain, heading)
+    for first in route.get("extra_firsts", ()):
+        yield _chain_violation([first, *chain[1:]], heading)
+    for last in route.get("extra_lasts", ()):
+        yield _chain_violation([*chain[:-1], last], heading)
+
+
 def _violations(contract: Any, metadata: Mapping[str, Any]) -> Iterator[Violation]:
     if "invalid_chains" in metadata:  # forbidden, independence
         for group in metadata["invalid_chains"]:
@@ -383,19 +393,18 @@ def _violations(contract: Any, metadata: Mapping[str, Any]) -> Iterator[Violatio
                 f"{group['downstream_module']} is not allowed to import {group['upstream_module']}"
             )
             for chain in group["chains"]:
-                yield _chain_violation(chain, heading)
+                # forbidden gives a list of links; independence (since import-linter
+                # 2.17) gives a detailed chain with extra heads and tails.
+                if isinstance(chain, Mapping):
+                    yield from _route_violations(chain, heading)
+                else:
+                    yield _chain_violation(chain, heading)
         return
     if "invalid_dependencies" in metadata:  # layers
         for dependency in metadata["invalid_dependencies"]:
             heading = f"{dependency['importer']} is not allowed to import {dependency['imported']}"
             for route in dependency["routes"]:
-                chain = list(route["chain"])
-                yield _chain_violation(chain, heading)
-                # Every other head and tail of the route is its own offending import.
-                for first in route.get("extra_firsts", ()):
-                    yield _chain_violation([first, *chain[1:]], heading)
-                for last in route.get("extra_lasts", ()):
-                    yield _chain_violation([*chain[:-1], last], heading)
+                yield from _route_violations(route, heading)
         for module in sorted(metadata.get("undeclared_modules", ())):
             yield Violation(
                 kind="undeclared",

@@ -111,10 +111,9 @@ class Settings:
 
     def check_outputs(self) -> None:
         """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
-        from pytest_ssot.reporting.history import HistoryError, read_history
-        from pytest_ssot.reporting.html_report import missing_dependency
-
         if self.html is not None:
+            from pytest_ssot.reporting.html_report import missing_dependency
+
             problem = missing_dependency()
             if problem is not None:
                 raise pytest.UsageError(f"pytest-ssot: {problem}")
@@ -131,6 +130,8 @@ class Settings:
                         f"{display_path(parent, self.rootdir)} is a file, not a directory"
                     )
         if self.history is not None:
+            from pytest_ssot.reporting.history import HistoryError, read_history
+
             try:
                 read_history(self.history, display_path(self.history, self.rootdir))
             except HistoryError as exc:
@@ -430,7 +431,7 @@ class SsotSession:
         import datetime
 
         import pytest_ssot
-        from pytest_ssot.adapter import versions
+        from pytest_ssot.checking import library_versions
         from pytest_ssot.reporting.json_report import BaselineInfo, build_report
 
         outcomes = [
@@ -450,7 +451,7 @@ class SsotSession:
         report = build_report(
             outcomes=outcomes,
             graphs=self.graph_stats(),
-            versions={"pytest-ssot": pytest_ssot.__version__, **versions()},
+            versions={"pytest-ssot": pytest_ssot.__version__, **library_versions()},
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             rootdir=str(self.settings.rootdir),
             exit_status=exit_status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -433,3 +434,37 @@ def test_failure_shows_guidance(pytester: pytest.Pytester, write: WriteFiles) ->
     result.stdout.fnmatch_lines(["What to do: Use pkg.low instead, see MIGRATION.md."])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*importlinter/*")
+
+
+def test_broken_independence_contract_lists_its_chains(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(
+        {
+            **LAYERED,
+            "pyproject.toml": """
+            [tool.importlinter]
+            root_package = "pkg"
+
+            [[tool.importlinter.contracts]]
+            id = "independent"
+            name = "high and low are independent"
+            type = "independence"
+            modules = ["pkg.high", "pkg.low"]
+            """,
+        }
+    )
+    result = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "pkg.high is not allowed to import pkg.low (1 chain):",
+            "  1. pkg.high -> pkg.mid -> pkg.low",
+            "      pkg/high.py:1  import pkg.mid",
+            "      pkg/mid.py:1   import pkg.low",
+        ]
+    )
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert [v["fingerprint"] for v in report["contracts"][0]["violations"]] == [
+        "import: pkg.high -> pkg.low"
+    ]
