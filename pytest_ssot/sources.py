@@ -263,7 +263,7 @@ def build_session(raw: Mapping[str, Any], path: Path) -> SessionOptions:
             "(set it here or in the project's import-linter config)",
             path=path,
         )
-    bad = [r for r in roots if not _is_dotted_name(r)]
+    bad = [r for r in roots if not is_dotted_name(r)]
     if bad:
         raise ConfigError(
             f"{path.name}: root package {bad[0]!r} is not a valid module name", path=path
@@ -287,7 +287,8 @@ def build_session(raw: Mapping[str, Any], path: Path) -> SessionOptions:
     )
 
 
-def _is_dotted_name(name: str) -> bool:
+def is_dotted_name(name: str) -> bool:
+    """'a.b.c' with every part an identifier (no wildcards, no empty parts)."""
     return all(part.isidentifier() for part in name.split("."))
 
 

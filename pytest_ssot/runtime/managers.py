@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.model import ConfigError
-from pytest_ssot.sources import display_path, expand_contract_paths
+from pytest_ssot.sources import display_path, expand_contract_paths, is_dotted_name
 
 PROCESS = "process"
 TEST = "test"
@@ -45,10 +45,6 @@ KNOWN_KEYS = (
 )
 _MANAGER_HEADER_RE = re.compile(r"^\s*\[\[\s*tool\s*\.\s*ssot\s*\.\s*managers\s*\]\]")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def _is_dotted(text: str) -> bool:
-    return bool(text) and all(part.isidentifier() for part in text.split("."))
 
 
 @dataclass(frozen=True)
@@ -72,9 +68,9 @@ class ObjectPath:
         module, sep, qualname = text.strip().partition(":")
         if not sep:
             raise ValueError(f"{text!r} must look like 'package.module:Name' (with a colon)")
-        if not _is_dotted(module):
+        if not is_dotted_name(module):
             raise ValueError(f"{text!r}: {module!r} is not a module name")
-        if not _is_dotted(qualname):
+        if not is_dotted_name(qualname):
             raise ValueError(f"{text!r}: {qualname!r} is not a (dotted) attribute name")
         return cls(module, qualname)
 
@@ -99,7 +95,7 @@ class KeyPath:
 
     @classmethod
     def parse(cls, text: str) -> KeyPath:
-        if not _is_dotted(text.strip()):
+        if not is_dotted_name(text.strip()):
             raise ValueError(
                 f"{text!r} must be a constructor parameter name, optionally followed by "
                 "attributes (for example 'user_context.user_id')"
