@@ -302,6 +302,8 @@ class SsotSession:
     def worker_output(self) -> dict[str, Any]:
         return {
             "observed": sorted(self.runtime_observed()),
+            "managers": self.managers.summary_state(),
+            "imports": self.runtime_imports.summary_state(),
             "allowances": [list(a) for a in self.findings.allowances],
             "deselected": self.deselected,
             "results": [result_to_dict(r) for r in self.context.results.values()],
@@ -315,6 +317,8 @@ class SsotSession:
         self.merged_observed |= {(str(k), str(f)) for k, f in data.get("observed", ())}
         for nodeid, check, rule in data.get("allowances", ()):
             self.findings.allow(nodeid, check, rule)
+        self.managers.merge_state(data.get("managers", []))
+        self.runtime_imports.merge_state(data.get("imports", {}))
         for item in data.get("results", ()):
             spec = by_id.get(item["id"])
             if spec is None:

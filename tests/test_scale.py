@@ -246,3 +246,19 @@ def test_xdist_annotations_match_the_serial_run(
     }
     # The test that makes two managers on purpose (opt-out marker) is not annotated.
     assert not any("tests/test_managers.py" in line for line in serial)
+
+
+def test_xdist_runtime_summaries_match_the_serial_run(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    def sections(*extra: str) -> list[str]:
+        result = pytester.runpytest_subprocess("--ssot", "-p", "no:randomly", *extra)
+        lines = result.stdout.lines
+        start = next(i for i, line in enumerate(lines) if "pytest-ssot runtime" in line)
+        end = next(i for i, line in enumerate(lines) if "short test summary" in line)
+        return lines[start:end]
+
+    serial = sections()
+    assert sections("-n", "2") == serial
+    assert "  created 9 (_UnifiedWebSocketManagerImplementation: 9)" in serial
+    assert "runtime imports: 1 forbidden load (1 failing, 0 warned, 0 in the baseline)" in serial

@@ -423,6 +423,18 @@ class RuntimeImportChecks:
 
     # -- summary --------------------------------------------------------------------
 
+    def summary_state(self) -> dict[str, Any]:
+        """The counts the summary shows, as JSON-able data (sent by xdist workers)."""
+        return {"loads": dict(self.loads), "preloaded": list(self.preloaded)}
+
+    def merge_state(self, state: dict[str, Any]) -> None:
+        """On the xdist controller: add one worker's load counts to the summary."""
+        for kind, count in state.get("loads", {}).items():
+            self.loads[kind] += int(count)
+        for name in state.get("preloaded", ()):
+            if name not in self.preloaded:
+                self.preloaded.append(name)
+
     def summary_lines(self, verbose: bool = False) -> list[str]:
         lines: list[str] = []
         total = sum(self.loads.values())

@@ -129,6 +129,8 @@ class ManagerChecks:
             raise pytest.UsageError(f"pytest-ssot: {exc}") from None
         self.config = config
         self.findings = findings
+        self.merged: dict[str, dict[str, Any]] = {}
+        """Per-manager summary state sent by pytest-xdist workers (on the controller)."""
         patterns = [str(p) for p in config.getini("python_files")]
         self.tracker = InstanceTracker(specs, phases, findings.record, Paths(rootdir, patterns))
         self.tracker.install()
@@ -171,28 +173,73 @@ class ManagerChecks:
         if not self.tracker.rules or self.config.getoption("ssot_only", False):
             return  # nothing declared, or no test ran
         terminalreporter.section("pytest-ssot managers")
-        if self.config.pluginmanager.hasplugin("dsession"):
+        if self.config.pluginmanager.hasplugin("dsession") and not self.merged:
             terminalreporter.write_line(
-                "(counted in the pytest-xdist workers: violations fail their tests as usual, "
-                "the per-manager counts are not collected here)"
+                "(counted in the pytest-xdist workers, none of which reported counts)"
             )
             return
         for line in self.summary_lines():
             terminalreporter.write_line(line)
 
-    def summary_lines(self) -> list[str]:
-        lines: list[str] = []
+    def summary_state(self) -> list[dict[str, Any]]:
+        """What the summary says, per manager, as JSON-able data (sent by xdist workers)."""
+        states = []
         for rule in self.tracker.rules:
             spec = rule.spec
+            states.append(
+                {
+                    "name": spec.name,
+                    "created": rule.created,
+                    "by_class": {c.__qualname__: n for c, n in rule.created_by_class.items()},
+                    "peak": {repr(key): peak for key, peak in rule.peak.items()},
+                    "untrackable": sorted(
+                        f"{c.__module__}.{c.__qualname__}" for c in rule.untrackable
+                    ),
+                    "unusable": [p.text for p in spec.classes if p.text in rule.unusable],
+                    "unimported": [
+                        p.text
+                        for p in spec.classes
+                        if p.text not in rule.instrumented and p.text not in rule.unusable
+                    ],
+                }
+            )
+        return states
+
+    def merge_state(self, states: list[dict[str, Any]]) -> None:
+        """On the xdist controller: add one worker's counts to the summary."""
+        for state in states:
+            mine = self.merged.get(state["name"])
+            if mine is None:
+                self.merged[state["name"]] = {
+                    **state,
+                    "by_class": dict(state["by_class"]),
+                    "peak": dict(state["peak"]),
+                }
+                continue
+            mine["created"] += state["created"]
+            for name, count in state["by_class"].items():
+                mine["by_class"][name] = mine["by_class"].get(name, 0) + count
+            for key, peak in state["peak"].items():
+                mine["peak"][key] = max(peak, mine["peak"].get(key, 0))
+            mine["untrackable"] = sorted({*mine["untrackable"], *state["untrackable"]})
+            mine["unusable"] = sorted({*mine["unusable"], *state["unusable"]})
+            # Not imported in this run: in no worker.
+            mine["unimported"] = [c for c in mine["unimported"] if c in state["unimported"]]
+
+    def summary_lines(self) -> list[str]:
+        lines: list[str] = []
+        states = {s["name"]: s for s in self.summary_state()}
+        states.update(self.merged)
+        for rule in self.tracker.rules:
+            spec = rule.spec
+            state = states[spec.name]
             lines.append(f"{spec.name}: {spec.describe_rule()}")
-            if rule.created:
-                by_class = ", ".join(
-                    sorted(f"{c.__qualname__}: {n}" for c, n in rule.created_by_class.items())
-                )
-                lines.append(f"  created {rule.created} ({by_class})")
-                peaks = sorted(rule.peak.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+            if state["created"]:
+                by_class = ", ".join(sorted(f"{c}: {n}" for c, n in state["by_class"].items()))
+                lines.append(f"  created {state['created']} ({by_class})")
+                peaks = sorted(state["peak"].items(), key=lambda kv: (-kv[1], kv[0]))
                 if spec.key is not None:
-                    shown = ", ".join(f"{key!r}: {peak}" for key, peak in peaks[:_SHOWN_KEYS])
+                    shown = ", ".join(f"{key}: {peak}" for key, peak in peaks[:_SHOWN_KEYS])
                     more = (
                         f" and {len(peaks) - _SHOWN_KEYS} more" if len(peaks) > _SHOWN_KEYS else ""
                     )
@@ -202,18 +249,13 @@ class ManagerChecks:
             else:
                 lines.append("  created 0")
             lines.extend(self._violation_lines(spec.name))
-            for name in sorted(f"{c.__module__}.{c.__qualname__}" for c in rule.untrackable):
+            for name in state["untrackable"]:
                 lines.append(f"  {name} does not support weak references: counted by construction")
-            unusable = [p.text for p in spec.classes if p.text in rule.unusable]
-            if unusable:
-                lines.append(f"  not watched (see the declaration findings): {', '.join(unusable)}")
-            unimported = [
-                p.text
-                for p in spec.classes
-                if p.text not in rule.instrumented and p.text not in rule.unusable
-            ]
-            if unimported:
-                lines.append(f"  not imported in this run: {', '.join(unimported)}")
+            if state["unusable"]:
+                unusable = ", ".join(state["unusable"])
+                lines.append(f"  not watched (see the declaration findings): {unusable}")
+            if state["unimported"]:
+                lines.append(f"  not imported in this run: {', '.join(state['unimported'])}")
         for problem in self.tracker.restore_problems:
             lines.append(f"note: {problem}")
         return lines
