@@ -11,7 +11,6 @@ expensive, so only ``--ssot`` runs do it.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib
 import importlib.metadata
@@ -67,24 +66,6 @@ def _ensure_configured() -> None:
     if not _configured:
         importlinter.configuration.configure()
         _configured = True
-
-
-@contextlib.contextmanager
-def importable_from(folder: Path) -> Iterator[None]:
-    """Make ``folder`` importable for the duration, as lint-imports does with the cwd.
-
-    Unlike lint-imports, the entry is removed again afterwards.
-    """
-    entry = str(folder)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        if added:
-            with contextlib.suppress(ValueError):  # someone else removed it meanwhile
-                sys.path.remove(entry)
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from pytest_ssot.model import (
 )
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import display_path
+from pytest_ssot.syspath import importable_from
 
 if TYPE_CHECKING:
     from pytest_ssot.adapter import BuiltGraph
@@ -129,7 +130,7 @@ class StaticChecker:
         started = time.perf_counter()
         adapter = _adapter()
         try:
-            with adapter.importable_from(self.rootdir):
+            with importable_from(self.rootdir):
                 contract = adapter.instantiate(spec)
             graph = self._graph(spec.session.graph_key)
             raw = adapter.check(contract, graph)
@@ -155,7 +156,7 @@ class StaticChecker:
         if cached is None:
             adapter = _adapter()
             try:
-                with adapter.importable_from(self.rootdir):
+                with importable_from(self.rootdir):
                     cached = adapter.build_graph(key, self.cache_dir_for(key))
             except GraphError as exc:
                 cached = GraphError(self._relative(str(exc)))
@@ -217,27 +218,21 @@ class StaticChecker:
     def _source_folders(self, key: GraphKey, group: Sequence[ContractSpec]) -> list[Path] | None:
         """The root packages' folders, and the files of custom contract types."""
         found: list[Path] = []
-        added = str(self.rootdir) not in sys.path
-        if added:
-            sys.path.insert(0, str(self.rootdir))
         try:
-            for name in key.root_packages:
-                spec = importlib.util.find_spec(name)
-                if spec is None or not spec.submodule_search_locations:
-                    return None  # let the real check say what is wrong
-                found.extend(Path(p) for p in spec.submodule_search_locations)
-            for entry in sorted({t for s in group for t in s.session.contract_types}):
-                module = entry.partition(": ")[2].rpartition(".")[0]
-                spec = importlib.util.find_spec(module)
-                if spec is None or spec.origin is None:
-                    return None
-                found.append(Path(spec.origin))
+            with importable_from(self.rootdir):
+                for name in key.root_packages:
+                    spec = importlib.util.find_spec(name)
+                    if spec is None or not spec.submodule_search_locations:
+                        return None  # let the real check say what is wrong
+                    found.extend(Path(p) for p in spec.submodule_search_locations)
+                for entry in sorted({t for s in group for t in s.session.contract_types}):
+                    module = entry.partition(": ")[2].rpartition(".")[0]
+                    spec = importlib.util.find_spec(module)
+                    if spec is None or spec.origin is None:
+                        return None
+                    found.append(Path(spec.origin))
         except (ImportError, ValueError):
             return None
-        finally:
-            if added:
-                with contextlib.suppress(ValueError):
-                    sys.path.remove(str(self.rootdir))
         return found
 
     def _read_cache(

@@ -150,6 +150,21 @@ class Violation:
         return f"{self.kind}: {self.importer} -> {self.imported}"
 
     @property
+    def site(self) -> tuple[str | None, int | None]:
+        """Where to look first: the first hop's importing file and line, or the finding's own."""
+        if not self.hops:
+            return self.file, self.line
+        first = self.hops[0]
+        return first.importer_file, (first.line_numbers[0] if first.line_numbers else None)
+
+    @property
+    def chain_text(self) -> str:
+        """'a -> b -> c' for a chain; the message for a finding that is not one."""
+        if not self.hops:
+            return self.message or self.fingerprint
+        return " -> ".join([self.hops[0].importer, *(hop.imported for hop in self.hops)])
+
+    @property
     def package(self) -> str:
         """The importer's parent package, for digests of long lists."""
         return self.importer.rpartition(".")[0] or self.importer

@@ -379,7 +379,7 @@ class SsotSession:
         if updated.entries != self.baseline.entries or not self.baseline.exists:
             updated.save()
             self.baseline_written = True
-            self.previous_baseline, self.baseline = self.baseline, updated
+            self.baseline = updated
         return bool(self.refused)
 
     written: tuple[str, ...] = ()

@@ -37,15 +37,8 @@ def annotation(
     result: ContractResult, violation: Violation, rootdir: Path, environ: Mapping[str, str]
 ) -> str:
     spec = result.spec
-    first = violation.hops[0] if violation.hops else None
-    file = first.importer_file if first else violation.file
-    line = (first.line_numbers[0] if first.line_numbers else None) if first else violation.line
-    chain = (
-        " -> ".join([violation.hops[0].importer, *(h.imported for h in violation.hops)])
-        if (violation.hops)
-        else (violation.message or violation.fingerprint)
-    )
-    message = f"{spec.name}: {chain}"
+    file, line = violation.site
+    message = f"{spec.name}: {violation.chain_text}"
     if spec.guidance:
         message += f"\n{spec.guidance}"
     props = [f"title={_escape_property(f'pytest-ssot: contract {spec.id} broken (NEW)')}"]

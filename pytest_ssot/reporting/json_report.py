@@ -39,13 +39,7 @@ class BaselineInfo:
 
 
 def violation_dict(violation: Violation, status: str) -> dict[str, Any]:
-    first = violation.hops[0] if violation.hops else None
-    file = first.importer_file if first else violation.file
-    line = (
-        (first.line_numbers[0] if first and first.line_numbers else None)
-        if first
-        else (violation.line)
-    )
+    file, line = violation.site
     return {
         "fingerprint": violation.fingerprint,
         "kind": violation.kind,

@@ -64,8 +64,7 @@ def render_violation(
             quoted = read(violation.file, violation.line) if violation.line else ""
             lines.append(f"      {where}  {quoted}".rstrip())
         return lines
-    modules = [violation.hops[0].importer, *(h.imported for h in violation.hops)]
-    lines = [f"  {prefix}{label}{' -> '.join(modules)}"]
+    lines = [f"  {prefix}{label}{violation.chain_text}"]
     rows = [row for hop in violation.hops for row in _hop_rows(hop, read)]
     width = max(len(where) for where, _ in rows)
     lines.extend(f"      {where.ljust(width)}  {text}" for where, text in rows)

@@ -12,15 +12,15 @@ Plain functions of the file system and of the mappings passed in; no pytest.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
-import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+from pytest_ssot.syspath import importable_from
 
 SKIPPED_DIRS = frozenset({"__pycache__"})
 
@@ -32,11 +32,7 @@ def find_package_dirs(rootdir: Path, names: Iterable[str]) -> dict[str, tuple[st
     found are left out: the static check reports them.
     """
     found: dict[str, tuple[str, ...]] = {}
-    entry = str(rootdir)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
+    with importable_from(rootdir):
         for name in names:
             try:
                 spec = importlib.util.find_spec(name)
@@ -45,10 +41,6 @@ def find_package_dirs(rootdir: Path, names: Iterable[str]) -> dict[str, tuple[st
             locations = list(spec.submodule_search_locations or []) if spec else []
             if locations:
                 found[name] = tuple(absolute(p) for p in locations)
-    finally:
-        if added:
-            with contextlib.suppress(ValueError):  # someone else removed it meanwhile
-                sys.path.remove(entry)
     return found
 
 

@@ -1,0 +1,27 @@
+"""Putting the rootdir on ``sys.path`` for a moment, and taking it off again.
+
+lint-imports inserts the current directory into ``sys.path`` and leaves it there;
+we need the same to find root packages and contract types, but restore the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def importable_from(folder: Path | str) -> Iterator[None]:
+    """Make ``folder`` importable for the duration; the entry is removed afterwards."""
+    entry = str(folder)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):  # someone else removed it meanwhile
+                sys.path.remove(entry)
