@@ -92,7 +92,7 @@ class Binder:
     construction costs a tuple index or a dict lookup instead of a full bind.
     """
 
-    __slots__ = ("attributes", "default", "getter", "keyword", "name", "position")
+    __slots__ = ("attributes", "default", "fast", "getter", "keyword", "name", "position")
 
     def __init__(
         self,
@@ -111,6 +111,14 @@ class Binder:
         self.getter: Callable[[Any], Any] | None = (
             operator.attrgetter(".".join(self.attributes)) if self.attributes else None
         )
+        self.fast = (
+            sys.maxsize if position is None else position,
+            name,
+            keyword,
+            default,
+            self.getter,
+        )
+        """The fields read on every construction, in one tuple (no position: sys.maxsize)."""
 
     @classmethod
     def for_callable(
@@ -367,7 +375,6 @@ class Rule:
     def __init__(self, spec: ManagerSpec) -> None:
         self.spec = spec
         self.windows: dict[tuple[str, ...], dict[Hashable, _Bucket]] = {}
-        self.created = 0
         self.created_by_class: dict[type, int] = {}
         self.peak: dict[Hashable, int] = {}
         self.instrumented: dict[str, str] = {}
@@ -385,23 +392,30 @@ class Rule:
         self.max = spec.max
         self.factories = bool(spec.factories)
 
-        self._last_phase: Phase | None = None
-        self._last_window: tuple[str, ...] = SHARED_WINDOW
-        self._last_buckets: dict[Hashable, _Bucket] = {}
+        self.cached: _WindowCache = (None, SHARED_WINDOW, {}, None)
+        """The window of the last phase that constructed an instance (see ``enter``)."""
 
-    def enter(self, phase: Phase) -> tuple[tuple[str, ...], dict[Hashable, _Bucket]]:
-        """The window a new instance is counted in, and its buckets (under the lock).
+    @property
+    def created(self) -> int:
+        """How many instances were counted, alive or not."""
+        return sum(self.created_by_class.values())
+
+    def enter(self, phase: Phase) -> _WindowCache:
+        """The window a new instance is counted in, its buckets, and the buckets it
+        also counts against (under the lock).
 
         Cached for the phase: phases change rarely, constructions may be many.
         """
         window = self._window_for(phase)
         buckets = self.windows.setdefault(window, {})
-        self._last_phase, self._last_window, self._last_buckets = phase, window, buckets
-        return window, buckets
+        # A test's instances count together with those shared by every test.
+        shared = self.windows.setdefault(SHARED_WINDOW, {}) if window[0] == "test" else None
+        self.cached = (phase, window, buckets, shared)
+        return self.cached
 
     def forget(self, window: tuple[str, ...]) -> None:
         self.windows.pop(window, None)
-        self._last_phase = None
+        self.cached = (None, SHARED_WINDOW, {}, None)
 
     def _window_for(self, phase: Phase) -> tuple[str, ...]:
         if self.spec.scope == PROCESS:
@@ -438,6 +452,9 @@ class Rule:
 
 
 _Raw = tuple[Any, ...]
+_WindowCache = tuple[
+    Phase | None, tuple[str, ...], dict[Hashable, "_Bucket"], dict[Hashable, "_Bucket"] | None
+]
 """An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
 _REF = 6
 _SEQ = 7
@@ -582,10 +599,15 @@ def _original_new(patch: _Patch) -> Callable[..., Any]:
 def _make_init_wrapper(tracker: InstanceTracker, patch: _Patch) -> Callable[..., None]:
     call = _original_init(patch)
     local = tracker._local
+    owner: type = patch.cls
+    inherited = not patch.had_own
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if patch.alone:
-            call(self, *args, **kwargs)
+            if inherited:  # call_next without its frame (the common case must be cheap)
+                super(owner, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
+            else:
+                call(self, *args, **kwargs)
             if tracker.active:
                 tracker._constructed(self, patch.pairs, args, kwargs)
             return
@@ -971,7 +993,10 @@ class InstanceTracker:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        # Kept lean: this runs for every construction of a managed class (see bench/).
+        # The hot path: runs for every construction of a managed class, so it is
+        # written for the interpreter (inlined, unrolled) rather than for reading.
+        # bench/bench_construction.py measures it; tests/test_runtime_managers.py
+        # covers every branch.
         cls = type(obj)
         info = self._types.get(cls)
         if info is None:
@@ -982,71 +1007,113 @@ class InstanceTracker:
         # our wrappers, typing's Generic alias) are not the creation site.
         while frame is not None and id(frame.f_code) in skip:
             frame = frame.f_back
-        frames: list[Any] = []
-        remaining = MAX_FRAMES
-        while frame is not None and remaining:
-            frames.append(frame.f_code)
-            frames.append(frame.f_lasti)
-            frame = frame.f_back
-            remaining -= 1
+        # The innermost MAX_FRAMES (4) frames as (code, offset) pairs, unrolled: a loop
+        # with list appends costs twice as much. ``last`` is the outermost one kept.
+        last = frame
+        frames: tuple[Any, ...] = ()
+        if frame is not None:
+            f1 = frame.f_back
+            if f1 is None:
+                frames = (frame.f_code, frame.f_lasti)
+            else:
+                f2 = f1.f_back
+                if f2 is None:
+                    frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
+                    last = f1
+                else:
+                    last = f2.f_back
+                    if last is None:
+                        last = f2
+                        frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
+                        frames += (f2.f_code, f2.f_lasti)
+                    else:
+                        frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
+                        frames += (f2.f_code, f2.f_lasti, last.f_code, last.f_lasti)
+            del f1
         phase = self.phases.current
+        ref: weakref.ref[Any] | None = weakref.ref(obj) if info.weakrefable else None
+        lock = self._lock
         violations: list[Violation] | None = None
         for rule, binder in pairs:
             key: Hashable = None
             note: str | None = None
             if binder is not None:
-                # read_key's common case, inlined: an argument and an attribute path.
-                position = binder.position
-                if position is not None and position < len(args):
+                # read_key's common case, inlined: an argument and an attribute path
+                # (an unhashable key is wrapped when it is looked up, below).
+                position, name, keyword, default, getter = binder.fast
+                if position < len(args):
                     key = args[position]
                 else:
-                    key = (
-                        kwargs.get(binder.name, binder.default)
-                        if binder.keyword
-                        else binder.default
-                    )
-                getter = binder.getter
-                try:
-                    if getter is not None:
+                    key = kwargs.get(name, default) if keyword else default
+                if getter is not None:
+                    try:
                         key = getter(key)
-                    hash(key)
-                except Exception:
-                    key = None
+                    except Exception:
+                        key = None
                 if key is None or key is _MISSING:
                     key, note = read_key(binder, args, kwargs)
                     if key is UNRESOLVED:
                         self._problem(rule, f"key {rule.key_text!r}: {note}")
-            ref: weakref.ref[Any] | None = weakref.ref(obj) if info.weakrefable else None
-            with self._lock:
-                if phase is rule._last_phase:
-                    window, buckets = rule._last_window, rule._last_buckets
-                else:
-                    window, buckets = rule.enter(phase)
-                bucket = buckets.get(key)
+            # acquire/release rather than "with": half the cost on this path.
+            lock.acquire()
+            try:
+                cached = rule.cached
+                if cached[0] is not phase:
+                    cached = rule.enter(phase)
+                _, window, buckets, shared_buckets = cached
+                try:
+                    bucket = buckets.get(key)
+                except Exception:  # not hashable: compared by its repr
+                    key = _UnhashableKey(key)
+                    bucket = buckets.get(key)
                 if bucket is None:
                     bucket = buckets[key] = _Bucket()
-                count = bucket.prune(obj) if bucket.weak else len(bucket.strong)
+                # The live instances of the bucket (pruned of the collected ones), or
+                # -1 when obj is one of them: initialised again (a singleton), not new.
+                count = len(bucket.strong)
+                weak = bucket.weak
+                if weak:
+                    live = []
+                    for raw in weak:
+                        found = raw[_REF]()
+                        if found is None:
+                            continue
+                        if found is obj:
+                            count = -1
+                            break
+                        live.append(raw)
+                    else:
+                        bucket.weak = weak = live
+                        count += len(live)
                 shared: _Bucket | None = None
-                if window[0] == "test" and count >= 0:
-                    shared_buckets = rule.windows.get(SHARED_WINDOW)
-                    if shared_buckets is not None:
-                        shared = shared_buckets.get(key)
-                        if shared is not None:
-                            in_shared = shared.prune(obj)
-                            count = -1 if in_shared < 0 else count + in_shared
+                if shared_buckets is not None and count >= 0:
+                    shared = shared_buckets.get(key)
+                    if shared is not None:
+                        in_shared = shared.prune(obj)
+                        count = -1 if in_shared < 0 else count + in_shared
                 if count < 0:
-                    continue  # the same object initialised again (a singleton): not new
+                    continue
                 count += 1
-                self._seq += 1
-                raw = (rule.name, cls, key, note, phase, frames, ref, self._seq, window, self.paths)
+                self._seq = seq = self._seq + 1
+                raw = (
+                    rule.name,
+                    cls,
+                    key,
+                    note,
+                    phase,
+                    frames,
+                    ref,
+                    seq,
+                    window,
+                    self.paths,
+                )
                 if ref is None:
                     bucket.strong.append(raw)
                     rule.untrackable.add(cls)
                 else:
-                    bucket.weak.append(raw)
+                    weak.append(raw)
                 if self._keep and phase.nodeid in self._keep and phase.in_test:
                     self._per_test.setdefault(phase.nodeid, []).append(raw)
-                rule.created += 1
                 by_class = rule.created_by_class
                 by_class[cls] = by_class.get(cls, 0) + 1
                 if count > rule.peak.get(key, 0):
@@ -1063,15 +1130,21 @@ class InstanceTracker:
                             tuple(map(InstanceRecord._make, others)),
                         )
                     )
-            if rule.factories and not self._inside_factory(rule, frames, frame):
+            finally:
+                lock.release()
+            if (
+                rule.factories
+                and not (frames and id(frames[0]) in rule.factory_ids)
+                and not self._inside_factory(rule, frames, last)
+            ):
                 violations = violations or []
                 violations.append(Violation(BYPASS, rule, InstanceRecord._make(raw)))
-        del frame
+        del frame, last
         if violations:
             for violation in violations:
                 self.report(self._finding(violation))
 
-    def _inside_factory(self, rule: Rule, frames: list[Any], rest: FrameType | None) -> bool:
+    def _inside_factory(self, rule: Rule, frames: tuple[Any, ...], rest: FrameType | None) -> bool:
         if rule.unresolved_factories:
             rule.resolve_factories(lambda problem: self._problem(rule, problem))
         codes = rule.factory_ids
@@ -1083,7 +1156,7 @@ class InstanceTracker:
             return True  # created by the interpreter itself: nothing to blame
         if rule.spec.allow_direct_in_tests and self.paths.is_test_file(frames[0].co_filename):
             return True
-        frame = rest
+        frame = rest.f_back if rest is not None else None  # beyond the frames kept
         while codes and frame is not None:
             if id(frame.f_code) in codes:
                 return True

@@ -51,15 +51,12 @@ class PhaseTracker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._current = STARTUP
-
-    @property
-    def current(self) -> Phase:
-        return self._current
+        self.current = STARTUP
+        """Read on every tracked construction: a plain attribute, not a property."""
 
     def _set(self, phase: Phase) -> Phase:
         with self._lock:
-            previous, self._current = self._current, phase
+            previous, self.current = self.current, phase
         return previous
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -86,7 +83,7 @@ class PhaseTracker:
     ) -> Generator[None, object, object]:
         # A fixture is set up for the test being set up, whatever its scope
         # (request.node of a session fixture is the session itself).
-        nodeid = self._current.nodeid
+        nodeid = self.current.nodeid
         if not nodeid:
             node = getattr(request, "node", None)
             nodeid = node.nodeid if node is not None else ""
