@@ -80,6 +80,7 @@ class StaticChecker:
         self._graphs: dict[GraphKey, BuiltGraph | GraphError] = {}
         self._stats: dict[GraphKey, GraphStats] = {}
         self._results: dict[str, ContractResult] = {}
+        self._shown: dict[GraphKey, dict[str, str | None]] = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -268,16 +269,25 @@ class StaticChecker:
     # -- helpers --------------------------------------------------------------------
 
     def _locate(self, violation: Violation, graph: BuiltGraph) -> Violation:
+        # Memoised per graph: os.path.relpath is slow, and a contract with hundreds of
+        # chains names the same modules again and again.
+        memo = self._shown.setdefault(graph.key, {})
+
+        def shown_file(module: str) -> str | None:
+            try:
+                return memo[module]
+            except KeyError:
+                path = graph.module_file(module)
+                shown = memo[module] = None if path is None else display_path(path, self.rootdir)
+                return shown
+
         def locate(hop: Hop) -> Hop:
-            path = graph.module_file(hop.importer)
-            if path is None:
-                return hop
-            return replace(hop, importer_file=display_path(path, self.rootdir))
+            shown = shown_file(hop.importer)
+            return hop if shown is None else replace(hop, importer_file=shown)
 
         file = violation.file
         if file is None and not violation.hops:
-            path = graph.module_file(violation.importer)
-            file = display_path(path, self.rootdir) if path is not None else None
+            file = shown_file(violation.importer)
         elif file is not None and Path(file).is_absolute():
             file = display_path(Path(file), self.rootdir)
         return replace(violation, hops=tuple(locate(h) for h in violation.hops), file=file)
