@@ -363,24 +363,25 @@ def find_hidden_folders(layout: ProjectLayout) -> list[HiddenFolder]:
 def _subfolders(folder: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as entries:
-            return sorted(
-                (
-                    e
-                    for e in entries
-                    if e.is_dir(follow_symlinks=False)
-                    and e.name.isidentifier()
-                    and e.name not in SKIPPED_DIRS
-                ),
-                key=lambda e: e.name,
-            )
+            found = [
+                e
+                for e in entries
+                if e.name.isidentifier()
+                and e.name not in SKIPPED_DIRS
+                and e.is_dir(follow_symlinks=False)
+            ]
     except OSError:
         return []
+    found.sort(key=lambda e: e.name)
+    return found
 
 
 def _scan_package(folder: str, module: str, layout: ProjectLayout, out: list[HiddenFolder]) -> None:
+    # os.scandir and plain strings, no pathlib: this runs at every session start over every
+    # folder of the root packages (Django's locale folders alone are two thousand).
     for entry in _subfolders(folder):
         child = f"{module}.{entry.name}"
-        if (Path(entry.path) / "__init__.py").is_file():
+        if os.path.isfile(os.path.join(entry.path, "__init__.py")):  # noqa: PTH113, PTH118
             _scan_package(entry.path, child, layout, out)
             continue
         count = _count_python_files(entry.path)
@@ -390,7 +391,20 @@ def _scan_package(folder: str, module: str, layout: ProjectLayout, out: list[Hid
 
 def _count_python_files(folder: str) -> int:
     total = 0
-    for _dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS]
-        total += sum(1 for f in filenames if f.endswith(".py"))
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.endswith(".py"):
+                        total += entry.is_file()
+                    elif (
+                        name[:1] != "."
+                        and name not in SKIPPED_DIRS
+                        and entry.is_dir(follow_symlinks=False)
+                    ):
+                        stack.append(entry.path)
+        except OSError:
+            continue
     return total
