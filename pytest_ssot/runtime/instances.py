@@ -1024,11 +1024,25 @@ class InstanceTracker:
                     last = f2.f_back
                     if last is None:
                         last = f2
-                        frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
-                        frames += (f2.f_code, f2.f_lasti)
+                        frames = (
+                            frame.f_code,
+                            frame.f_lasti,
+                            f1.f_code,
+                            f1.f_lasti,
+                            f2.f_code,
+                            f2.f_lasti,
+                        )
                     else:
-                        frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
-                        frames += (f2.f_code, f2.f_lasti, last.f_code, last.f_lasti)
+                        frames = (
+                            frame.f_code,
+                            frame.f_lasti,
+                            f1.f_code,
+                            f1.f_lasti,
+                            f2.f_code,
+                            f2.f_lasti,
+                            last.f_code,
+                            last.f_lasti,
+                        )
             del f1
         phase = self.phases.current
         ref: weakref.ref[Any] | None = weakref.ref(obj) if info.weakrefable else None
