@@ -32,7 +32,6 @@ from pytest_ssot.runtime.import_checks import (
 )
 from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
-from pytest_ssot.runtime.rules import WATCH_RULE_ID
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import LoadedFile, display_path, load_sources
 
@@ -187,7 +186,14 @@ class SsotSession:
         config.pluginmanager.register(self.managers, "ssot-managers")
         complete = self.load_error is None and all(f.error is None for f in self.loaded)
         self.runtime_imports = RuntimeImportChecks(
-            config, self.specs, self.phases, self.findings, complete=complete
+            config,
+            self.specs,
+            self.phases,
+            self.findings,
+            complete=complete,
+            # --ssot-only imports no test module and runs no test: nothing for the import
+            # watcher to see (the double-load and hidden-folder checks still run).
+            watch_imports=not self.settings.only,
         )
         config.pluginmanager.register(self.runtime_imports, "ssot-runtime-imports")
         # Runtime findings the baseline freezes pass, like frozen static violations.
@@ -216,6 +222,8 @@ class SsotSession:
 
     def runtime_keys(self) -> set[str]:
         """Every baseline key a runtime finding of this configuration can have."""
+        from pytest_ssot.runtime.rules import WATCH_RULE_ID  # (imported with the watcher)
+
         rules = {spec.id for spec in self.specs}
         rules |= {rule.spec.name for rule in self.managers.tracker.rules}
         rules |= {DOUBLE_LOAD_RULE, HIDDEN_FOLDER_RULE, WATCH_RULE_ID}
@@ -388,13 +396,13 @@ class SsotSession:
 
     def _write_outputs(self, session: pytest.Session, incomplete: bool) -> None:
         """The JSON report, the history line and the HTML report, all from one report dict."""
-        from pytest_ssot.reporting.json_report import write_report
-
         settings = self.settings
         if settings.report is None and settings.html is None and settings.history is None:
             return
         report = self._report_data(int(session.exitstatus))
         if settings.report is not None:
+            from pytest_ssot.reporting.json_report import write_report
+
             write_report(settings.report, report)
         written: list[str] = []
         errors: list[str] = []

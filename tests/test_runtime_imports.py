@@ -724,6 +724,37 @@ def test_hidden_folders_fail_under_the_option(pytester: pytest.Pytester, write: 
     assert "pkg/tools/scripts" not in result.stdout.str()
 
 
+def test_ssot_only_scans_folders_but_installs_no_import_watcher(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # --ssot-only imports no test module and runs no test: the watcher would see nothing,
+    # so neither it nor its rules are loaded; the folder scan is about the sources and stays.
+    probe = """
+import sys
+
+def pytest_collection_finish(session):
+    watchers = [type(f).__name__ for f in sys.meta_path if "pytest_ssot" in type(f).__module__]
+    loaded = sorted(m for m in ("pytest_ssot.runtime.rules", "pytest_ssot.runtime.imports")
+                    if m in sys.modules)
+    print(f"PROBE watchers={watchers} loaded={loaded}")
+"""
+    write({**PACKAGE, **HIDDEN, "pyproject.toml": config(), "conftest.py": probe})
+    only = pytester.runpytest_subprocess("--ssot", "--ssot-only", "-s")
+    only.stdout.fnmatch_lines(
+        [
+            "PROBE watchers=[[][]] loaded=[[][]]",
+            "hidden folders: 2 folders inside the root packages hold .py files but no *",
+        ]
+    )
+    full = pytester.runpytest_subprocess("--ssot", "-s")
+    full.stdout.fnmatch_lines(
+        [
+            "PROBE watchers=[[]'ImportWatcher'[]] loaded=[[]"
+            "'pytest_ssot.runtime.imports', 'pytest_ssot.runtime.rules'[]]",
+        ]
+    )
+
+
 # ---------------------------------------------------------------------------
 # The bundled example
 

@@ -22,14 +22,13 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.expressions import ImportExpression, ModuleExpression
+from pytest_ssot.expressions import ExpressionError, ImportExpression, ModuleExpression
 from pytest_ssot.model import ContractSpec
 from pytest_ssot.runtime.findings import ERROR, WARNING, Finding, FindingsReporter
-from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
 from pytest_ssot.runtime.modules import (
     DoubleLoad,
     HiddenFolder,
@@ -38,14 +37,10 @@ from pytest_ssot.runtime.modules import (
     find_hidden_folders,
 )
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
-from pytest_ssot.runtime.rules import (
-    Breach,
-    Rule,
-    RuleBook,
-    RuleError,
-    WatchRule,
-    build_rules,
-)
+
+if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it
+    from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
+    from pytest_ssot.runtime.rules import Breach, Rule, RuleBook
 
 FAIL = "fail"
 WARN = "warn"
@@ -134,7 +129,7 @@ class RuntimeSettings:
             allow = tuple(
                 ModuleExpression.parse(v) for v in _lines(config, "ssot_double_load_allow")
             )
-        except RuleError as exc:
+        except ExpressionError as exc:
             raise pytest.UsageError(f"pytest-ssot runtime options: {exc}") from None
         return cls(
             imports=_choice(config, "ssot_runtime_imports", (FAIL, WARN, OFF), FAIL),
@@ -174,7 +169,10 @@ class RuntimeImportChecks:
         *,
         complete: bool = True,
         is_frozen: FrozenPredicate = never_frozen,
+        watch_imports: bool = True,
     ) -> None:
+        """``watch_imports=False`` (``--ssot-only``: no test module is imported and no test
+        runs) leaves out the import watcher and its rules; the other two checks remain."""
         specs = list(specs)
         self.config = config
         self.rootdir = Path(config.rootpath)
@@ -187,9 +185,7 @@ class RuntimeImportChecks:
         """(rule id, fingerprint) -> frozen by the baseline; the session may replace it."""
         roots = sorted({r for s in specs for r in s.session.root_packages})
         self.layout = ProjectLayout.discover(self.rootdir, roots)
-        enabled = {s.id: self.settings.mode_for(s.id) != OFF for s in specs}
-        watch = self.settings.watch if self.settings.imports != OFF else ()
-        self.book: RuleBook = build_rules(specs, enabled=enabled, watch=watch)
+        self.book: RuleBook | None = None
         self.observed: list[Observed] = []
         self.loads: Counter[str] = Counter()
         """Forbidden loads seen: 'failing', 'warned' or 'in the baseline'."""
@@ -199,6 +195,16 @@ class RuntimeImportChecks:
         self.hidden_allowed = 0
         self._double_reported: set[str] = set()
         self.watcher: ImportWatcher | None = None
+        if watch_imports:
+            self._build_watcher(specs)
+
+    def _build_watcher(self, specs: list[ContractSpec]) -> None:
+        from pytest_ssot.runtime.imports import ImportWatcher
+        from pytest_ssot.runtime.rules import build_rules
+
+        enabled = {s.id: self.settings.mode_for(s.id) != OFF for s in specs}
+        watch = self.settings.watch if self.settings.imports != OFF else ()
+        self.book = build_rules(specs, enabled=enabled, watch=watch)
         if self.book.rules:
             name_filter = self.book.name_filter()
             self.watcher = ImportWatcher(
@@ -212,12 +218,11 @@ class RuntimeImportChecks:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         # Called when the session registers us (pytest_configure is historic).
-        if self.watcher is None:
+        if self.watcher is None or self.book is None:
             return
+        book = self.book
         self.preloaded = sorted(
-            name
-            for name in list(sys.modules)
-            if any(rule.is_target(name) for rule in self.book.rules)
+            name for name in list(sys.modules) if any(rule.is_target(name) for rule in book.rules)
         )
         self.watcher.install()
 
@@ -236,6 +241,7 @@ class RuntimeImportChecks:
     def _on_load(self, event: LoadEvent) -> None:
         info = event.importer
         breaches: list[tuple[Rule, Breach]] = []
+        assert self.book is not None  # the watcher exists only with its rules
         for rule in self.book.rules:
             outside = info.root is None or info.root not in rule.roots
             if rule.statically_checked:
@@ -269,6 +275,8 @@ class RuntimeImportChecks:
             self.findings.record(self._finding(found, event, mode))
 
     def _finding(self, found: list[tuple[Rule, Breach]], event: LoadEvent, mode: str) -> Finding:
+        from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
+
         info = event.importer
         phase = self.tracker.current
         breach = found[0][1]
@@ -312,6 +320,8 @@ class RuntimeImportChecks:
         )
 
     def _why(self, rule: Rule, event: LoadEvent) -> str:
+        from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
+
         info = event.importer
         if not event.import_statement:
             return (
@@ -444,7 +454,7 @@ class RuntimeImportChecks:
             )
             plural = "s" if total != 1 else ""
             lines.append(f"runtime imports: {total} forbidden load{plural} ({counts})")
-        for spec, reason in self.book.skipped:
+        for spec, reason in self.book.skipped if self.book is not None else ():
             if verbose:
                 lines.append(f"runtime imports: contract {spec.id!r} is not checked: {reason}")
         if self.preloaded:
