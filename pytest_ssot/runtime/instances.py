@@ -452,10 +452,11 @@ class Rule:
 
 
 _Raw = tuple[Any, ...]
+"""An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
 _WindowCache = tuple[
     Phase | None, tuple[str, ...], dict[Hashable, "_Bucket"], dict[Hashable, "_Bucket"] | None
 ]
-"""An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
+"""(phase, window, its buckets, the shared buckets it also counts against, or None)."""
 _REF = 6
 _SEQ = 7
 
@@ -995,8 +996,8 @@ class InstanceTracker:
     ) -> None:
         # The hot path: runs for every construction of a managed class, so it is
         # written for the interpreter (inlined, unrolled) rather than for reading.
-        # bench/bench_construction.py measures it; tests/test_runtime_managers.py
-        # covers every branch.
+        # bench/bench_construction.py measures it; tests/test_runtime_managers.py and
+        # tests/unit/test_instance_tracker.py cover its branches.
         cls = type(obj)
         info = self._types.get(cls)
         if info is None:
