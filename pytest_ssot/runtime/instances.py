@@ -1083,6 +1083,8 @@ class InstanceTracker:
                     bucket = buckets.get(key)
                 if bucket is None:
                     bucket = buckets[key] = _Bucket()
+                    if key not in rule.peak:
+                        rule.peak[key] = 1  # so the common count of 1 need not look
                 # The live instances of the bucket (pruned of the collected ones), or
                 # -1 when obj is one of them: initialised again (a singleton), not new.
                 count = len(bucket.strong)
@@ -1131,7 +1133,7 @@ class InstanceTracker:
                     self._per_test.setdefault(phase.nodeid, []).append(raw)
                 by_class = rule.created_by_class
                 by_class[cls] = by_class.get(cls, 0) + 1
-                if count > rule.peak.get(key, 0):
+                if count > 1 and count > rule.peak[key]:
                     rule.peak[key] = count
                 if count > rule.max:
                     others = bucket.records() + (shared.records() if shared else [])
@@ -1154,7 +1156,6 @@ class InstanceTracker:
             ):
                 violations = violations or []
                 violations.append(Violation(BYPASS, rule, InstanceRecord._make(raw)))
-        del frame, last
         if violations:
             for violation in violations:
                 self.report(self._finding(violation))
