@@ -164,3 +164,15 @@ def test_a_factory_further_out_than_the_frames_kept_is_still_found(app: Any) -> 
     assert [f.check for f in findings] == [BYPASS]
     assert "constructed directly in level4, bypassing get_made" in findings[0].summary
     assert made is not direct
+
+
+def test_peaks_and_counts_per_key_and_class(app: Any) -> None:
+    module, tracker, findings = app
+    keep = [module.Keyed(module.Ctx("alice")), module.Keyed(module.Ctx("alice"))]
+    module.Keyed(module.Ctx("bob"))  # collected at once
+    module.Keyed(module.Ctx("bob"))  # and so is this one: never two live
+    rule = tracker.rule("keyed")
+    assert rule.peak == {"alice": 2, "bob": 1}
+    assert rule.created == 4 and rule.created_by_class == {module.Keyed: 4}
+    assert [f.check for f in findings] == [DUPLICATE]
+    assert len(keep) == 2
