@@ -597,6 +597,44 @@ def _original_new(patch: _Patch) -> Callable[..., Any]:
     return call_next
 
 
+_Pairs = tuple[tuple["Rule", "Binder | None"], ...]
+
+
+def _busy(local: threading.local, name: str) -> dict[int, frozenset[Rule]]:
+    """This thread's constructions in progress, by object (or class, for ``__new__``)."""
+    found: dict[int, frozenset[Rule]] | None = getattr(local, name, None)
+    if found is None:
+        found = {}
+        setattr(local, name, found)
+    return found
+
+
+def _call_claimed(
+    busy: dict[int, frozenset[Rule]],
+    guard: int,
+    patch: _Patch,
+    call: Callable[..., Any],
+    first: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[_Pairs, Any]:
+    """Run a wrapped constructor that may sit inside another one for the same object (a
+    ``super().__init__`` chain through several wrapped classes): the outermost counts for
+    its managers, an inner one only for managers no outer one counts. Returns the
+    (manager, key binder) pairs this constructor counts for, and what ``call`` returned."""
+    claimed = busy.get(guard)
+    if claimed is None:
+        busy[guard] = patch.rule_set
+        try:
+            return patch.pairs, call(first, *args, **kwargs)
+        finally:
+            busy.pop(guard, None)
+    mine = tuple(pair for pair in patch.pairs if pair[0] not in claimed)
+    if mine:
+        busy[guard] = claimed | patch.rule_set
+    return mine, call(first, *args, **kwargs)
+
+
 def _make_init_wrapper(tracker: InstanceTracker, patch: _Patch) -> Callable[..., None]:
     call = _original_init(patch)
     local = tracker._local
@@ -615,26 +653,8 @@ def _make_init_wrapper(tracker: InstanceTracker, patch: _Patch) -> Callable[...,
         if not tracker.active:
             call(self, *args, **kwargs)
             return
-        try:
-            busy = local.busy
-        except AttributeError:
-            busy = local.busy = {}
-        oid = id(self)
-        claimed = busy.get(oid)
-        if claimed is None:
-            mine = patch.pairs
-            busy[oid] = patch.rule_set
-            try:
-                call(self, *args, **kwargs)
-            finally:
-                busy.pop(oid, None)
-        else:
-            # Inside a construction of the same object (a super().__init__ chain):
-            # count only for managers the outer constructor does not count.
-            mine = tuple(pair for pair in patch.pairs if pair[0] not in claimed)
-            if mine:
-                busy[oid] = claimed | patch.rule_set
-            call(self, *args, **kwargs)
+        busy = _busy(local, "init")
+        mine, _ = _call_claimed(busy, id(self), patch, call, self, args, kwargs)
         if mine:
             tracker._constructed(self, mine, args, kwargs)
 
@@ -653,24 +673,8 @@ def _make_new_wrapper(tracker: InstanceTracker, patch: _Patch) -> Callable[..., 
             return obj
         if not tracker.active:
             return call(klass, *args, **kwargs)
-        try:
-            busy = local.busy_new
-        except AttributeError:
-            busy = local.busy_new = {}
-        guard = id(klass)
-        claimed = busy.get(guard)
-        if claimed is None:
-            mine = patch.pairs
-            busy[guard] = patch.rule_set
-            try:
-                obj = call(klass, *args, **kwargs)
-            finally:
-                busy.pop(guard, None)
-        else:
-            mine = tuple(pair for pair in patch.pairs if pair[0] not in claimed)
-            if mine:
-                busy[guard] = claimed | patch.rule_set
-            obj = call(klass, *args, **kwargs)
+        busy = _busy(local, "new")
+        mine, obj = _call_claimed(busy, id(klass), patch, call, klass, args, kwargs)
         if mine and isinstance(obj, patch.cls):
             tracker._constructed(obj, mine, args, kwargs)
         return obj
@@ -681,9 +685,10 @@ def _make_new_wrapper(tracker: InstanceTracker, patch: _Patch) -> Callable[..., 
 def _wrapper_codes() -> frozenset[CodeType]:
     """The code objects of our own wrapper frames, skipped when finding the creation site."""
     makers = (_original_init, _original_new, _make_init_wrapper, _make_new_wrapper)
-    return frozenset(
+    nested = {
         const for make in makers for const in make.__code__.co_consts if isinstance(const, CodeType)
-    )
+    }
+    return frozenset({*nested, _call_claimed.__code__})
 
 
 _OWN_CODES = _wrapper_codes()
