@@ -181,11 +181,7 @@ def read_key(
     binder: Binder, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[Hashable, str | None]:
     """The key value and, when it is None or unreadable, why."""
-    position = binder.position
-    if position is not None and position < len(args):
-        value = args[position]
-    else:
-        value = kwargs.get(binder.name, binder.default) if binder.keyword else binder.default
+    value = binder.value(args, kwargs)
     getter = binder.getter
     if getter is not None:
         try:
@@ -205,11 +201,7 @@ def _explain_key(
     binder: Binder, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[Hashable, str | None]:
     """The slow path of read_key: a None on the way, or an attribute that cannot be read."""
-    position = binder.position
-    if position is not None and position < len(args):
-        value = args[position]
-    else:
-        value = kwargs.get(binder.name, binder.default) if binder.keyword else binder.default
+    value = binder.value(args, kwargs)
     if value is _MISSING:
         return UNRESOLVED, f"{binder.name} was not passed"
     path = binder.name
