@@ -26,7 +26,8 @@ from types import ModuleType
 from typing import Any
 
 from pytest_ssot.runtime.findings import Finding
-from pytest_ssot.runtime.instances import InstanceTracker, Paths
+from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import ManagerSpec, parse_managers
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 

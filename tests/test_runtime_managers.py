@@ -1098,7 +1098,7 @@ class Grab:
 
 
 def watchers(meta_path: list[object]) -> int:
-    return sum(1 for finder in meta_path if type(finder).__name__ == "_ImportWatcher")
+    return sum(1 for finder in meta_path if type(finder).__name__ == "ImportWatcher")
 
 
 @pytest.mark.parametrize("imported", ["before the session", "during the tests"])
@@ -1122,7 +1122,7 @@ def test_classes_are_wrapped_when_imported_and_restored_at_the_end(
     result = pytester.runpytest("--ssot", *QUICK, plugins=[grab])
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*2 live instances for user_context.user_id='alice'*"])
-    assert grab.during.__code__.co_filename.endswith("instances.py")
+    assert grab.during.__code__.co_filename.endswith("patching.py")
     assert grab.after.__code__.co_filename.endswith("managers.py")
     assert grab.after is grab.cls.__dict__["__init__"]
     assert watchers(grab.meta_path_during) == 1
@@ -1159,7 +1159,7 @@ def test_originals_restored_after_interrupt_and_internal_error(
     expected = pytest.ExitCode.INTERRUPTED if how == "ctrl-c" else pytest.ExitCode.INTERNAL_ERROR
     assert recorder.ret == expected
     assert grab.cls is not None
-    assert grab.during.__code__.co_filename.endswith("instances.py")
+    assert grab.during.__code__.co_filename.endswith("patching.py")
     assert grab.after.__code__.co_filename.endswith("managers.py")
     assert grab.after is grab.cls.__dict__["__init__"]
     assert watchers(grab.meta_path_during) == 1

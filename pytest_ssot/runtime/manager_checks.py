@@ -18,14 +18,10 @@ import pytest
 
 from pytest_ssot.model import ConfigError
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
-from pytest_ssot.runtime.instances import (
-    BYPASS,
-    DECLARATION,
-    DUPLICATE,
-    InstanceRecord,
-    InstanceTracker,
-    Paths,
-)
+from pytest_ssot.runtime.instances.records import InstanceRecord
+from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
+from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.phase import PhaseTracker
 

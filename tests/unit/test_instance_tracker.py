@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from pytest_ssot.runtime.findings import Finding
-from pytest_ssot.runtime.instances import BYPASS, DUPLICATE, InstanceTracker, Paths
+from pytest_ssot.runtime.instances.report import BYPASS, DUPLICATE
+from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import parse_managers
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 

@@ -1,0 +1,91 @@
+"""One counted instance: the record kept per construction, and its readable view."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Hashable, Sequence
+from types import CodeType
+from typing import Any, NamedTuple
+
+from pytest_ssot.runtime.instances.sites import SHOWN_FRAMES, Paths, Site, line_of
+from pytest_ssot.runtime.phase import Phase
+
+Raw = tuple[Any, ...]
+"""An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
+REF = 6
+"""Index of the weak reference in a Raw record."""
+SEQ = 7
+"""Index of the construction sequence number in a Raw record."""
+
+
+class InstanceRecord(NamedTuple):
+    """One instance of a managed class, as counted for one manager.
+
+    A named tuple: made for every construction, so it must be cheap to make.
+    """
+
+    manager: str
+    cls: type
+    key: Hashable
+    key_note: str | None
+    """Why the key is None or unreadable, if it is."""
+    phase: Phase
+    """The part of the run that created it (a test's setup, call or teardown, a fixture...)."""
+    frames: Sequence[Any]
+    """Code object and instruction offset of the innermost frames, flattened."""
+    ref: weakref.ref[Any] | None
+    """None: the class does not support weak references."""
+    seq: int
+    window: tuple[str, ...]
+    paths: Paths
+
+    @property
+    def alive(self) -> bool:
+        """Not yet garbage collected (always true when counted by construction)."""
+        return self.ref is None or self.ref() is not None
+
+    @property
+    def counted_by_construction(self) -> bool:
+        """The class does not support weak references: the instance counts until the test ends."""
+        return self.ref is None
+
+    def instance(self) -> Any:
+        """The instance if it is still alive and weakly referenceable, else None."""
+        return self.ref() if self.ref is not None else None
+
+    def _site_at(self, index: int) -> Site:
+        code: CodeType = self.frames[index]
+        line = line_of(code, self.frames[index + 1])
+        return Site(self.paths.display(code.co_filename), line, code.co_name, code.co_filename)
+
+    @property
+    def site(self) -> Site | None:
+        """The frame that constructed the instance."""
+        return self._site_at(0) if self.frames else None
+
+    def stack(self) -> list[Site]:
+        """The creation site and the project frames that led to it, innermost first."""
+        shown: list[Site] = []
+        for index in range(0, len(self.frames), 2):
+            code: CodeType = self.frames[index]
+            if index == 0 or self.paths.is_project(code.co_filename):
+                shown.append(self._site_at(index))
+            if len(shown) >= SHOWN_FRAMES:
+                break
+        return shown
+
+    def describe_key(self, key_text: str | None) -> str:
+        if key_text is None:
+            return ""
+        text = f"{key_text}={self.key!r}"
+        return f"{text} ({self.key_note})" if self.key_note else text
+
+    def __repr__(self) -> str:  # the frames and paths are noise
+        site = self.site
+        where = site.render() if site else "?"
+        name = self.cls.__qualname__
+        return f"<InstanceRecord {self.manager} {name} key={self.key!r} at {where}>"
+
+
+def by_seq(raw: Raw) -> int:
+    return int(raw[SEQ])

@@ -1,0 +1,142 @@
+"""The manager findings: a broken rule or an unusable declaration, written for the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_ssot.runtime.findings import Finding
+from pytest_ssot.runtime.instances.counting import Rule
+from pytest_ssot.runtime.instances.records import InstanceRecord
+from pytest_ssot.runtime.managers import PROCESS, ManagerSpec
+from pytest_ssot.runtime.phase import Phase
+
+DUPLICATE = "duplicate-instance"
+BYPASS = "factory-bypass"
+DECLARATION = "manager-declaration"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What the tracker found on a construction, turned into a Finding outside its lock."""
+
+    check: str
+    rule: Rule
+    record: InstanceRecord
+    others: tuple[InstanceRecord, ...] = ()
+
+
+def declaration_fingerprint(spec: ManagerSpec, detail: str) -> str:
+    return f"{DECLARATION}: {spec.name}: {detail}"
+
+
+def declaration_finding(spec: ManagerSpec, problem: str, phase: Phase, fingerprint: str) -> Finding:
+    """A declaration that cannot be applied, as an error finding."""
+    return Finding(
+        check=DECLARATION,
+        rule=spec.name,
+        summary=f"manager {spec.name!r} ({spec.where}): {problem}",
+        details=(
+            f"The declaration of manager {spec.name!r} at {spec.where} cannot be applied "
+            f"as written (found during {phase.describe()}). Fix the declaration: until "
+            "then this part of the rule is not checked."
+        ),
+        phase=phase,
+        fingerprint=fingerprint,
+    )
+
+
+def violation_finding(violation: Violation) -> Finding:
+    rule, record = violation.rule, violation.record
+    spec = rule.spec
+    site = record.site
+    where = f"{site.file}::{site.function}" if site else "?"
+    key_text = spec.key.text if spec.key else None
+    rule_line = f"rule: {spec.describe_rule()} (manager {spec.name!r}, {spec.where})"
+    cls_name = record.cls.__qualname__
+    if violation.check == DUPLICATE:
+        everyone = [*violation.others, record]
+        total = len(everyone)
+        if key_text is not None:
+            summary = (
+                f"{spec.name}: {total} live instances for {record.describe_key(key_text)}, "
+                f"at most {spec.max} allowed"
+            )
+            fingerprint = f"{DUPLICATE}: {spec.name} key={record.key!r} at {where}"
+        else:
+            if spec.scope == PROCESS:
+                window = "in the process"
+            elif record.window[0] == "test":
+                window = "in this test"
+            else:
+                window = "outside the tests (shared by all of them)"
+            summary = f"{spec.name}: {total} live instances {window}, at most {spec.max} allowed"
+            fingerprint = f"{DUPLICATE}: {spec.name} at {where}"
+        lines = [rule_line, ""]
+        numbered = list(enumerate(everyone, start=1))
+        shown = numbered if total <= 6 else [*numbered[:2], *numbered[-3:]]
+        for index, record_shown in shown:
+            lines.extend(render_record(record_shown, index, total, record_shown is record))
+        if len(shown) < total:
+            lines.append(f"  ... and {total - len(shown)} more")
+        if rule.untrackable and any(r.counted_by_construction for r in everyone):
+            lines.append(
+                f"  ({', '.join(sorted(map(qualified, rule.untrackable)))} does not support "
+                "weak references: "
+                "its instances are counted by construction, garbage collected or not)"
+            )
+        todo = spec.guidance or (
+            "get the instance from "
+            + " or ".join(f"{f.short}()" for f in spec.factories)
+            + " instead of constructing another one"
+            if spec.factories
+            else "reuse the live instance instead of creating another one"
+        )
+    else:
+        bypassed = " or ".join(f.short for f in spec.factories)
+        calls = " or ".join(f"{f.short}()" for f in spec.factories)
+        function = site.function if site else "?"
+        summary = (
+            f"{spec.name}: {cls_name} constructed directly in {function}, bypassing {bypassed}"
+        )
+        fingerprint = f"{BYPASS}: {spec.name} at {where}"
+        lines = [rule_line, "", *render_record(record, 1, 1, True, numbered=False)]
+        todo = spec.guidance or f"call {calls} instead of constructing {cls_name}"
+    lines.extend(["", f"What to do: {todo}."])
+    return Finding(
+        check=violation.check,
+        rule=spec.name,
+        summary=summary,
+        details="\n".join(lines),
+        phase=record.phase,
+        fingerprint=fingerprint,
+        file=site.file if site else None,
+        line=site.line if site else None,
+    )
+
+
+def qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def render_record(
+    record: InstanceRecord, index: int, total: int, this: bool, *, numbered: bool = True
+) -> list[str]:
+    label = f"instance {index} of {total}" if numbered else "instance"
+    if this and numbered:
+        label += " (this one)"
+    key = ""
+    if record.key is not None or record.key_note:
+        key = f", key {record.key!r}" + (f" ({record.key_note})" if record.key_note else "")
+    lines = [
+        f"{label}: {record.cls.__qualname__}{key}, created during {record.phase.describe()}",
+    ]
+    stack = record.stack()
+    for position, site in enumerate(stack):
+        lines.append(f"    {site.render()}")
+        if position == 0:
+            source = site.source()
+            if source:
+                lines.append(f"        {source}")
+    if not stack:
+        lines.append("    (no Python frame: created by the interpreter)")
+    return lines

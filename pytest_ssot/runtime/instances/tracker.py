@@ -1,0 +1,478 @@
+"""The instance tracker: wraps the declared classes' constructors and counts live instances.
+
+Only the declared classes are touched. A class whose module is already imported
+is wrapped when the tracker is installed; the others when their module is
+imported (see ``watching``). ``uninstall`` puts every original back and removes
+the finder. Live instances are held by weak reference; instances of classes that
+do not support weak references are counted by construction instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Hashable, Iterable
+from types import FrameType, ModuleType
+from typing import Any
+
+from pytest_ssot.runtime.findings import Finding
+from pytest_ssot.runtime.instances.counting import (
+    PROCESS_WINDOW,
+    PRUNE_EVERY,
+    SHARED_WINDOW,
+    Bucket,
+    Rule,
+)
+from pytest_ssot.runtime.instances.keys import MISSING, UNRESOLVED, Binder, UnhashableKey, read_key
+from pytest_ssot.runtime.instances.patching import (
+    Pairs,
+    Patch,
+    TypeInfo,
+    constructor_codes,
+    make_init_wrapper,
+    make_new_wrapper,
+)
+from pytest_ssot.runtime.instances.records import REF, InstanceRecord, Raw, by_seq
+from pytest_ssot.runtime.instances.report import (
+    BYPASS,
+    DUPLICATE,
+    Violation,
+    declaration_finding,
+    declaration_fingerprint,
+    qualified,
+    violation_finding,
+)
+from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.runtime.instances.watching import ImportWatcher, module_exists
+from pytest_ssot.runtime.managers import ManagerSpec, ObjectPath
+from pytest_ssot.runtime.phase import PhaseTracker
+
+
+class InstanceTracker:
+    """Counts the live instances of the declared classes and reports broken rules."""
+
+    def __init__(
+        self,
+        specs: Iterable[ManagerSpec],
+        phases: PhaseTracker,
+        report: Callable[[Finding], None],
+        paths: Paths,
+    ) -> None:
+        self.rules = [Rule(spec) for spec in specs]
+        self.phases = phases
+        self.report = report
+        self.paths = paths
+        self.active = False
+        self.local = threading.local()
+        self._lock = threading.RLock()
+        self._patches: dict[type, Patch] = {}
+        self._types: dict[type, TypeInfo] = {}
+        self._per_test: dict[str, list[Raw]] = {}
+        self._keep: set[str] = set()
+        self._seq = 0
+        self._pruned_at = 0
+        self._reported: set[str] = set()
+        self._watcher: ImportWatcher | None = None
+        self.restore_problems: list[str] = []
+
+    # -- installing and restoring ---------------------------------------------------
+
+    @property
+    def modules(self) -> frozenset[str]:
+        return frozenset(m for rule in self.rules for m in rule.spec.modules)
+
+    def install(self) -> None:
+        """Start watching: wrap what is imported, watch imports of the rest."""
+        if self.active or not self.rules:
+            return
+        self.active = True
+        self._watcher = ImportWatcher(self.modules, self._module_loaded)
+        sys.meta_path.insert(0, self._watcher)
+        for name in sorted(self.modules):
+            module = sys.modules.get(name)
+            if module is not None:
+                self._module_loaded(name, module)
+
+    def uninstall(self) -> None:
+        """Put every original constructor back and stop watching imports. Idempotent."""
+        self.active = False
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            sys.meta_path[:] = [f for f in sys.meta_path if f is not watcher]
+        with self._lock:
+            patches = list(self._patches.values())
+            self._patches.clear()
+            self._types.clear()
+        for patch in reversed(patches):
+            current = patch.cls.__dict__.get(patch.attr)
+            if current is not patch.installed:
+                self.restore_problems.append(
+                    f"{patch.cls.__module__}.{patch.cls.__qualname__}.{patch.attr} was replaced "
+                    "during the run by something else; left as it is"
+                )
+                continue
+            try:
+                if patch.had_own:
+                    setattr(patch.cls, patch.attr, patch.original)
+                else:
+                    delattr(patch.cls, patch.attr)
+            except Exception as exc:  # put back all the others whatever happens to one
+                self.restore_problems.append(
+                    f"{patch.cls.__module__}.{patch.cls.__qualname__}.{patch.attr} could not be "
+                    f"restored ({type(exc).__name__}: {exc})"
+                )
+
+    def is_wrapped(self, cls: type) -> bool:
+        return cls in self._patches
+
+    def _module_loaded(self, name: str, module: ModuleType) -> None:
+        for rule in self.rules:
+            for path in rule.spec.classes:
+                if path.module != name:
+                    continue
+                try:
+                    self._resolve_and_wrap(rule, path, module)
+                except Exception as exc:  # never break the import of the user's module
+                    rule.unusable.add(path.text)
+                    kind = type(exc).__name__
+                    self._problem(rule, f"{path.text} could not be instrumented ({kind}: {exc})")
+
+    def _resolve_and_wrap(self, rule: Rule, path: ObjectPath, module: ModuleType) -> None:
+        try:
+            target = path.resolve(module)
+        except AttributeError:
+            rule.unusable.add(path.text)
+            self._problem(rule, f"{path.text}: module {path.module} has no {path.qualname!r}")
+            return
+        if not isinstance(target, type):
+            rule.unusable.add(path.text)
+            self._problem(rule, f"{path.text} is not a class ({type(target).__name__})")
+            return
+        with self._lock:
+            patch = self._patches.get(target)
+            if (patch is not None and rule in patch.rule_set) or (
+                patch is None and self._inherits_wrapper(target, rule)
+            ):
+                # The same class under another name (a legacy alias), or a subclass that
+                # inherits a constructor already wrapped for this manager.
+                rule.instrumented[path.text] = qualified(target)
+                return
+            binder: Binder | None = None
+            key = rule.spec.key
+            if key is not None:
+                probe = patch or Patch.for_class(target)
+                try:
+                    binder = Binder.for_callable(
+                        probe.signature_target(), key.parameter, key.attributes
+                    )
+                except (ValueError, TypeError) as exc:
+                    rule.unusable.add(path.text)
+                    self._problem(
+                        rule, f"key {key.text!r}: {exc}; {path.text} is not watched", path.text
+                    )
+                    return
+            if patch is None:
+                patch = self._wrap(target)
+            patch.add(rule, binder)
+            rule.instrumented[path.text] = qualified(target)
+            self._types.clear()
+
+    def _inherits_wrapper(self, cls: type, rule: Rule) -> bool:
+        attr = Patch.for_class(cls).attr
+        if attr in cls.__dict__:
+            return False
+        for base in cls.__mro__[1:]:
+            if attr in base.__dict__:
+                patch = self._patches.get(base)
+                return (
+                    patch is not None
+                    and patch.installed is base.__dict__[attr]
+                    and rule in patch.rule_set
+                )
+        return False
+
+    def _wrap(self, cls: type) -> Patch:
+        patch = Patch.for_class(cls)
+        if patch.attr == "__new__":
+            wrapper: Any = make_new_wrapper(self, patch)
+        else:
+            wrapper = make_init_wrapper(self, patch)
+        target = patch.signature_target()
+        if target is not None:
+            functools.update_wrapper(wrapper, target)  # keeps inspect.signature(cls) right
+        patch.installed = staticmethod(wrapper) if patch.attr == "__new__" else wrapper
+        setattr(cls, patch.attr, patch.installed)  # TypeError for built-in and extension types
+        for other in self._patches.values():
+            if issubclass(cls, other.cls) or issubclass(other.cls, cls):
+                other.alone = patch.alone = False
+        self._patches[cls] = patch
+        return patch
+
+    # -- counting ---------------------------------------------------------------
+
+    def _type_info(self, cls: type, obj: object) -> TypeInfo:
+        info = self._types.get(cls)
+        if info is None:
+            try:
+                weakref.ref(obj)
+                weakrefable = True
+            except TypeError:
+                weakrefable = False
+            info = TypeInfo(constructor_codes(cls), weakrefable)
+            self._types[cls] = info
+        return info
+
+    def constructed(
+        self,
+        obj: object,
+        pairs: Pairs,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        # The hot path: runs for every construction of a managed class, so it is
+        # written for the interpreter (inlined, unrolled) rather than for reading.
+        # bench/bench_construction.py measures it; tests/test_runtime_managers.py and
+        # tests/unit/test_instance_tracker.py cover its branches.
+        cls = type(obj)
+        info = self._types.get(cls)
+        if info is None:
+            info = self._type_info(cls, obj)
+        skip = info.skip
+        frame: FrameType | None = sys._getframe(2)
+        # The class's own constructors (a subclass's __init__ calling super().__init__,
+        # our wrappers, typing's Generic alias) are not the creation site.
+        while frame is not None and id(frame.f_code) in skip:
+            frame = frame.f_back
+        # The innermost MAX_FRAMES (4) frames as (code, offset) pairs, unrolled: a loop
+        # with list appends costs twice as much. ``last`` is the outermost one kept.
+        last = frame
+        frames: tuple[Any, ...] = ()
+        if frame is not None:
+            f1 = frame.f_back
+            if f1 is None:
+                frames = (frame.f_code, frame.f_lasti)
+            else:
+                f2 = f1.f_back
+                if f2 is None:
+                    frames = (frame.f_code, frame.f_lasti, f1.f_code, f1.f_lasti)
+                    last = f1
+                else:
+                    last = f2.f_back
+                    if last is None:
+                        last = f2
+                        frames = (
+                            frame.f_code,
+                            frame.f_lasti,
+                            f1.f_code,
+                            f1.f_lasti,
+                            f2.f_code,
+                            f2.f_lasti,
+                        )
+                    else:
+                        frames = (
+                            frame.f_code,
+                            frame.f_lasti,
+                            f1.f_code,
+                            f1.f_lasti,
+                            f2.f_code,
+                            f2.f_lasti,
+                            last.f_code,
+                            last.f_lasti,
+                        )
+            del f1
+        phase = self.phases.current
+        ref: weakref.ref[Any] | None = weakref.ref(obj) if info.weakrefable else None
+        lock = self._lock
+        violations: list[Violation] | None = None
+        for rule, binder in pairs:
+            key: Hashable = None
+            note: str | None = None
+            if binder is not None:
+                # read_key's common case, inlined: an argument and an attribute path
+                # (an unhashable key is wrapped when it is looked up, below).
+                position, name, keyword, default, getter = binder.fast
+                if position < len(args):
+                    key = args[position]
+                else:
+                    key = kwargs.get(name, default) if keyword else default
+                if getter is not None:
+                    try:
+                        key = getter(key)
+                    except Exception:
+                        key = None
+                if key is None or key is MISSING:
+                    key, note = read_key(binder, args, kwargs)
+                    if key is UNRESOLVED:
+                        self._problem(rule, f"key {rule.key_text!r}: {note}")
+            # acquire/release rather than "with": half the cost on this path.
+            lock.acquire()
+            try:
+                cached = rule.cached
+                if cached[0] is not phase:
+                    cached = rule.enter(phase)
+                _, window, buckets, shared_buckets = cached
+                try:
+                    bucket = buckets.get(key)
+                except Exception:  # not hashable: compared by its repr
+                    key = UnhashableKey(key)
+                    bucket = buckets.get(key)
+                if bucket is None:
+                    bucket = buckets[key] = Bucket()
+                    if key not in rule.peak:
+                        rule.peak[key] = 1  # so the common count of 1 need not look
+                # The live instances of the bucket (pruned of the collected ones), or
+                # -1 when obj is one of them: initialised again (a singleton), not new.
+                count = len(bucket.strong)
+                weak = bucket.weak
+                if weak:
+                    live = []
+                    for raw in weak:
+                        found = raw[REF]()
+                        if found is None:
+                            continue
+                        if found is obj:
+                            count = -1
+                            break
+                        live.append(raw)
+                    else:
+                        bucket.weak = weak = live
+                        count += len(live)
+                shared: Bucket | None = None
+                if shared_buckets is not None and count >= 0:
+                    shared = shared_buckets.get(key)
+                    if shared is not None:
+                        in_shared = shared.prune(obj)
+                        count = -1 if in_shared < 0 else count + in_shared
+                if count < 0:
+                    continue
+                count += 1
+                self._seq = seq = self._seq + 1
+                raw = (
+                    rule.name,
+                    cls,
+                    key,
+                    note,
+                    phase,
+                    frames,
+                    ref,
+                    seq,
+                    window,
+                    self.paths,
+                )
+                if ref is None:
+                    bucket.strong.append(raw)
+                    rule.untrackable.add(cls)
+                else:
+                    weak.append(raw)
+                if self._keep and phase.nodeid in self._keep and phase.in_test:
+                    self._per_test.setdefault(phase.nodeid, []).append(raw)
+                by_class = rule.created_by_class
+                by_class[cls] = by_class.get(cls, 0) + 1
+                if count > 1 and count > rule.peak[key]:
+                    rule.peak[key] = count
+                if count > rule.max:
+                    others = bucket.records() + (shared.records() if shared else [])
+                    others = sorted((r for r in others if r is not raw), key=by_seq)
+                    violations = violations or []
+                    violations.append(
+                        Violation(
+                            DUPLICATE,
+                            rule,
+                            InstanceRecord._make(raw),
+                            tuple(map(InstanceRecord._make, others)),
+                        )
+                    )
+            finally:
+                lock.release()
+            if (
+                rule.factories
+                and not (frames and id(frames[0]) in rule.factory_ids)
+                and not self._inside_factory(rule, frames, last)
+            ):
+                violations = violations or []
+                violations.append(Violation(BYPASS, rule, InstanceRecord._make(raw)))
+        if violations:
+            for violation in violations:
+                self.report(violation_finding(violation))
+
+    def _inside_factory(self, rule: Rule, frames: tuple[Any, ...], rest: FrameType | None) -> bool:
+        if rule.unresolved_factories:
+            rule.resolve_factories(lambda problem: self._problem(rule, problem))
+        codes = rule.factory_ids
+        if codes:
+            for code in frames[::2]:
+                if id(code) in codes:
+                    return True
+        if not frames:
+            return True  # created by the interpreter itself: nothing to blame
+        if rule.spec.allow_direct_in_tests and self.paths.is_test_file(frames[0].co_filename):
+            return True
+        frame = rest.f_back if rest is not None else None  # beyond the frames kept
+        while codes and frame is not None:
+            if id(frame.f_code) in codes:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _prune(self) -> None:
+        self._pruned_at = self._seq
+        for rule in self.rules:
+            for window in (PROCESS_WINDOW, SHARED_WINDOW):
+                buckets = rule.windows.get(window)
+                if not buckets:
+                    continue
+                for key in list(buckets):
+                    if not buckets[key].prune():
+                        del buckets[key]
+
+    def keep_records(self, nodeid: str) -> None:
+        """Keep every record the test makes, for the ``ssot_instances`` fixture."""
+        with self._lock:
+            self._keep.add(nodeid)
+
+    def end_test(self, nodeid: str) -> None:
+        """Forget the test's window: its instances never count against another test."""
+        window = ("test", nodeid)
+        with self._lock:
+            for rule in self.rules:
+                rule.forget(window)
+            self._per_test.pop(nodeid, None)
+            self._keep.discard(nodeid)
+            if self._seq - self._pruned_at >= PRUNE_EVERY:
+                self._prune()  # between tests, not on the construction path
+
+    def records_for(self, nodeid: str) -> list[InstanceRecord]:
+        """Every instance counted during the test so far, oldest first (see keep_records)."""
+        with self._lock:
+            raws = list(self._per_test.get(nodeid, ()))
+        return [InstanceRecord._make(raw) for raw in raws]
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.spec.name == name:
+                return rule
+        declared = ", ".join(repr(r.spec.name) for r in self.rules) or "none"
+        raise ValueError(f"no manager named {name!r} is declared (declared: {declared})")
+
+    # -- problems and findings ------------------------------------------------------
+
+    def _problem(self, rule: Rule, problem: str, fingerprint_detail: str | None = None) -> None:
+        """A declaration that cannot be applied: reported once, as an error finding."""
+        spec = rule.spec
+        fingerprint = declaration_fingerprint(spec, fingerprint_detail or problem)
+        with self._lock:
+            if fingerprint in self._reported:
+                return
+            self._reported.add(fingerprint)
+        self.report(declaration_finding(spec, problem, self.phases.current, fingerprint))
+
+    def check_unimported(self) -> None:
+        """At session end: a declared class whose module does not exist is an error."""
+        for rule in self.rules:
+            for path in rule.spec.classes:
+                if path.module in sys.modules or path.text in rule.unusable:
+                    continue
+                if module_exists(path.module) is False:
+                    self._problem(rule, f"{path.text}: there is no module named {path.module!r}")
