@@ -1098,7 +1098,7 @@ class Grab:
 
 
 def watchers(meta_path: list[object]) -> int:
-    return sum(1 for finder in meta_path if type(finder).__name__ == "ImportWatcher")
+    return sum(1 for finder in meta_path if type(finder).__name__ == "DeclaredModuleFinder")
 
 
 @pytest.mark.parametrize("imported", ["before the session", "during the tests"])

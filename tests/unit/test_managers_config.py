@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pytest_ssot.model import ConfigError
 from pytest_ssot.runtime.instances.keys import UNRESOLVED, Binder, read_key
 from pytest_ssot.runtime.instances.sites import Paths
-from pytest_ssot.runtime.instances.watching import ImportWatcher, module_exists
+from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
 from pytest_ssot.runtime.managers import (
     KNOWN_KEYS,
     KeyPath,
@@ -403,11 +403,13 @@ def test_module_exists_imports_nothing_new() -> None:
 
 def test_the_import_watcher_answers_only_for_the_declared_modules() -> None:
     loaded: list[str] = []
-    watcher = ImportWatcher(frozenset({"json.tool"}), lambda name, module: loaded.append(name))
+    watcher = DeclaredModuleFinder(
+        frozenset({"json.tool"}), lambda name, module: loaded.append(name)
+    )
     assert watcher.find_spec("json.decoder", None) is None
     assert watcher.find_spec("anything", None) is None
     import json
 
     spec = watcher.find_spec("json.tool", json.__path__)
-    assert spec is not None and type(spec.loader).__name__ == "WatchingLoader"
+    assert spec is not None and type(spec.loader).__name__ == "DeclaredModuleLoader"
     assert watcher.find_spec("no_such_module_at_all", None) is None

@@ -45,7 +45,7 @@ from pytest_ssot.runtime.instances.report import (
     violation_finding,
 )
 from pytest_ssot.runtime.instances.sites import Paths
-from pytest_ssot.runtime.instances.watching import ImportWatcher, module_exists
+from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
 from pytest_ssot.runtime.managers import ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import PhaseTracker
 
@@ -74,7 +74,7 @@ class InstanceTracker:
         self._seq = 0
         self._pruned_at = 0
         self._reported: set[str] = set()
-        self._watcher: ImportWatcher | None = None
+        self._watcher: DeclaredModuleFinder | None = None
         self.restore_problems: list[str] = []
 
     # -- installing and restoring ---------------------------------------------------
@@ -88,7 +88,7 @@ class InstanceTracker:
         if self.active or not self.rules:
             return
         self.active = True
-        self._watcher = ImportWatcher(self.modules, self._module_loaded)
+        self._watcher = DeclaredModuleFinder(self.modules, self._module_loaded)
         sys.meta_path.insert(0, self._watcher)
         for name in sorted(self.modules):
             module = sys.modules.get(name)

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 
-class WatchingLoader(importlib.abc.Loader):
+class DeclaredModuleLoader(importlib.abc.Loader):
     """Runs the real loader, then tells the tracker the module is ready."""
 
     def __init__(self, loader: Any, loaded: Callable[[str, ModuleType], None]) -> None:
@@ -41,7 +41,7 @@ class WatchingLoader(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-class ImportWatcher(importlib.abc.MetaPathFinder):
+class DeclaredModuleFinder(importlib.abc.MetaPathFinder):
     """A meta-path finder that acts only for the declared modules' names."""
 
     def __init__(self, names: frozenset[str], loaded: Callable[[str, ModuleType], None]) -> None:
@@ -67,7 +67,7 @@ class ImportWatcher(importlib.abc.MetaPathFinder):
             busy.discard(fullname)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
-        spec.loader = WatchingLoader(spec.loader, self._loaded)
+        spec.loader = DeclaredModuleLoader(spec.loader, self._loaded)
         return spec
 
     def _find_elsewhere(
