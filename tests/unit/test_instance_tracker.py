@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import tomllib
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -178,3 +179,21 @@ def test_peaks_and_counts_per_key_and_class(app: Any) -> None:
     assert rule.created == 4 and rule.created_by_class == {module.Keyed: 4}
     assert [f.check for f in findings] == [DUPLICATE]
     assert len(keep) == 2
+
+
+def test_live_instances_lists_the_live_ones_with_their_keys_and_holds_none(app: Any) -> None:
+    module, tracker, _ = app
+    alice = module.Keyed(module.Ctx("alice"))
+    bob = module.Keyed(module.Ctx("bob"))
+    gone = module.Keyed(module.Ctx("carol"))
+    del gone
+    live = tracker.live_instances("keyed")
+    assert [(entry.instance, entry.key) for entry in live] == [(alice, "alice"), (bob, "bob")]
+    assert live[0].record.manager == "keyed" and live[0].record.key == "alice"
+    del live
+    ref = weakref.ref(bob)
+    del bob
+    assert ref() is None
+    assert [entry.key for entry in tracker.live_instances("keyed")] == ["alice"]
+    with pytest.raises(ValueError, match="no manager named 'nope'"):
+        tracker.live_instances("nope")

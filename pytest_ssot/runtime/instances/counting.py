@@ -130,5 +130,9 @@ class Bucket:
             self.weak = live
         return len(self.weak) + len(self.strong)
 
+    def live_records(self) -> list[Raw]:
+        """The weakly referenced records (some may have been collected since)."""
+        return list(self.weak)
+
     def records(self) -> list[Raw]:
         return [*self.weak, *self.strong]

@@ -12,6 +12,8 @@ from pytest_ssot.runtime.phase import Phase
 
 Raw = tuple[Any, ...]
 """An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
+KEY = 2
+"""Index of the key in a Raw record."""
 REF = 6
 """Index of the weak reference in a Raw record."""
 SEQ = 7
@@ -89,3 +91,15 @@ class InstanceRecord(NamedTuple):
 
 def by_seq(raw: Raw) -> int:
     return int(raw[SEQ])
+
+
+class LiveInstance(NamedTuple):
+    """One live instance of a manager, as enumerated by ``InstanceTracker.live_instances``.
+
+    Holds the instance strongly: use it and let it go, do not keep it.
+    """
+
+    instance: Any
+    key: Hashable
+    """The key read when it was constructed (None without a ``key`` declaration)."""
+    record: InstanceRecord

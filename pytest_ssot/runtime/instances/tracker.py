@@ -34,7 +34,14 @@ from pytest_ssot.runtime.instances.patching import (
     make_init_wrapper,
     make_new_wrapper,
 )
-from pytest_ssot.runtime.instances.records import REF, InstanceRecord, Raw, by_seq
+from pytest_ssot.runtime.instances.records import (
+    KEY,
+    REF,
+    InstanceRecord,
+    LiveInstance,
+    Raw,
+    by_seq,
+)
 from pytest_ssot.runtime.instances.report import (
     BYPASS,
     DUPLICATE,
@@ -448,6 +455,28 @@ class InstanceTracker:
         with self._lock:
             raws = list(self._per_test.get(nodeid, ()))
         return [InstanceRecord._make(raw) for raw in raws]
+
+    def live_instances(self, name: str) -> list[LiveInstance]:
+        """The live instances of manager ``name`` with their keys, oldest first.
+
+        Read from the tracker's weak references, under its lock, without touching the
+        construction path. Instances counted by construction (no weak reference) are not
+        included. ValueError for a manager that is not declared.
+        """
+        rule = self.rule(name)
+        with self._lock:
+            raws = [
+                raw
+                for buckets in rule.windows.values()
+                for b in buckets.values()
+                for raw in b.live_records()
+            ]
+        found: dict[int, LiveInstance] = {}
+        for raw in sorted(raws, key=by_seq):
+            obj = raw[REF]()
+            if obj is not None and id(obj) not in found:
+                found[id(obj)] = LiveInstance(obj, raw[KEY], InstanceRecord._make(raw))
+        return list(found.values())
 
     def rule(self, name: str) -> Rule:
         for rule in self.rules:
