@@ -12,6 +12,7 @@ import configparser
 import glob
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def _as_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
+    if not isinstance(value, (list, tuple)):
+        return [str(value)]  # a wrong type: build_session names it
     return [str(v) for v in value]
 
 
@@ -76,6 +79,15 @@ def read_ini(path: Path, text: str) -> RawFile | None:
     parser = configparser.ConfigParser()
     try:
         parser.read_string(text, source=str(path))
+    except configparser.MissingSectionHeaderError as exc:
+        # A subclass of ParsingError without its `errors` list.
+        raise ConfigError(
+            f"{path.name}: not a valid INI file: line {exc.lineno}: {exc.line.strip()!r} comes "
+            "before any [section] header (an import-linter INI file starts with "
+            "[importlinter] or [importlinter:contract:<id>])",
+            path=path,
+            line=exc.lineno,
+        ) from None
     except configparser.ParsingError as exc:
         line = exc.errors[0][0] if exc.errors else None
         lines = text.splitlines()
@@ -219,15 +231,22 @@ def expand_contract_paths(entries: Sequence[str], rootdir: Path) -> list[Path]:
         if glob.has_magic(entry):
             # glob.glob, not Path.glob: the pattern may be absolute and may use '**'.
             matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))  # noqa: PTH207
+            for match in matches:
+                if match.is_symlink() and not match.exists():
+                    raise ConfigError(
+                        f"ssot_contracts: {display_path(match, rootdir)} (matched by '{entry}') "
+                        f"is a dangling symlink (it points to {match.readlink()}, which does "
+                        "not exist); its contracts cannot be checked. Fix the link or remove it."
+                    )
             files = [p for p in matches if p.is_file()]
-            files += [f for p in matches if p.is_dir() for f in _contract_files_in(p)]
+            files += [f for p in matches if p.is_dir() for f in _contract_files_in(p, rootdir)]
             if not files:
                 raise ConfigError(f"ssot_contracts: the pattern '{entry}' matches no contract file")
             found.extend(files)
             continue
         path = Path(pattern)
         if path.is_dir():
-            files = _contract_files_in(path)
+            files = _contract_files_in(path, rootdir)
             if not files:
                 raise ConfigError(
                     f"ssot_contracts: the folder '{entry}' holds no contract file "
@@ -236,6 +255,16 @@ def expand_contract_paths(entries: Sequence[str], rootdir: Path) -> list[Path]:
             found.extend(files)
         elif path.is_file():
             found.append(path)
+        elif path.is_symlink() and not path.exists():
+            raise ConfigError(
+                f"ssot_contracts: '{entry}' is a dangling symlink (it points to "
+                f"{path.readlink()}, which does not exist)"
+            )
+        elif path.exists():
+            raise ConfigError(
+                f"ssot_contracts: '{entry}' is {describe_file_type(path)}, not a contract file "
+                "or folder"
+            )
         else:
             raise ConfigError(f"ssot_contracts: '{entry}' does not exist (looked in {path})")
     unique: dict[Path, None] = {}
@@ -244,18 +273,182 @@ def expand_contract_paths(entries: Sequence[str], rootdir: Path) -> list[Path]:
     return list(unique)
 
 
-def _contract_files_in(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.name.endswith(CONTRACT_FILE_SUFFIXES)
-    )
+def describe_file_type(path: Path) -> str:
+    """What a path that is not a regular file is, in words: 'a directory', 'a character device'."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            return "a dangling symlink"
+        return f"unreadable ({exc.strerror or exc})"
+    for test, words in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def _contract_files_in(folder: Path, rootdir: Path | None = None) -> list[Path]:
+    """Every contract file below ``folder``, symlinked files and folders included.
+
+    Anything that cannot be read is an error, never skipped: its contracts would
+    silently not run. That is an unreadable folder, a dangling symlink (or one to
+    something that is neither a file nor a folder) and a symlinked folder that
+    leads back into one above it.
+    """
+    shown = (lambda p: display_path(p, rootdir)) if rootdir is not None else str
+    found: list[Path] = []
+    seen: set[str] = set()
+
+    def walk(current: Path) -> None:
+        real = os.path.realpath(current)
+        if real in seen:
+            raise ConfigError(
+                f"ssot_contracts: the folder {shown(current)} is a symlink loop (it leads back "
+                f"to {shown(Path(real))}); remove the link"
+            )
+        seen.add(real)
+        try:
+            with os.scandir(current) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            raise ConfigError(
+                f"ssot_contracts: cannot read the folder {shown(current)}: "
+                f"{exc.strerror or exc}. Its contract files would not be checked; make it "
+                "readable or remove it from the contracts folder."
+            ) from None
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                raise ConfigError(
+                    f"ssot_contracts: cannot read {shown(path)}: {exc.strerror or exc}"
+                ) from None
+            if is_dir:
+                if entry.name != "__pycache__":
+                    walk(path)
+                continue
+            if not entry.name.endswith(CONTRACT_FILE_SUFFIXES):
+                continue
+            if is_file:
+                found.append(path)
+            elif entry.is_symlink() and not path.exists():
+                raise ConfigError(
+                    f"ssot_contracts: {shown(path)} is a dangling symlink (it points to "
+                    f"{path.readlink()}, which does not exist); its contracts cannot be "
+                    "checked. Fix the link or remove it."
+                )
+            else:
+                raise ConfigError(
+                    f"ssot_contracts: {shown(path)} is not a regular file; its contracts cannot "
+                    "be checked"
+                )
+        seen.discard(real)
+
+    walk(folder)
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------------
 # Merging into contract sources
 
 
+# The options that hold lists of names in the built-in and pytest-ssot contract types;
+# import-linter also accepts a single string for them (one entry).
+LIST_OPTIONS = frozenset(
+    {
+        "source_modules",
+        "forbidden_modules",
+        "ignore_imports",
+        "layers",
+        "containers",
+        "modules",
+        "protected_modules",
+        "allowed_importers",
+        "ancestors",
+        "skip_descendants",
+        "exhaustive_ignores",
+        "packages_with_private_modules",
+        "names",
+        "canonical_modules",
+        "legacy_modules",
+        "legacy_modules_with_code",
+        "ignore_definitions",
+    }
+)
+STRING_OPTIONS = frozenset({"name", "type", "broken_contract_guidance"})
+SESSION_LIST_OPTIONS = frozenset({"root_packages", "contract_types"})
+SESSION_STRING_OPTIONS = frozenset({"root_package"})
+
+
+def _kind(value: Any) -> str:
+    """A TOML value's type in words, with the value when it is short."""
+    names = {bool: "boolean", int: "integer", float: "float", dict: "table", list: "array"}
+    kind = names.get(type(value), type(value).__name__)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the {kind} {value!r}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"a {kind}" if kind != "array" else "an array"
+
+
+def check_value_types(
+    options: Mapping[str, Any],
+    *,
+    strings: frozenset[str],
+    lists: frozenset[str],
+    where: str,
+    path: Path,
+    line: int | None,
+) -> None:
+    """Every option has a type import-linter can read; else a ConfigError naming the field.
+
+    Strings and arrays of strings are what contracts read; booleans arrive as
+    strings already (see ``_stringify_booleans``) and integers are allowed where
+    no string or list is expected (``depth``).
+    """
+    for key, value in options.items():
+        if key in strings:
+            expected = "a string"
+            ok = isinstance(value, str)
+        elif key in lists:
+            expected = "an array of strings"
+            ok = isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            )
+        else:
+            expected = "a string, a number, a boolean or an array of strings"
+            ok = isinstance(value, (str, int, float)) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            )
+        if ok:
+            continue
+        odd = [v for v in value if not isinstance(v, str)] if isinstance(value, list) else []
+        got = f"an array holding {_kind(odd[0])}" if odd else _kind(value)
+        raise ConfigError(
+            f"{where}, field {key!r}: expected {expected}, got {got}", path=path, line=line
+        )
+
+
 def build_session(raw: Mapping[str, Any], path: Path) -> SessionOptions:
     options = dict(raw)
+    check_value_types(
+        {k: v for k, v in options.items() if k != "contracts"},
+        strings=SESSION_STRING_OPTIONS,
+        lists=SESSION_LIST_OPTIONS,
+        where=f"{path.name}: "
+        + ("[tool.importlinter]" if path.suffix == ".toml" else "[importlinter]"),
+        path=path,
+        line=None,
+    )
     roots = _as_list(options.get("root_packages")) or _as_list(options.get("root_package"))
     if not roots:
         raise ConfigError(
@@ -321,6 +514,25 @@ def to_source(
         name = options.get("name")
         ctype = options.get("type")
         where = f"line {line}" if line else "a contract"
+        label = (
+            f"contract {name!r}"
+            if isinstance(name, str) and name.strip()
+            else f"the contract at {where}"
+        )
+        if not isinstance(options.get("id", ""), (str, int)):
+            raise ConfigError(
+                f"{display}: {label}, field 'id': expected a string, got {_kind(options['id'])}",
+                path=raw.path,
+                line=line or None,
+            )
+        check_value_types(
+            {k: v for k, v in options.items() if k != "id"},
+            strings=STRING_OPTIONS,
+            lists=LIST_OPTIONS,
+            where=f"{display}: {label}",
+            path=raw.path,
+            line=line or None,
+        )
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(
                 f"{display}: the contract at {where} has no 'name'",
@@ -413,6 +625,11 @@ def load_sources(
     if config_file:
         path = Path(config_file) if Path(config_file).is_absolute() else rootdir / config_file
         if not path.is_file():
+            if path.exists() or path.is_symlink():
+                raise ConfigError(
+                    f"ssot_config: '{config_file}' is {describe_file_type(path)}, not a config "
+                    "file (name a setup.cfg, .importlinter, .ini or .toml file)"
+                )
             raise ConfigError(f"ssot_config: '{config_file}' does not exist (looked in {path})")
         try:
             project_raw = read_file(path)
@@ -427,6 +644,16 @@ def load_sources(
         for name in PROJECT_CONFIG_FILES:
             candidate = rootdir / name
             if not candidate.is_file():
+                if candidate.is_symlink() or candidate.exists():
+                    # A dangling link or a folder where import-linter looks: never skip it.
+                    error = ConfigError(
+                        f"{name} is {describe_file_type(candidate)}, so the import-linter "
+                        "configuration it may hold cannot be read",
+                        path=candidate,
+                    )
+                    project_error = error
+                    loaded.append(LoadedFile(candidate, name, None, error))
+                    break
                 continue
             try:
                 project_raw = read_file(candidate)
