@@ -45,6 +45,16 @@ BUILT_IN_TYPES: Mapping[str, str] = {
     "private_modules": "importlinter.contracts.private_modules:PrivateModulesContract",
 }
 
+# Options of the built-in types without which a contract checks nothing and passes.
+# import-linter accepts them empty; we do not (a misconfigured --ssot run must fail).
+MUST_NAME_SOMETHING: Mapping[str, tuple[str, ...]] = {
+    BUILT_IN_TYPES["forbidden"]: ("source_modules", "forbidden_modules"),
+    BUILT_IN_TYPES["layers"]: ("layers",),
+    BUILT_IN_TYPES["independence"]: ("modules",),
+    BUILT_IN_TYPES["protected"]: ("protected_modules",),
+    BUILT_IN_TYPES["acyclic_siblings"]: ("ancestors",),
+}
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _configured = False
 
@@ -239,7 +249,7 @@ def instantiate(spec: ContractSpec) -> Any:
     _ensure_configured()
     cls = resolve_contract_class(spec.type, spec.session.contract_types)
     try:
-        return cls(
+        contract = cls(
             name=spec.name,
             session_options=dict(spec.session.raw),
             contract_options=dict(spec.options),
@@ -253,6 +263,52 @@ def instantiate(spec: ContractSpec) -> Any:
         raise ContractError(
             f"the {spec.type} contract type rejected its options: {type(exc).__name__}: {exc}"
         ) from None
+    empty = _options_naming_nothing(cls, spec)
+    if empty:
+        details = "\n".join(
+            f"  {name}: is empty, so the contract checks nothing: list at least one module "
+            "(or remove the contract)."
+            for name in empty
+        )
+        article = "an" if spec.type[:1] in "aeiou" else "a"
+        raise ContractError(f"invalid options for {article} {spec.type} contract:\n{details}")
+    return contract
+
+
+def _options_naming_nothing(cls: type[Any], spec: ContractSpec) -> list[str]:
+    """The options of a built-in type that are present but list nothing."""
+    target = f"{cls.__module__}:{cls.__qualname__}"
+    empty = [
+        name
+        for name in MUST_NAME_SOMETHING.get(target, ())
+        if not _option_items(spec.options.get(name))
+    ]
+    if empty:
+        return empty
+    # One module is independent of nothing; one plain layer is above and below nothing.
+    if target == BUILT_IN_TYPES["independence"]:
+        modules = _option_items(spec.options.get("modules"))
+        if len(modules) == 1 and "*" not in modules[0]:
+            raise ContractError(
+                "invalid options for an independence contract:\n"
+                f"  modules: names only {modules[0]!r}, so the contract checks nothing: "
+                "list at least two modules (or a wildcard expression)."
+            )
+    if target == BUILT_IN_TYPES["layers"]:
+        layers = _option_items(spec.options.get("layers"))
+        exhaustive = str(spec.options.get("exhaustive", "")).strip().lower() == "true"
+        if len(layers) == 1 and not exhaustive and not any(c in layers[0] for c in "|:"):
+            raise ContractError(
+                "invalid options for a layers contract:\n"
+                f"  layers: names only the layer {layers[0]!r}, so the contract checks nothing: "
+                "list at least two layers (or make the contract exhaustive)."
+            )
+    return []
+
+
+def _option_items(value: Any) -> list[str]:
+    items = value.splitlines() if isinstance(value, str) else list(value or ())
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
 @dataclass(frozen=True)

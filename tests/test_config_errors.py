@@ -328,3 +328,94 @@ def test_dangling_project_config_is_not_skipped(
     result = run(pytester)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*.importlinter is a dangling symlink*"])
+
+
+# ---------------------------------------------------------------------------
+# Contracts that check nothing
+
+SSOT_TYPES = (
+    'contract_types = ["unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract",'
+    ' "single_source: pytest_ssot.contract_types.SingleSourceContract"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            'type = "unique_definition"\nnames = []',
+            [
+                "invalid options for a unique_definition contract:",
+                "  names: is empty, so the contract checks nothing: list at least one name or "
+                "name pattern.",
+            ],
+        ),
+        (
+            'type = "forbidden"\nsource_modules = ["pkg.a"]\nforbidden_modules = []',
+            [
+                "invalid options for a forbidden contract:",
+                "  forbidden_modules: is empty, so the contract checks nothing: list at least "
+                "one module (or remove the contract).",
+            ],
+        ),
+        (
+            'type = "forbidden"\nsource_modules = []\nforbidden_modules = ["pkg.b"]',
+            ["  source_modules: is empty, so the contract checks nothing*"],
+        ),
+        ('type = "layers"\nlayers = []', ["  layers: is empty, so the contract checks nothing*"]),
+        (
+            'type = "layers"\nlayers = ["pkg.a"]',
+            ["  layers: names only the layer 'pkg.a', so the contract checks nothing*"],
+        ),
+        (
+            'type = "independence"\nmodules = ["pkg.a"]',
+            [
+                "invalid options for an independence contract:",
+                "  modules: names only 'pkg.a', so the contract checks nothing*",
+            ],
+        ),
+        (
+            'type = "acyclic_siblings"\nancestors = []',
+            ["  ancestors: is empty, so the contract checks nothing*"],
+        ),
+        (
+            'type = "protected"\nprotected_modules = []\nallowed_importers = ["pkg.a"]',
+            ["  protected_modules: is empty, so the contract checks nothing*"],
+        ),
+        (
+            'type = "single_source"\ncanonical_modules = []\nlegacy_modules = ["pkg.a"]',
+            ["  canonical_modules: is empty, so the contract checks nothing*"],
+        ),
+    ],
+)
+def test_contract_that_checks_nothing_is_an_error(
+    pytester: pytest.Pytester, write: WriteFiles, options: str, expected: list[str]
+) -> None:
+    write(
+        {
+            **PACKAGE,
+            "pyproject.toml": '[tool.importlinter]\nroot_package = "pkg"\n'
+            + SSOT_TYPES
+            + f'[[tool.importlinter.contracts]]\nid = "x"\nname = "x"\n{options}\n',
+        }
+    )
+    result = run(pytester, "-rA")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["Contract 'x' could not be checked: x", "*", *expected])
+
+
+def test_empty_names_are_invalid_options_of_the_type_itself() -> None:
+    """The check lives in the contract type, so plain lint-imports refuses it as well."""
+    from importlinter.domain.contract import InvalidContractOptions
+
+    from pytest_ssot.contract_types import UniqueDefinitionContract
+
+    with pytest.raises(InvalidContractOptions) as raised:
+        UniqueDefinitionContract(
+            name="x",
+            session_options={"root_packages": ["pytest_ssot"]},
+            contract_options={"names": []},
+        )
+    assert raised.value.errors == {
+        "names": "is empty, so the contract checks nothing: list at least one name or name pattern."
+    }

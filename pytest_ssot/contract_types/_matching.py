@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from importlinter import fields
 
@@ -144,3 +145,20 @@ class DefinitionExpressionField(fields.Field[DefinitionExpression]):
         except ValueError as exc:
             raise fields.ValidationError(str(exc)) from None
         return DefinitionExpression(text, ModulePattern(str(expression)), name)
+
+
+class NonEmptyListField(fields.ListField):
+    """A list option that must name something: an empty list would make the contract check
+    nothing and pass, so it is an invalid option (under ``lint-imports`` too)."""
+
+    def __init__(self, *args: Any, meaning: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.meaning = meaning
+
+    def parse(self, raw_data: str | list[Any]) -> list[Any]:
+        parsed: list[Any] = super().parse(raw_data)
+        if not parsed:
+            raise fields.ValidationError(
+                f"is empty, so the contract checks nothing: list at least one {self.meaning}."
+            )
+        return parsed

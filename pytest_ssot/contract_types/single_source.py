@@ -36,7 +36,7 @@ from pytest_ssot.contract_types._common import (
     match_modules,
     parse_error,
 )
-from pytest_ssot.contract_types._matching import class_regex
+from pytest_ssot.contract_types._matching import NonEmptyListField, class_regex
 from pytest_ssot.contract_types._source_index import (
     Definition,
     Located,
@@ -65,8 +65,12 @@ class SingleSourceContract(SsotContract):
 
     type_name = "single_source"
 
-    canonical_modules = fields.ListField(subfield=fields.ModuleExpressionField())
-    legacy_modules = fields.ListField(subfield=fields.ModuleExpressionField())
+    canonical_modules = NonEmptyListField(
+        subfield=fields.ModuleExpressionField(), meaning="module expression"
+    )
+    legacy_modules = NonEmptyListField(
+        subfield=fields.ModuleExpressionField(), meaning="module expression"
+    )
     as_packages = fields.BooleanField(required=False, default=True)
     allowed_importers = fields.ListField(subfield=fields.ModuleExpressionField(), required=False)
     legacy_modules_with_code = fields.ListField(

@@ -24,7 +24,7 @@ from pytest_ssot.contract_types._common import (
     match_modules,
     parse_error,
 )
-from pytest_ssot.contract_types._matching import NamePattern, NamePatternField
+from pytest_ssot.contract_types._matching import NamePattern, NamePatternField, NonEmptyListField
 from pytest_ssot.contract_types._source_index import Definition, ParseFailure
 from pytest_ssot.model import Violation
 
@@ -46,7 +46,7 @@ class UniqueDefinitionContract(SsotContract):
 
     type_name = "unique_definition"
 
-    names = fields.ListField(subfield=NamePatternField())
+    names = NonEmptyListField(subfield=NamePatternField(), meaning="name or name pattern")
     canonical_modules = fields.ListField(subfield=fields.ModuleExpressionField(), required=False)
     as_packages = fields.BooleanField(required=False, default=True)
     scan_unpackaged_dirs = fields.BooleanField(required=False, default=False)
