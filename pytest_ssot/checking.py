@@ -23,8 +23,9 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,7 +159,11 @@ class StaticChecker:
             adapter = _adapter()
             try:
                 with importable_from(self.rootdir):
-                    cached = adapter.build_graph(key, self.cache_dir_for(key))
+                    try:
+                        cached = adapter.build_graph(key, self.cache_dir_for(key))
+                    except OSError:
+                        # grimp could not write its cache (made read-only meanwhile).
+                        cached = adapter.build_graph(key, None)
             except GraphError as exc:
                 cached = GraphError(self._relative(str(exc)))
             self._graphs[key] = cached
@@ -173,9 +178,18 @@ class StaticChecker:
         if self.cache_root is None or fcntl is None:
             yield
             return
-        self.cache_root.mkdir(parents=True, exist_ok=True)
         lock_path = self.cache_root / f"lock-{_key_hash(key)}"
-        with lock_path.open("a") as handle:
+        try:
+            self.cache_root.mkdir(parents=True, exist_ok=True)
+            handle = lock_path.open("a")
+        except OSError:
+            # The folder was usable at start-up (usable_cache_root) and is not now:
+            # go on without the caches rather than fail the contracts.
+            self.cache_root = None
+            self.use_results_cache = False
+            yield
+            return
+        with handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -195,6 +209,7 @@ class StaticChecker:
             "libraries": library_versions(),
             "python": sys.version,
             "key": repr(key),
+            "rootdir": str(self.rootdir),
             "contracts": sorted(
                 (
                     s.id,
@@ -227,11 +242,16 @@ class StaticChecker:
                         return None  # let the real check say what is wrong
                     found.extend(Path(p) for p in spec.submodule_search_locations)
                 for entry in sorted({t for s in group for t in s.session.contract_types}):
-                    module = entry.partition(": ")[2].rpartition(".")[0]
+                    # The module defining the type, and the whole top-level package it
+                    # belongs to: a helper module the type imports can change its verdicts.
+                    module = entry.partition(":")[2].strip().rpartition(".")[0]
                     spec = importlib.util.find_spec(module)
                     if spec is None or spec.origin is None:
                         return None
                     found.append(Path(spec.origin))
+                    top = importlib.util.find_spec(module.partition(".")[0])
+                    if top is not None and top.submodule_search_locations:
+                        found.extend(Path(p) for p in top.submodule_search_locations)
         except (ImportError, ValueError):
             return None
         return found
@@ -241,15 +261,17 @@ class StaticChecker:
     ) -> tuple[dict[str, ContractResult], GraphStats] | None:
         try:
             data = json.loads(self._results_path(key).read_text(encoding="utf-8"))
-            if data.get("fingerprint") != fingerprint:
+            if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
                 return None
             by_id = {r["id"]: r for r in data["results"]}
             if any(spec.id not in by_id for spec in group):
                 return None
             results = {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
             return results, stats_from_dict(data["graph"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no cache, or one we cannot read: check again
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            # No cache, or one we cannot read (a hand edit, another version): check
+            # again; the file is rewritten with what this run finds.
+            return None
 
     def _write_cache(
         self,
@@ -312,6 +334,45 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def usable_cache_root(make: Callable[[], Path]) -> tuple[Path | None, str | None]:
+    """The folder for the result and graph caches, or None and why it cannot be used.
+
+    ``make`` creates it (pytest's ``cache.mkdir``), which fails when ``.pytest_cache``
+    is a file or the checkout is read-only. Files already in it must be writable too:
+    the lock is opened for appending and grimp rewrites its files in place.
+    """
+    try:
+        root = make()
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        return None, _os_reason(exc)
+    try:
+        with os.scandir(root) as scan:
+            entries = list(scan)
+        for entry in entries:
+            inner = [entry]
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as scan:
+                    inner += list(scan)
+            for item in inner:
+                if not os.access(item.path, os.W_OK):
+                    return None, f"{item.path} is read-only"
+    except OSError as exc:
+        return None, _os_reason(exc)
+    return root, None
+
+
+def _os_reason(exc: OSError) -> str:
+    # pytest creates its cache folder as a temporary folder renamed into place: name
+    # the place (filename2), or the folder it could not write in, not the temporary.
+    where = str(exc.filename2 or exc.filename or "")
+    if Path(where).name.startswith(("pytest-cache-files-", ".probe-")):
+        where = f"cannot write in {Path(where).parent}"
+    return f"{where}: {exc.strerror}" if where and exc.strerror else str(exc)
+
+
 def _key_hash(key: GraphKey) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
 
@@ -335,31 +396,46 @@ def _stat_lines(folder: Path) -> Iterable[bytes]:
 
     This runs on every warm run over every source file, so it uses os.scandir and
     plain strings (three times faster than os.walk with Path objects on 10,000 files).
+    Symlinked folders are followed, as grimp follows them, and named with their
+    target, so that re-pointing a link is a change too; a link back to a folder
+    being scanned (a loop) is listed but not entered.
     """
     if folder.is_file():
         st = folder.stat()
-        yield f"{folder}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode()
+        yield f"{folder}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode()
         return
     lines: list[str] = []
-    stack: list[tuple[str, str]] = [(str(folder), "")]
+    top = os.path.realpath(folder)
+    # (folder, its path shown relative to ``folder``, its real path, real paths above it)
+    stack: list[tuple[str, str, str, frozenset[str]]] = [(str(folder), "", top, frozenset({top}))]
     while stack:
-        path, prefix = stack.pop()
+        path, prefix, real_path, above = stack.pop()
         try:
             with os.scandir(path) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except OSError:
+            lines.append(f"{prefix}\0unreadable\n")
             continue
         for entry in entries:
             name = entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if name != "__pycache__":
-                        stack.append((entry.path, f"{prefix}{name}/"))
+                if entry.is_dir():
+                    if name == "__pycache__":
+                        continue
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        lines.append(f"{prefix}{name}/\0link\0{real}\n")
+                    else:
+                        real = f"{real_path}/{name}"
+                    if real in above:
+                        continue  # a loop: listed above, not entered
+                    stack.append((entry.path, f"{prefix}{name}/", real, above | {real}))
                 elif name.endswith(".py"):
                     st = entry.stat()
                     lines.append(
-                        f"{prefix}{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
+                        f"{prefix}{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
+                        f"\0{st.st_ino}\n"
                     )
             except OSError:
-                continue
+                lines.append(f"{prefix}{name}\0unreadable\n")
     yield "".join(lines).encode()

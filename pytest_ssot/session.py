@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_ssot.baseline import Baseline, BaselineError
-from pytest_ssot.checking import StaticChecker
+from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats
 from pytest_ssot.reporting.github import (
@@ -137,6 +137,20 @@ class Settings:
                 raise pytest.UsageError(f"pytest-ssot: {exc}") from None
 
 
+def _warn_once(config: pytest.Config, problem: str) -> None:
+    """Say once, as pytest does for its own cache, that the run goes on without the cache."""
+    message = (
+        f"pytest-ssot: the result cache cannot be used ({problem}); contracts are checked "
+        "from scratch on every run. Make the cache folder writable, or choose another one "
+        "with -o cache_dir=PATH."
+    )
+    try:
+        config.issue_config_time_warning(pytest.PytestCacheWarning(message), stacklevel=2)
+    except Warning:
+        # -W error: the warning is an error, and a clear one.
+        raise pytest.UsageError(message) from None
+
+
 class SsotSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -144,7 +158,9 @@ class SsotSession:
         cache_root: Path | None = None
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         if cache is not None:
-            cache_root = Path(cache.mkdir(CACHE_DIR_NAME))
+            cache_root, problem = usable_cache_root(lambda: Path(cache.mkdir(CACHE_DIR_NAME)))
+            if problem is not None:
+                _warn_once(config, problem)
         self.baseline: Baseline | None = None
         if self.settings.baseline is not None:
             try:

@@ -1,0 +1,303 @@
+"""The result cache: never served stale, never fatal when it cannot be used."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WriteFiles
+
+FORBIDDEN_LEGACY = """
+[tool.importlinter]
+root_package = "pkg"
+
+[[tool.importlinter.contracts]]
+id = "no-legacy"
+name = "no legacy"
+type = "forbidden"
+source_modules = ["pkg.a", "pkg.b", "pkg.sub"]
+forbidden_modules = ["pkg.legacy"]
+"""
+
+BASE = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "import pkg.b\n",
+    "pkg/b.py": "",
+    "pkg/legacy.py": "",
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/x.py": "",
+    "pyproject.toml": FORBIDDEN_LEGACY,
+}
+
+REUSED = "results reused, nothing changed since the last run"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("--ssot", "--ssot-only", "-p", "no:randomly", *args)
+
+
+def run_apart(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # In a subprocess: pytest's own cache plugin warns at session end when it cannot
+    # write, which an in-process run would raise into this test.
+    return pytester.runpytest_subprocess("--ssot", "--ssot-only", "-p", "no:randomly", *args)
+
+
+def reused(result: pytest.RunResult) -> bool:
+    return REUSED in result.stdout.str()
+
+
+def results_files(root: Path) -> list[Path]:
+    return sorted((root / ".pytest_cache/d/pytest-ssot").glob("results-*.json"))
+
+
+# -- what the fingerprint must see ------------------------------------------------------
+
+
+def test_edit_inside_a_symlinked_subpackage_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    files = {k: v for k, v in BASE.items() if not k.startswith("pkg/sub/")}
+    write({**files, "elsewhere/sub/__init__.py": "", "elsewhere/sub/x.py": ""})
+    (pytester.path / "pkg/sub").symlink_to(pytester.path / "elsewhere/sub")
+    run(pytester).assert_outcomes(passed=1)
+    assert reused(run(pytester))
+    target = pytester.path / "elsewhere/sub/x.py"
+    target.write_text("import pkg.legacy\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg.sub.x -> pkg.legacy*"])
+    assert not reused(result)
+
+
+def test_symlinked_subpackage_pointed_elsewhere_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    files = {k: v for k, v in BASE.items() if not k.startswith("pkg/sub/")}
+    # Two targets whose files have the same names and sizes.
+    write(
+        {
+            **files,
+            "one/sub/__init__.py": "",
+            "one/sub/x.py": "import pkg.b\n",
+            "two/sub/__init__.py": "",
+            "two/sub/x.py": "import pkg.legacy\n",
+        }
+    )
+    link = pytester.path / "pkg/sub"
+    link.symlink_to(pytester.path / "one/sub")
+    run(pytester).assert_outcomes(passed=1)
+    link.unlink()
+    link.symlink_to(pytester.path / "two/sub")
+    run(pytester).assert_outcomes(failed=1)
+
+
+def test_symlink_loop_does_not_hang_the_fingerprint(tmp_path: Path) -> None:
+    from pytest_ssot.checking import _stat_lines
+
+    (tmp_path / "pkg/inner").mkdir(parents=True)
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/inner/__init__.py").write_text("")
+    (tmp_path / "pkg/inner/loop").symlink_to(tmp_path / "pkg")
+    lines = b"".join(_stat_lines(tmp_path / "pkg")).decode()
+    assert "inner/__init__.py" in lines
+    assert lines.count("__init__.py") == 2
+
+
+def test_another_copy_on_the_path_is_seen(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    clean = {f"v1/{k}": v for k, v in BASE.items() if k.startswith("pkg/")}
+    broken = {**clean, "v1/pkg/b.py": "import pkg.legacy\n"}
+    write(
+        {
+            **clean,
+            **{k.replace("v1/", "v2/"): v for k, v in broken.items()},
+            "pyproject.toml": FORBIDDEN_LEGACY,
+        }
+    )
+    run(pytester, "-o", "pythonpath=v1").assert_outcomes(passed=1)
+    run(pytester, "-o", "pythonpath=v2").assert_outcomes(failed=1)
+
+
+def test_library_versions_are_part_of_the_key(
+    pytester: pytest.Pytester, write: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_ssot import checking
+
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    assert reused(run(pytester))
+    versions = dict(checking.library_versions())
+    monkeypatch.setattr(checking, "_VERSIONS", {**versions, "grimp": "99.0"})
+    assert not reused(run(pytester))
+
+
+def test_contract_file_matched_by_a_glob_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    contract = """
+    [importlinter:contract:{id}]
+    name = {id}
+    type = forbidden
+    source_modules =
+        pkg.a
+    forbidden_modules =
+        {forbidden}
+    """
+    write(
+        {
+            **{k: v for k, v in BASE.items() if k != "pyproject.toml"},
+            "pyproject.toml": '[tool.importlinter]\nroot_package = "pkg"\n'
+            '[tool.pytest.ini_options]\nssot_contracts = ["contracts/*.ini"]\n',
+            "contracts/one.ini": contract.format(id="one", forbidden="pkg.legacy"),
+        }
+    )
+    run(pytester).assert_outcomes(passed=1)
+    write({"contracts/one.ini": contract.format(id="one", forbidden="pkg.b")})
+    run(pytester).assert_outcomes(failed=1)
+    write({"contracts/two.ini": contract.format(id="two", forbidden="pkg.b")})
+    run(pytester).assert_outcomes(failed=2)
+
+
+def test_helper_module_of_a_custom_contract_type_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(
+        {
+            **{k: v for k, v in BASE.items() if k != "pyproject.toml"},
+            "customtypes/__init__.py": "",
+            "customtypes/contract.py": """
+            from importlinter import Contract, ContractCheck, fields, output
+
+            from customtypes.helpers import FORBIDDEN
+
+
+            class NoModuleNamed(Contract):
+                module = fields.StringField()
+
+                def check(self, graph, verbose):
+                    return ContractCheck(kept=FORBIDDEN not in graph.modules)
+
+                def render_broken_contract(self, check):
+                    output.print_error(f"{FORBIDDEN} exists, and it should not.")
+            """,
+            "customtypes/helpers.py": 'FORBIDDEN = "pkg.ghost"\n',
+            "pyproject.toml": """
+            [tool.importlinter]
+            root_package = "pkg"
+            contract_types = ["no_module: customtypes.contract.NoModuleNamed"]
+
+            [[tool.importlinter.contracts]]
+            id = "no-module"
+            name = "no module"
+            type = "no_module"
+            module = "unused"
+            """,
+        }
+    )
+    pytester.runpytest_subprocess("--ssot", "--ssot-only").assert_outcomes(passed=1)
+    write({"customtypes/helpers.py": 'FORBIDDEN = "pkg.legacy"  # the old module\n'})
+    result = pytester.runpytest_subprocess("--ssot", "--ssot-only")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg.legacy exists, and it should not.*"])
+
+
+# -- a cache that cannot be used ----------------------------------------------------------
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:
+    """Make a file or folder unwritable, even for root (chattr +i), and undo it afterwards."""
+    done: list[Path] = []
+    as_root = os.geteuid() == 0
+
+    def make(path: Path) -> None:
+        if as_root:
+            if shutil.which("chattr") is None:
+                pytest.skip("running as root without chattr: cannot make a file read-only")
+            proc = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+            if proc.returncode != 0:
+                pytest.skip(f"chattr +i not supported here: {proc.stderr.decode().strip()}")
+        else:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        done.append(path)
+
+    yield make
+    for path in reversed(done):
+        if as_root:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def cache_warnings(result: pytest.RunResult) -> int:
+    return result.stdout.str().count("pytest-ssot: the result cache cannot be used")
+
+
+def test_pytest_cache_that_is_a_file(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    write({**BASE, "pkg/b.py": "import pkg.legacy\n"})
+    (pytester.path / ".pytest_cache").write_text("not a folder\n")
+    result = run_apart(pytester)
+    result.assert_outcomes(failed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert cache_warnings(result) == 1
+    result.stdout.fnmatch_lines(["*pkg.b -> pkg.legacy*"])
+    assert (pytester.path / ".pytest_cache").read_text() == "not a folder\n"
+
+
+def test_read_only_checkout_without_a_cache(
+    pytester: pytest.Pytester, write: WriteFiles, read_only: Callable[[Path], None]
+) -> None:
+    write({f"checkout/{name}": text for name, text in BASE.items()})
+    checkout = pytester.path / "checkout"
+    read_only(checkout)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--ssot", "--ssot-only", "-p", "no:randomly"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert done.stdout.count("pytest-ssot: the result cache cannot be used") == 1
+    assert "1 passed" in done.stdout
+    assert not (checkout / ".pytest_cache").exists()
+
+
+def test_read_only_cache_files(
+    pytester: pytest.Pytester, write: WriteFiles, read_only: Callable[[Path], None]
+) -> None:
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    cache = pytester.path / ".pytest_cache/d/pytest-ssot"
+    for path in sorted(cache.rglob("*")):
+        if path.is_file():
+            read_only(path)
+    (pytester.path / "pkg/b.py").write_text("import pkg.legacy  # now broken\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert cache_warnings(result) == 1
+    result.stdout.fnmatch_lines(["*pkg.b -> pkg.legacy*"])
+
+
+@pytest.mark.parametrize("content", ["[]", "{}", '{"fingerprint": 5, "results": "x"}', "null"])
+def test_results_file_of_the_wrong_shape_is_rebuilt(
+    pytester: pytest.Pytester, write: WriteFiles, content: str
+) -> None:
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    (path,) = results_files(pytester.path)
+    path.write_text(content)
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    assert not reused(result)
+    assert isinstance(json.loads(path.read_text()), dict)
+    assert reused(run(pytester))
