@@ -10,6 +10,10 @@ median time per construction of each, and the added cost against the same
 class untracked. Each instance is dropped at once, so it is garbage collected
 before the next one is made: no rule is broken and no finding is rendered;
 this is the cost every construction pays.
+
+A second table keeps N instances of one key alive in the test (N = 1, 2,000,
+8,000, 16,000) and times constructions next to them: counting must not depend
+on how many instances are alive (issue 13: at most 2x at 16,000 what 1 costs).
 """
 
 from __future__ import annotations
@@ -85,6 +89,12 @@ class TrackedChild(TrackedBase):
         super().__init__(user_context, "child")
 
 
+class TrackedMany(Untracked):
+    def __init__(self, user_context, name="m"):
+        self.user_context = user_context
+        self.name = name
+
+
 class UntrackedSlots:
     __slots__ = ("user_context",)
 
@@ -125,6 +135,12 @@ classes = ["{MODULE}:TrackedKeyless"]
 scope = "test"
 
 [[tool.ssot.managers]]
+name = "many-live"
+classes = ["{MODULE}:TrackedMany"]
+key = "user_context.user_id"
+max = 1_000_000_000
+
+[[tool.ssot.managers]]
 name = "with-factory"
 classes = ["{MODULE}:TrackedFactory"]
 key = "user_context.user_id"
@@ -163,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--number", type=int, default=20000, help="constructions per timing")
     parser.add_argument("--repeat", type=int, default=15, help="timings per case (median)")
     parser.add_argument("--depth", type=int, default=40, help="stack depth of the constructions")
+    parser.add_argument(
+        "--live",
+        default="1,2000,8000,16000",
+        help="comma-separated numbers of live instances of one key for the second table",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,6 +248,17 @@ def main(argv: list[str] | None = None) -> int:
                         added,
                     )
                 )
+            live_rows = []
+            for count in (int(n) for n in args.live.split(",")):
+                keep = [m.TrackedMany(ctx) for _ in range(count)]  # alive during the timings
+                started = timeit.default_timer()
+                more = [m.TrackedMany(ctx) for _ in range(count)]  # building them, kept alive
+                build = (timeit.default_timer() - started) / count
+                del more
+                per = measure(lambda: m.TrackedMany(ctx))
+                live_rows.append((count, per, build))
+                del keep
+                tracker.end_test("bench.py::test_bench")
         finally:
             tracker.uninstall()
         problems = [f.summary for f in findings]
@@ -242,6 +274,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("untracked*: the same untracked class with the tracker installed (should not move)")
     print("added: median of the paired differences tracked - untracked*")
+    print()
+    print("live instances of one key, kept alive in the test: ns per construction")
+    base = live_rows[0][1]
+    for count, per, build in live_rows:
+        print(
+            f"  {count:>6} live: next to them {per * 1e9:7.0f} ns ({per / base:.2f}x of "
+            f"{live_rows[0][0]} live), building them {build * 1e9:7.0f} ns each"
+        )
+    worst = max(per for _, per, _ in live_rows) / base
+    verdict = "PASS" if worst <= 2.0 else "MISS"
+    print(f"  worst ratio {worst:.2f}x (target: at most 2x) {verdict}")
     if problems:
         print("unexpected findings:", *problems[:3], sep="\n  ")
         return 1

@@ -415,9 +415,10 @@ def test_factories_sync_and_async_pass_direct_construction_in_app_code_fails(
     result.stdout.fnmatch_lines(
         [
             "[[]factory-bypass] manager: Manager constructed directly in send, bypassing "
-            "get_manager or get_manager_async",
+            "app.managers:get_manager or app.managers:get_manager_async",
             "rule: at most 1 live instance per user_context.user_id in each test, created only "
-            "by get_manager or get_manager_async (manager 'manager', pyproject.toml:4)",
+            "by app.managers:get_manager or app.managers:get_manager_async "
+            "(manager 'manager', pyproject.toml:4)",
             "",
             "instance: Manager, key 'bob', created during call of "
             "tests/test_factories.py::test_direct_in_app_code",
@@ -425,8 +426,8 @@ def test_factories_sync_and_async_pass_direct_construction_in_app_code_fails(
             "        manager = Manager(Ctx(user_id))",
             "    tests/test_factories.py:17 in test_direct_in_app_code",
             "",
-            "What to do: call get_manager() or get_manager_async() instead of constructing "
-            "Manager.",
+            "What to do: call app.managers:get_manager() or app.managers:get_manager_async() "
+            "instead of constructing Manager.",
         ]
     )
 
@@ -506,7 +507,7 @@ def test_opt_out_marker(pytester: pytest.Pytester, app: Callable[..., Path]) -> 
         [
             "*= pytest-ssot managers =*",
             "manager: at most 1 live instance per user_context.user_id in each test, created "
-            "only by get_manager or get_manager_async",
+            "only by app.managers:get_manager or app.managers:get_manager_async",
             "  created 6 (Manager: 6)",
             "  peak live per user_context.user_id: 'alice': 2",
             "  violations: 3 duplicate (2 allowed by @pytest_ssot_allow_duplicates), "
@@ -1062,12 +1063,12 @@ def test_class_kinds_count_once_and_keep_working(
     result.stdout.fnmatch_lines(
         [
             "*noweakref: 2 live instances for user_id='u', at most 1 allowed",
-            "*(app.kinds.NoWeakref does not support weak references: its instances are counted "
+            "*(app.kinds:NoWeakref does not support weak references: its instances are counted "
             "by construction, garbage collected or not)",
         ]
     )
     result.stdout.fnmatch_lines(
-        ["  app.kinds.NoWeakref does not support weak references: counted by construction"]
+        ["  app.kinds:NoWeakref does not support weak references: counted by construction"]
     )
 
 
@@ -1435,7 +1436,8 @@ def test_example_fails_exactly_the_duplicate_tests(
     result.stdout.fnmatch_lines(
         [
             "[[]factory-bypass] websocket-manager: _UnifiedWebSocketManagerImplementation "
-            "constructed directly in emit, bypassing get_websocket_manager or "
-            "get_websocket_manager_async",
+            "constructed directly in emit, bypassing "
+            "wsapp.websocket_core.registry:get_websocket_manager or "
+            "wsapp.websocket_core.registry:get_websocket_manager_async",
         ]
     )

@@ -187,8 +187,10 @@ class RuntimeImportChecks:
         self.layout = ProjectLayout.discover(self.rootdir, roots)
         self.book: RuleBook | None = None
         self.observed: list[Observed] = []
-        self.loads: Counter[str] = Counter()
-        """Forbidden loads seen: 'failing', 'warned' or 'in the baseline'."""
+        self.load_kinds: dict[tuple[str, str, str], str] = {}
+        """Forbidden loads seen, by (module, phase, test): 'failing', 'warned' or 'in the
+        baseline'. Keyed so that the xdist controller counts once a load every worker makes
+        (a module loaded while each worker collects the same test module)."""
         self._lock = threading.Lock()
         self.preloaded: list[str] = []
         self.hidden: list[HiddenFolder] = []
@@ -266,10 +268,12 @@ class RuntimeImportChecks:
                 self.observed.append(Observed(rule.id, breach.fingerprint, frozen))
                 if not frozen:
                     by_mode.setdefault(self.settings.mode_for(rule.id), []).append((rule, breach))
+            phase = self.tracker.current
+            identity = (event.module, phase.when, phase.nodeid)
             if not by_mode:
-                self.loads["in the baseline"] += 1
+                self.load_kinds[identity] = "in the baseline"
             else:
-                self.loads["warned" if set(by_mode) == {WARN} else "failing"] += 1
+                self.load_kinds[identity] = "warned" if set(by_mode) == {WARN} else "failing"
         # One finding per load (and mode), naming every contract it breaks.
         for mode, found in by_mode.items():
             self.findings.record(self._finding(found, event, mode))
@@ -435,23 +439,30 @@ class RuntimeImportChecks:
 
     def summary_state(self) -> dict[str, Any]:
         """The counts the summary shows, as JSON-able data (sent by xdist workers)."""
-        return {"loads": dict(self.loads), "preloaded": list(self.preloaded)}
+        return {
+            "loads": [[*identity, kind] for identity, kind in self.load_kinds.items()],
+            "preloaded": list(self.preloaded),
+        }
+
+    @property
+    def loads(self) -> Counter[str]:
+        """How many forbidden loads of each kind ('failing', 'warned', 'in the baseline')."""
+        return Counter(self.load_kinds.values())
 
     def merge_state(self, state: dict[str, Any]) -> None:
         """On the xdist controller: add one worker's load counts to the summary."""
-        for kind, count in state.get("loads", {}).items():
-            self.loads[kind] += int(count)
+        for module, when, nodeid, kind in state.get("loads", ()):
+            self.load_kinds[str(module), str(when), str(nodeid)] = str(kind)
         for name in state.get("preloaded", ()):
             if name not in self.preloaded:
                 self.preloaded.append(name)
 
     def summary_lines(self, verbose: bool = False) -> list[str]:
         lines: list[str] = []
-        total = sum(self.loads.values())
+        loads = self.loads
+        total = sum(loads.values())
         if total:
-            counts = ", ".join(
-                f"{self.loads[k]} {k}" for k in ("failing", "warned", "in the baseline")
-            )
+            counts = ", ".join(f"{loads[k]} {k}" for k in ("failing", "warned", "in the baseline"))
             plural = "s" if total != 1 else ""
             lines.append(f"runtime imports: {total} forbidden load{plural} ({counts})")
         for spec, reason in self.book.skipped if self.book is not None else ():

@@ -18,6 +18,7 @@ import pytest
 
 from pytest_ssot.model import ConfigError
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
+from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
 from pytest_ssot.runtime.instances.sites import Paths
@@ -185,12 +186,13 @@ class ManagerChecks:
             states.append(
                 {
                     "name": spec.name,
-                    "created": rule.created,
-                    "by_class": {c.__qualname__: n for c, n in rule.created_by_class.items()},
+                    "created_in_tests": dict(rule.created_in_tests),
+                    "created_outside": [
+                        [origin, path, count]
+                        for (origin, path), count in rule.created_outside.items()
+                    ],
                     "peak": {repr(key): peak for key, peak in rule.peak.items()},
-                    "untrackable": sorted(
-                        f"{c.__module__}.{c.__qualname__}" for c in rule.untrackable
-                    ),
+                    "untrackable": sorted(rule.untrackable),
                     "unusable": [p.text for p in spec.classes if p.text in rule.unusable],
                     "unimported": [
                         p.text
@@ -202,19 +204,28 @@ class ManagerChecks:
         return states
 
     def merge_state(self, states: list[dict[str, Any]]) -> None:
-        """On the xdist controller: add one worker's counts to the summary."""
+        """On the xdist controller: add one worker's counts to the summary.
+
+        Instances created in tests are summed (each test runs in one worker); those created
+        outside tests (imports, collection, wider fixtures) happen in every worker that goes
+        through the same origin, so the highest count per origin is kept.
+        """
         for state in states:
             mine = self.merged.get(state["name"])
             if mine is None:
                 self.merged[state["name"]] = {
                     **state,
-                    "by_class": dict(state["by_class"]),
+                    "created_in_tests": dict(state["created_in_tests"]),
+                    "created_outside": [list(entry) for entry in state["created_outside"]],
                     "peak": dict(state["peak"]),
                 }
                 continue
-            mine["created"] += state["created"]
-            for name, count in state["by_class"].items():
-                mine["by_class"][name] = mine["by_class"].get(name, 0) + count
+            for path, count in state["created_in_tests"].items():
+                mine["created_in_tests"][path] = mine["created_in_tests"].get(path, 0) + count
+            outside = {(o, p): n for o, p, n in mine["created_outside"]}
+            for origin, path, count in state["created_outside"]:
+                outside[origin, path] = max(count, outside.get((origin, path), 0))
+            mine["created_outside"] = [[o, p, n] for (o, p), n in outside.items()]
             for key, peak in state["peak"].items():
                 mine["peak"][key] = max(peak, mine["peak"].get(key, 0))
             mine["untrackable"] = sorted({*mine["untrackable"], *state["untrackable"]})
@@ -230,9 +241,11 @@ class ManagerChecks:
             spec = rule.spec
             state = states[spec.name]
             lines.append(f"{spec.name}: {spec.describe_rule()}")
-            if state["created"]:
-                by_class = ", ".join(sorted(f"{c}: {n}" for c, n in state["by_class"].items()))
-                lines.append(f"  created {state['created']} ({by_class})")
+            created = _created_by_class(state)
+            if created:
+                names = class_names(created)
+                by_class = ", ".join(sorted(f"{names[p]}: {n}" for p, n in created.items()))
+                lines.append(f"  created {sum(created.values())} ({by_class})")
                 peaks = sorted(state["peak"].items(), key=lambda kv: (-kv[1], kv[0]))
                 if spec.key is not None:
                     shown = ", ".join(f"{key}: {peak}" for key, peak in peaks[:_SHOWN_KEYS])
@@ -245,7 +258,7 @@ class ManagerChecks:
             else:
                 lines.append("  created 0")
             lines.extend(self._violation_lines(spec.name))
-            for name in state["untrackable"]:
+            for name in state["untrackable"]:  # module:qualname
                 lines.append(f"  {name} does not support weak references: counted by construction")
             if state["unusable"]:
                 unusable = ", ".join(state["unusable"])
@@ -273,3 +286,11 @@ class ManagerChecks:
                 text += f" ({allowed} allowed by @{ALLOW_MARKER})"
             parts.append(text)
         return [f"  violations: {', '.join(parts) if parts else 'none'}"]
+
+
+def _created_by_class(state: dict[str, Any]) -> dict[str, int]:
+    """Class path -> instances created, from one manager's (merged) summary state."""
+    found: dict[str, int] = dict(state["created_in_tests"])
+    for _, path, count in state["created_outside"]:
+        found[path] = found.get(path, 0) + count
+    return found

@@ -59,8 +59,10 @@ class ObjectPath:
         return f"{self.module}:{self.qualname}"
 
     @property
-    def short(self) -> str:
-        return self.qualname.rsplit(".", 1)[-1]
+    def shown(self) -> str:
+        """How a factory is named in messages: ``Class.method`` for a method,
+        ``module:function`` for a function."""
+        return self.qualname if "." in self.qualname else self.text
 
     @classmethod
     def parse(cls, text: str) -> ObjectPath:
@@ -139,8 +141,15 @@ class ManagerSpec:
         else:
             text = f"at most {self.max} live {noun} in each test"
         if self.factories:
-            text += ", created only by " + " or ".join(f.short for f in self.factories)
+            text += ", created only by " + " or ".join(self.factory_names)
         return text
+
+    @property
+    def factory_names(self) -> list[str]:
+        """The factories as messages name them (``module:Class.method`` where two methods
+        share a name)."""
+        shown = [f.shown for f in self.factories]
+        return [f.text if shown.count(f.shown) > 1 else f.shown for f in self.factories]
 
 
 def _where(display: str, line: int | None) -> str:

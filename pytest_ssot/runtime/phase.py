@@ -64,6 +64,7 @@ class PhaseTracker:
         self, collector: pytest.Collector
     ) -> Generator[None, object, object]:
         previous = self._set(Phase("collection", collector.nodeid))
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
         finally:
@@ -72,6 +73,7 @@ class PhaseTracker:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         previous = self._set(Phase("setup", item.nodeid))
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
         finally:
@@ -88,6 +90,7 @@ class PhaseTracker:
             node = getattr(request, "node", None)
             nodeid = node.nodeid if node is not None else ""
         previous = self._set(Phase("setup", nodeid, fixturedef.argname, fixturedef.scope))
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
         finally:
@@ -96,6 +99,7 @@ class PhaseTracker:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         previous = self._set(Phase("call", item.nodeid))
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
         finally:
@@ -106,6 +110,7 @@ class PhaseTracker:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, None, None]:
         previous = self._set(Phase("teardown", item.nodeid))
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
         finally:

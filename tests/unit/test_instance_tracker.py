@@ -165,7 +165,7 @@ def test_a_factory_further_out_than_the_frames_kept_is_still_found(app: Any) -> 
     assert findings == []
     direct = module.level1(module.Ctx("dave"))  # the same path, without the factory
     assert [f.check for f in findings] == [BYPASS]
-    assert "constructed directly in level4, bypassing get_made" in findings[0].summary
+    assert "in level4, bypassing ssot_tracker_unit_app:get_made" in findings[0].summary
     assert made is not direct
 
 
@@ -176,7 +176,7 @@ def test_peaks_and_counts_per_key_and_class(app: Any) -> None:
     module.Keyed(module.Ctx("bob"))  # and so is this one: never two live
     rule = tracker.rule("keyed")
     assert rule.peak == {"alice": 2, "bob": 1}
-    assert rule.created == 4 and rule.created_by_class == {module.Keyed: 4}
+    assert rule.created == 4 and rule.created_by_class == {f"{module.__name__}:Keyed": 4}
     assert [f.check for f in findings] == [DUPLICATE]
     assert len(keep) == 2
 
@@ -197,3 +197,24 @@ def test_live_instances_lists_the_live_ones_with_their_keys_and_holds_none(app: 
     assert [entry.key for entry in tracker.live_instances("keyed")] == ["alice"]
     with pytest.raises(ValueError, match="no manager named 'nope'"):
         tracker.live_instances("nope")
+
+
+def test_counting_follows_collection_without_scanning(app: Any) -> None:
+    module, tracker, findings = app
+    for _ in range(1000):
+        module.Keyed(module.Ctx("alice"))  # each collected at once
+    (buckets,) = [b for w, b in tracker.rule("keyed").windows.items() if w[0] == "test"]
+    assert len(buckets["alice"].live) == 0  # removed by the weak reference's callback
+    kept = [module.Keyed(module.Ctx("bob")) for _ in range(3)]
+    assert [f.summary for f in findings] == [
+        "keyed: 2 live instances for user_context.user_id='bob', at most 1 allowed",
+        "keyed: 3 live instances for user_context.user_id='bob', at most 1 allowed",
+    ]
+    del kept[1:]
+    assert len(buckets["bob"].live) == 1
+    kept[0].__init__(module.Ctx("bob"))  # initialised again: not a new instance
+    assert len(findings) == 2
+    another = module.Keyed(module.Ctx("bob"))
+    assert findings[-1].summary.startswith("keyed: 2 live instances")
+    assert tracker.rule("keyed").peak == {"alice": 1, "bob": 3}
+    assert another is not kept[0]

@@ -61,7 +61,7 @@ def test_a_full_declaration() -> None:
     assert spec.modules == {"a.b", "a.c"}
     assert spec.describe_rule() == (
         "at most 2 live instances per user_context.user_id in each test, "
-        "created only by get or make"
+        "created only by a.reg:get or Factory.make"
     )
 
 

@@ -1,12 +1,22 @@
-"""Counting: one declared manager's runtime state, its windows and buckets of live instances."""
+"""Counting: one declared manager's runtime state, its windows and buckets of live instances.
+
+Counting is O(1) per construction and per collection, whatever the number of
+live instances: each bucket keeps its live records in a dict keyed by the
+instance's id, and a weak reference with a callback removes a record when its
+instance is collected (ids are reused only after that callback ran). Nothing
+here holds an instance or a class strongly.
+"""
 
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Hashable
 from types import CodeType
+from typing import Any
 
-from pytest_ssot.runtime.instances.records import REF, Raw
+from pytest_ssot.runtime.instances.keys import UnhashableKey
+from pytest_ssot.runtime.instances.records import Raw
 from pytest_ssot.runtime.instances.sites import codes_of
 from pytest_ssot.runtime.managers import PROCESS, ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import Phase
@@ -14,7 +24,62 @@ from pytest_ssot.runtime.phase import Phase
 PROCESS_WINDOW: tuple[str, ...] = ("process",)
 SHARED_WINDOW: tuple[str, ...] = ("shared",)
 PRUNE_EVERY = 4096
-"""Instances created between two prunings of the process-wide and shared windows."""
+"""Instances created between two prunings of empty buckets in the long-lived windows."""
+PLAIN_KEYS = (str, int, float, bytes, bool, type(None), UnhashableKey)
+"""Key types kept as they are in the peaks; any other key is kept as its repr (an
+UnhashableKey), so that no user object is held for the summary."""
+
+
+class LiveRef(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that drops its record from its bucket when the instance goes."""
+
+    __slots__ = ("home", "oid")
+    home: dict[int, Raw]
+    oid: int
+
+
+def gone(ref: LiveRef) -> None:
+    """The callback of every LiveRef: O(1), no lock (a dict pop is atomic)."""
+    ref.home.pop(ref.oid, None)
+
+
+class Bucket:
+    """The instances counted together: one key in one window."""
+
+    __slots__ = ("live", "peak_key", "strong")
+
+    def __init__(self, peak_key: Hashable) -> None:
+        self.live: dict[int, Raw] = {}
+        """id(instance) -> record, for the weakly referenced ones (removed when collected)."""
+        self.strong: list[Raw] = []
+        """Counted by construction (no weak reference possible): never removed."""
+        self.peak_key = peak_key
+        """The key as the peaks keep it (see ``Rule.peak``)."""
+
+    def count(self) -> int:
+        return len(self.live) + len(self.strong)
+
+    def live_records(self) -> list[Raw]:
+        """The weakly referenced records (in a list: the callbacks may change the dict)."""
+        return list(self.live.values())
+
+    def records(self) -> list[Raw]:
+        return [*self.live.values(), *self.strong]
+
+    def close(self) -> None:
+        """Break the record -> reference -> bucket cycle of a bucket that is dropped."""
+        self.live.clear()
+
+
+WindowCache = tuple[
+    Phase | None,
+    tuple[str, ...],
+    dict[Hashable, Bucket],
+    dict[Hashable, Bucket] | None,
+    str | None,
+]
+"""(phase, window, its buckets, the shared buckets it also counts against or None, and the
+origin of constructions outside tests, None in a test)."""
 
 
 class Rule:
@@ -23,11 +88,18 @@ class Rule:
     def __init__(self, spec: ManagerSpec) -> None:
         self.spec = spec
         self.windows: dict[tuple[str, ...], dict[Hashable, Bucket]] = {}
-        self.created_by_class: dict[type, int] = {}
+        self.created_in_tests: dict[str, int] = {}
+        """Class path (``module:qualname``) -> instances created in tests (function scope)."""
+        self.created_outside: dict[tuple[str, str], int] = {}
+        """(origin, class path) -> instances created outside tests: at import time, during
+        collection, by wider fixtures. Under pytest-xdist every worker goes through the same
+        origins, so the controller keeps the highest count per origin instead of the sum."""
         self.peak: dict[Hashable, int] = {}
+        """The most live instances seen at once per key (keys of other types as their repr)."""
         self.instrumented: dict[str, str] = {}
         """class path -> qualified name of the class object it resolved to."""
-        self.untrackable: set[type] = set()
+        self.untrackable: set[str] = set()
+        """Paths of the classes whose instances are counted by construction."""
         self.unusable: set[str] = set()
         """Declared class paths that cannot be watched (reported as declaration problems)."""
         # Compared by id (a code object's hash is recomputed at each lookup); the
@@ -40,8 +112,16 @@ class Rule:
         self.max = spec.max
         self.factories = bool(spec.factories)
 
-        self.cached: WindowCache = (None, SHARED_WINDOW, {}, None)
+        self.cached: WindowCache = (None, SHARED_WINDOW, {}, None, None)
         """The window of the last phase that constructed an instance (see ``enter``)."""
+
+    @property
+    def created_by_class(self) -> dict[str, int]:
+        """Class path -> instances counted, alive or not."""
+        found = dict(self.created_in_tests)
+        for (_, path), count in self.created_outside.items():
+            found[path] = found.get(path, 0) + count
+        return found
 
     @property
     def created(self) -> int:
@@ -49,8 +129,8 @@ class Rule:
         return sum(self.created_by_class.values())
 
     def enter(self, phase: Phase) -> WindowCache:
-        """The window a new instance is counted in, its buckets, and the buckets it
-        also counts against (under the lock).
+        """The window a new instance is counted in, its buckets, the buckets it also
+        counts against, and its origin (under the lock).
 
         Cached for the phase: phases change rarely, constructions may be many.
         """
@@ -58,12 +138,24 @@ class Rule:
         buckets = self.windows.setdefault(window, {})
         # A test's instances count together with those shared by every test.
         shared = self.windows.setdefault(SHARED_WINDOW, {}) if window[0] == "test" else None
-        self.cached = (phase, window, buckets, shared)
+        self.cached = (phase, window, buckets, shared, origin_of(phase))
         return self.cached
 
     def forget(self, window: tuple[str, ...]) -> None:
-        self.windows.pop(window, None)
-        self.cached = (None, SHARED_WINDOW, {}, None)
+        buckets = self.windows.pop(window, None)
+        if buckets:
+            for bucket in buckets.values():
+                bucket.close()
+        self.cached = (None, SHARED_WINDOW, {}, None, None)
+
+    def prune(self) -> None:
+        """Drop the empty buckets of the long-lived windows (between tests)."""
+        for window in (PROCESS_WINDOW, SHARED_WINDOW):
+            buckets = self.windows.get(window)
+            if not buckets:
+                continue
+            for key in [k for k, b in buckets.items() if not b.live and not b.strong]:
+                del buckets[key]
 
     def _window_for(self, phase: Phase) -> tuple[str, ...]:
         if self.spec.scope == PROCESS:
@@ -99,40 +191,32 @@ class Rule:
         self.unresolved_factories = still
 
 
-WindowCache = tuple[
-    Phase | None, tuple[str, ...], dict[Hashable, "Bucket"], dict[Hashable, "Bucket"] | None
-]
-"""(phase, window, its buckets, the shared buckets it also counts against, or None)."""
+def origin_of(phase: Phase) -> str | None:
+    """Where a construction outside a test comes from, the same in every xdist worker; None
+    for a test and its function-scoped fixtures (each test runs in one worker only)."""
+    if phase.in_test and phase.fixture_scope in (None, "function"):
+        return None
+    if phase.fixture is not None:
+        nodeid = phase.nodeid
+        parts = nodeid.split("::")
+        node = {
+            "session": "",
+            "package": parts[0].rpartition("/")[0],
+            "module": parts[0],
+            "class": "::".join(parts[:2]),
+        }.get(phase.fixture_scope or "", nodeid)
+        return f"fixture {phase.fixture} ({phase.fixture_scope}) {node}"
+    if phase.when == "collection":
+        return f"collection {phase.nodeid}"
+    return phase.when
 
 
-class Bucket:
-    """The instances counted together: one key in one window."""
-
-    __slots__ = ("strong", "weak")
-
-    def __init__(self) -> None:
-        self.weak: list[Raw] = []
-        """Weakly referenced: pruned when collected."""
-        self.strong: list[Raw] = []
-        """Counted by construction (no weak reference possible): never pruned."""
-
-    def prune(self, obj: object = None) -> int:
-        """How many are alive; -1 if ``obj`` is one of them (counted already)."""
-        if self.weak:
-            live = []
-            for raw in self.weak:
-                found = raw[REF]()
-                if found is None:
-                    continue
-                if found is obj:
-                    return -1
-                live.append(raw)
-            self.weak = live
-        return len(self.weak) + len(self.strong)
-
-    def live_records(self) -> list[Raw]:
-        """The weakly referenced records (some may have been collected since)."""
-        return list(self.weak)
-
-    def records(self) -> list[Raw]:
-        return [*self.weak, *self.strong]
+def class_names(paths: Any) -> dict[str, str]:
+    """How to show each class path: its qualname, or ``module:qualname`` where two share
+    a qualname."""
+    paths = list(paths)
+    by_name: dict[str, int] = {}
+    for path in paths:
+        name = path.partition(":")[2]
+        by_name[name] = by_name.get(name, 0) + 1
+    return {p: p if by_name[p.partition(":")[2]] > 1 else p.partition(":")[2] for p in paths}

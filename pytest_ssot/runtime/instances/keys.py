@@ -123,6 +123,24 @@ class Binder:
         shown = str(signature)
         raise ValueError(f"names no parameter of the constructor {shown}")
 
+    @classmethod
+    def through(
+        cls,
+        chain: Sequence[Callable[..., Any]],
+        name: str,
+        attributes: Sequence[str] = (),
+        *,
+        bound: bool = False,
+    ) -> Binder:
+        """A binder for the first constructor of ``chain`` (the MRO's, outermost first) that
+        is not a pure pass-through: ``def __init__(self, *args, **kwargs)`` hands its
+        arguments on unchanged, so the key is bound against the next one, which names it.
+        ValueError as ``for_callable`` when none does."""
+        for func in chain[:-1]:
+            if not _passes_through(func, name):
+                return cls.for_callable(func, name, attributes, bound=bound)
+        return cls.for_callable(chain[-1], name, attributes, bound=bound)
+
     def value(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         position = self.position
         if position is not None and position < len(args):
@@ -132,6 +150,23 @@ class Binder:
             if found is not MISSING:
                 return found
         return self.default
+
+
+def _passes_through(func: Callable[..., Any], name: str) -> bool:
+    """Takes nothing but ``*args, **kwargs`` (after self): the arguments go on unchanged."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (ValueError, TypeError):
+        return False
+    if params and params[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        params = params[1:]
+    kinds = sorted(p.kind for p in params)
+    return kinds == [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD] and all(
+        p.name != name for p in params
+    )
 
 
 def read_key(

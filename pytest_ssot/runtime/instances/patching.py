@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pytest_ssot.runtime.instances.counting import Rule
 from pytest_ssot.runtime.instances.keys import Binder
+from pytest_ssot.runtime.instances.records import ClassRef
 from pytest_ssot.runtime.instances.sites import codes_of
 
 Pairs = tuple[tuple[Rule, "Binder | None"], ...]
@@ -73,6 +74,20 @@ class Patch:
             entry = entry.__func__
         return entry
 
+    def signature_chain(self) -> list[Any]:
+        """The constructor functions along the MRO, from the one the wrapper receives on."""
+        chain = []
+        for klass in self.cls.__mro__:
+            entry = klass.__dict__.get(self.attr)
+            if entry is None:
+                continue
+            if klass is self.cls and self.had_own:
+                entry = self.original  # not our wrapper, if it is installed already
+            if isinstance(entry, staticmethod | classmethod):
+                entry = entry.__func__
+            chain.append(entry)
+        return chain
+
     def add(self, rule: Rule, binder: Binder | None) -> None:
         self.rules = (*self.rules, rule)
         self.rule_set = frozenset(self.rules)
@@ -87,11 +102,13 @@ def original_init(patch: Patch) -> Callable[..., Any]:
             return original
 
         def call_descriptor(self: Any, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # not in the user's traceback (pytest hides it)
             return original.__get__(self, type(self))(*args, **kwargs)
 
         return call_descriptor
 
     def call_next(self: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # not in the user's traceback (pytest hides it)
         # Looked up at each call: a base class may be wrapped (or restored) later.
         return super(owner, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
 
@@ -106,6 +123,7 @@ def original_new(patch: Patch) -> Callable[..., Any]:
         return typing.cast(Callable[..., Any], func)
 
     def call_next(klass: type, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # not in the user's traceback (pytest hides it)
         following: Any = super(owner, klass).__new__  # type: ignore[arg-type]
         if following is object.__new__:
             return object.__new__(klass)
@@ -136,6 +154,7 @@ def call_claimed(
     ``super().__init__`` chain through several wrapped classes): the outermost counts for
     its managers, an inner one only for managers no outer one counts. Returns the
     (manager, key binder) pairs this constructor counts for, and what ``call`` returned."""
+    __tracebackhide__ = True
     claimed = busy.get(guard)
     if claimed is None:
         busy[guard] = patch.rule_set
@@ -156,6 +175,7 @@ def make_init_wrapper(tracker: Constructed, patch: Patch) -> Callable[..., None]
     inherited = not patch.had_own
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True  # not in the user's traceback (pytest hides it)
         if patch.alone:
             if inherited:  # call_next without its frame (the common case must be cheap)
                 super(owner, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -180,6 +200,7 @@ def make_new_wrapper(tracker: Constructed, patch: Patch) -> Callable[..., Any]:
     local = tracker.local
 
     def __new__(klass: type, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # not in the user's traceback (pytest hides it)
         if patch.alone:
             obj = call(klass, *args, **kwargs)
             if tracker.active and isinstance(obj, patch.cls):
@@ -215,12 +236,16 @@ SKIPPED_CODES = frozenset(
 
 
 class TypeInfo:
-    __slots__ = ("codes", "skip", "weakrefable")
+    """What the hot path needs to know about one constructed class, computed once."""
 
-    def __init__(self, codes: frozenset[CodeType], weakrefable: bool) -> None:
+    __slots__ = ("codes", "kind", "skip", "weakrefable")
+
+    def __init__(self, codes: frozenset[CodeType], weakrefable: bool, kind: ClassRef) -> None:
         self.codes = codes  # kept alive, so that their ids stay theirs
         self.skip = frozenset(id(code) for code in codes)
         self.weakrefable = weakrefable
+        self.kind = kind
+        """The class, weakly held, and its names."""
 
 
 def constructor_codes(cls: type) -> frozenset[CodeType]:

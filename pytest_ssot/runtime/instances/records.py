@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from types import CodeType
 from typing import Any, NamedTuple
 
@@ -20,6 +20,30 @@ SEQ = 7
 """Index of the construction sequence number in a Raw record."""
 
 
+class ClassRef:
+    """A class, weakly held, with the names it is shown by.
+
+    The tracker never holds a class strongly: ``unittest.mock`` makes a class per
+    mock that points back at the mock, so a strong reference to the class would
+    keep the mock alive for the whole run.
+    """
+
+    __slots__ = ("module", "path", "qualname", "ref")
+
+    def __init__(self, cls: type, gone: Callable[[weakref.ref[type]], Any] | None = None) -> None:
+        self.ref = weakref.ref(cls, gone)
+        self.module: str = cls.__module__
+        self.qualname: str = cls.__qualname__
+        self.path = f"{self.module}:{self.qualname}"
+        """``module:qualname``: what tells two classes of one name apart."""
+
+    def __call__(self) -> type | None:
+        return self.ref()
+
+    def __repr__(self) -> str:
+        return f"<ClassRef {self.path}>"
+
+
 class InstanceRecord(NamedTuple):
     """One instance of a managed class, as counted for one manager.
 
@@ -27,7 +51,8 @@ class InstanceRecord(NamedTuple):
     """
 
     manager: str
-    cls: type
+    kind: ClassRef
+    """The instance's class, weakly held (``cls`` gives the class itself)."""
     key: Hashable
     key_note: str | None
     """Why the key is None or unreadable, if it is."""
@@ -40,6 +65,11 @@ class InstanceRecord(NamedTuple):
     seq: int
     window: tuple[str, ...]
     paths: Paths
+
+    @property
+    def cls(self) -> type | None:
+        """The instance's class; None once it has been garbage collected."""
+        return self.kind()
 
     @property
     def alive(self) -> bool:
@@ -85,7 +115,7 @@ class InstanceRecord(NamedTuple):
     def __repr__(self) -> str:  # the frames and paths are noise
         site = self.site
         where = site.render() if site else "?"
-        name = self.cls.__qualname__
+        name = self.kind.qualname
         return f"<InstanceRecord {self.manager} {name} key={self.key!r} at {where}>"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_ssot.runtime.findings import Finding
-from pytest_ssot.runtime.instances.counting import Rule
+from pytest_ssot.runtime.instances.counting import Rule, class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.managers import PROCESS, ManagerSpec
 from pytest_ssot.runtime.phase import Phase
@@ -52,9 +52,13 @@ def violation_finding(violation: Violation) -> Finding:
     where = f"{site.file}::{site.function}" if site else "?"
     key_text = spec.key.text if spec.key else None
     rule_line = f"rule: {spec.describe_rule()} (manager {spec.name!r}, {spec.where})"
-    cls_name = record.cls.__qualname__
+    everyone = [*violation.others, record]
+    names = class_names(
+        {*rule.created_in_tests, *(path for _, path in rule.created_outside)}
+        | {r.kind.path for r in everyone}
+    )
+    cls_name = names[record.kind.path]
     if violation.check == DUPLICATE:
-        everyone = [*violation.others, record]
         total = len(everyone)
         if key_text is not None:
             summary = (
@@ -75,31 +79,32 @@ def violation_finding(violation: Violation) -> Finding:
         numbered = list(enumerate(everyone, start=1))
         shown = numbered if total <= 6 else [*numbered[:2], *numbered[-3:]]
         for index, record_shown in shown:
-            lines.extend(render_record(record_shown, index, total, record_shown is record))
+            name = names[record_shown.kind.path]
+            lines.extend(render_record(record_shown, name, index, total, record_shown is record))
         if len(shown) < total:
             lines.append(f"  ... and {total - len(shown)} more")
         if rule.untrackable and any(r.counted_by_construction for r in everyone):
             lines.append(
-                f"  ({', '.join(sorted(map(qualified, rule.untrackable)))} does not support "
+                f"  ({', '.join(sorted(rule.untrackable))} does not support "
                 "weak references: "
                 "its instances are counted by construction, garbage collected or not)"
             )
         todo = spec.guidance or (
             "get the instance from "
-            + " or ".join(f"{f.short}()" for f in spec.factories)
+            + " or ".join(f"{name}()" for name in spec.factory_names)
             + " instead of constructing another one"
             if spec.factories
             else "reuse the live instance instead of creating another one"
         )
     else:
-        bypassed = " or ".join(f.short for f in spec.factories)
-        calls = " or ".join(f"{f.short}()" for f in spec.factories)
+        bypassed = " or ".join(spec.factory_names)
+        calls = " or ".join(f"{name}()" for name in spec.factory_names)
         function = site.function if site else "?"
         summary = (
             f"{spec.name}: {cls_name} constructed directly in {function}, bypassing {bypassed}"
         )
         fingerprint = f"{BYPASS}: {spec.name} at {where}"
-        lines = [rule_line, "", *render_record(record, 1, 1, True, numbered=False)]
+        lines = [rule_line, "", *render_record(record, cls_name, 1, 1, True, numbered=False)]
         todo = spec.guidance or f"call {calls} instead of constructing {cls_name}"
     lines.extend(["", f"What to do: {todo}."])
     return Finding(
@@ -114,12 +119,14 @@ def violation_finding(violation: Violation) -> Finding:
     )
 
 
-def qualified(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def render_record(
-    record: InstanceRecord, index: int, total: int, this: bool, *, numbered: bool = True
+    record: InstanceRecord,
+    name: str,
+    index: int,
+    total: int,
+    this: bool,
+    *,
+    numbered: bool = True,
 ) -> list[str]:
     label = f"instance {index} of {total}" if numbered else "instance"
     if this and numbered:
@@ -128,7 +135,7 @@ def render_record(
     if record.key is not None or record.key_note:
         key = f", key {record.key!r}" + (f" ({record.key_note})" if record.key_note else "")
     lines = [
-        f"{label}: {record.cls.__qualname__}{key}, created during {record.phase.describe()}",
+        f"{label}: {name}{key}, created during {record.phase.describe()}",
     ]
     stack = record.stack()
     for position, site in enumerate(stack):

@@ -19,11 +19,12 @@ from typing import Any
 
 from pytest_ssot.runtime.findings import Finding
 from pytest_ssot.runtime.instances.counting import (
-    PROCESS_WINDOW,
+    PLAIN_KEYS,
     PRUNE_EVERY,
-    SHARED_WINDOW,
     Bucket,
+    LiveRef,
     Rule,
+    gone,
 )
 from pytest_ssot.runtime.instances.keys import MISSING, UNRESOLVED, Binder, UnhashableKey, read_key
 from pytest_ssot.runtime.instances.patching import (
@@ -37,6 +38,7 @@ from pytest_ssot.runtime.instances.patching import (
 from pytest_ssot.runtime.instances.records import (
     KEY,
     REF,
+    ClassRef,
     InstanceRecord,
     LiveInstance,
     Raw,
@@ -48,7 +50,6 @@ from pytest_ssot.runtime.instances.report import (
     Violation,
     declaration_finding,
     declaration_fingerprint,
-    qualified,
     violation_finding,
 )
 from pytest_ssot.runtime.instances.sites import Paths
@@ -75,7 +76,8 @@ class InstanceTracker:
         self.local = threading.local()
         self._lock = threading.RLock()
         self._patches: dict[type, Patch] = {}
-        self._types: dict[type, TypeInfo] = {}
+        self._types: dict[int, TypeInfo] = {}
+        """id(class) -> what the hot path needs about it (the class is not held)."""
         self._per_test: dict[str, list[Raw]] = {}
         self._keep: set[str] = set()
         self._seq = 0
@@ -171,9 +173,7 @@ class InstanceTracker:
             if key is not None:
                 probe = patch or Patch.for_class(target)
                 try:
-                    binder = Binder.for_callable(
-                        probe.signature_target(), key.parameter, key.attributes
-                    )
+                    binder = Binder.through(probe.signature_chain(), key.parameter, key.attributes)
                 except (ValueError, TypeError) as exc:
                     rule.unusable.add(path.text)
                     self._problem(
@@ -220,15 +220,19 @@ class InstanceTracker:
     # -- counting ---------------------------------------------------------------
 
     def _type_info(self, cls: type, obj: object) -> TypeInfo:
-        info = self._types.get(cls)
+        types = self._types
+        info = types.get(id(cls))
         if info is None:
             try:
                 weakref.ref(obj)
                 weakrefable = True
             except TypeError:
                 weakrefable = False
-            info = TypeInfo(constructor_codes(cls), weakrefable)
-            self._types[cls] = info
+            # Keyed by id, not by the class: the entry goes when the class is collected
+            # (a class made at run time, such as each mock's own subclass).
+            kind = ClassRef(cls, functools.partial(_drop_type, types, id(cls)))
+            info = TypeInfo(constructor_codes(cls), weakrefable, kind)
+            types[id(cls)] = info
         return info
 
     def constructed(
@@ -242,8 +246,9 @@ class InstanceTracker:
         # written for the interpreter (inlined, unrolled) rather than for reading.
         # bench/bench_construction.py measures it; tests/test_runtime_managers.py and
         # tests/unit/test_instance_tracker.py cover its branches.
+        __tracebackhide__ = True
         cls = type(obj)
-        info = self._types.get(cls)
+        info = self._types.get(id(cls))
         if info is None:
             info = self._type_info(cls, obj)
         skip = info.skip
@@ -290,7 +295,10 @@ class InstanceTracker:
                         )
             del f1
         phase = self.phases.current
-        ref: weakref.ref[Any] | None = weakref.ref(obj) if info.weakrefable else None
+        weakrefable = info.weakrefable
+        kind = info.kind
+        path = kind.path
+        oid = id(obj)
         lock = self._lock
         violations: list[Violation] | None = None
         for rule, binder in pairs:
@@ -319,67 +327,64 @@ class InstanceTracker:
                 cached = rule.cached
                 if cached[0] is not phase:
                     cached = rule.enter(phase)
-                _, window, buckets, shared_buckets = cached
-                try:
-                    bucket = buckets.get(key)
-                except Exception:  # not hashable: compared by its repr
-                    key = UnhashableKey(key)
-                    bucket = buckets.get(key)
-                if bucket is None:
-                    bucket = buckets[key] = Bucket()
-                    if key not in rule.peak:
-                        rule.peak[key] = 1  # so the common count of 1 need not look
-                # The live instances of the bucket (pruned of the collected ones), or
-                # -1 when obj is one of them: initialised again (a singleton), not new.
-                count = len(bucket.strong)
-                weak = bucket.weak
-                if weak:
-                    live = []
-                    for raw in weak:
-                        found = raw[REF]()
-                        if found is None:
-                            continue
-                        if found is obj:
-                            count = -1
-                            break
-                        live.append(raw)
-                    else:
-                        bucket.weak = weak = live
-                        count += len(live)
-                shared: Bucket | None = None
-                if shared_buckets is not None and count >= 0:
-                    shared = shared_buckets.get(key)
-                    if shared is not None:
-                        in_shared = shared.prune(obj)
-                        count = -1 if in_shared < 0 else count + in_shared
-                if count < 0:
-                    continue
-                count += 1
-                self._seq = seq = self._seq + 1
-                raw = (
-                    rule.name,
-                    cls,
-                    key,
-                    note,
-                    phase,
-                    frames,
-                    ref,
-                    seq,
-                    window,
-                    self.paths,
-                )
-                if ref is None:
-                    bucket.strong.append(raw)
-                    rule.untrackable.add(cls)
+                _, window, buckets, shared_buckets, origin = cached
+                if key is UNRESOLVED:
+                    # Unreadable keys are never counted together (nor against anything):
+                    # the declaration finding says why.
+                    bucket = None
+                    count = 1
+                    shared = None
                 else:
-                    weak.append(raw)
+                    try:
+                        bucket = buckets.get(key)
+                    except Exception:  # not hashable: compared by its repr
+                        key = UnhashableKey(key)
+                        bucket = buckets.get(key)
+                    if bucket is None:
+                        pkey = key if type(key) in PLAIN_KEYS else UnhashableKey(key)
+                        bucket = buckets[key] = Bucket(pkey)
+                        if pkey not in rule.peak:
+                            rule.peak[pkey] = 1  # so the common count of 1 need not look
+                    live = bucket.live
+                    if oid in live:
+                        continue  # initialised again (a singleton), not new
+                    count = len(live) + len(bucket.strong) + 1
+                    shared = None
+                    if shared_buckets is not None:
+                        shared = shared_buckets.get(key)
+                        if shared is not None:
+                            if oid in shared.live:
+                                continue
+                            count += len(shared.live) + len(shared.strong)
+                self._seq = seq = self._seq + 1
+                if weakrefable:
+                    ref: LiveRef | None = LiveRef(obj, gone)
+                else:
+                    ref = None
+                raw = (rule.name, kind, key, note, phase, frames, ref, seq, window, self.paths)
+                if ref is not None:
+                    ref.oid = oid
+                    if bucket is not None:
+                        ref.home = live = bucket.live
+                        live[oid] = raw
+                    else:
+                        ref.home = _NOWHERE
+                elif bucket is not None:
+                    bucket.strong.append(raw)
+                if ref is None:
+                    rule.untrackable.add(path)
                 if self._keep and phase.nodeid in self._keep and phase.in_test:
                     self._per_test.setdefault(phase.nodeid, []).append(raw)
-                by_class = rule.created_by_class
-                by_class[cls] = by_class.get(cls, 0) + 1
-                if count > 1 and count > rule.peak[key]:
-                    rule.peak[key] = count
-                if count > rule.max:
+                if origin is None:
+                    by_class = rule.created_in_tests
+                    by_class[path] = by_class.get(path, 0) + 1
+                else:
+                    outside = rule.created_outside
+                    where = (origin, path)
+                    outside[where] = outside.get(where, 0) + 1
+                if count > 1 and bucket is not None and count > rule.peak[bucket.peak_key]:
+                    rule.peak[bucket.peak_key] = count
+                if count > rule.max and bucket is not None:
                     others = bucket.records() + (shared.records() if shared else [])
                     others = sorted((r for r in others if r is not raw), key=by_seq)
                     violations = violations or []
@@ -426,13 +431,7 @@ class InstanceTracker:
     def _prune(self) -> None:
         self._pruned_at = self._seq
         for rule in self.rules:
-            for window in (PROCESS_WINDOW, SHARED_WINDOW):
-                buckets = rule.windows.get(window)
-                if not buckets:
-                    continue
-                for key in list(buckets):
-                    if not buckets[key].prune():
-                        del buckets[key]
+            rule.prune()
 
     def keep_records(self, nodeid: str) -> None:
         """Keep every record the test makes, for the ``ssot_instances`` fixture."""
@@ -505,3 +504,16 @@ class InstanceTracker:
                     continue
                 if module_exists(path.module) is False:
                     self._problem(rule, f"{path.text}: there is no module named {path.module!r}")
+
+
+def qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_NOWHERE: dict[int, Raw] = {}
+"""The home of the references of instances counted in no bucket (an unreadable key)."""
+
+
+def _drop_type(types: dict[int, TypeInfo], key: int, ref: object) -> None:
+    """A constructed class was collected: forget what was computed for it."""
+    types.pop(key, None)

@@ -29,6 +29,7 @@ class DeclaredModuleLoader(importlib.abc.Loader):
         return create(spec) if create is not None else None
 
     def exec_module(self, module: ModuleType) -> None:
+        __tracebackhide__ = True  # a module that fails to import: its own traceback
         # Nothing but this import sees the wrapper: the module keeps its real loader.
         module.__loader__ = self._loader
         spec = getattr(module, "__spec__", None)
