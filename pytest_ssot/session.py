@@ -24,6 +24,8 @@ from pytest_ssot.reporting.github import (
     runtime_annotation,
 )
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
+from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
+from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
 from pytest_ssot.runtime.import_checks import (
     DOUBLE_LOAD_RULE,
@@ -155,6 +157,9 @@ class SsotSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.settings = Settings.from_config(config)
+        # First, so that anything set up below can report a run-level failure.
+        self.run_failures = RunFailures(config)
+        config.pluginmanager.register(self.run_failures, RUN_FAILURES)
         cache_root: Path | None = None
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         if cache is not None:
@@ -294,7 +299,13 @@ class SsotSession:
             return {}  # a file failed to load: its contracts are unknown, not deleted
         return self.baseline.orphaned({spec.id for spec in self.specs} | self.runtime_keys())
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # tryfirst: the run-level failures reported at the end must reach pytest's
+        # JUnit writer (an ordinary sessionfinish hook) and the terminal summary.
+        # The session-end checks run here, in this order, not as hooks of their own.
+        self.runtime_imports.check_double_loads(Phase("finish"))
+        self.managers.tracker.check_unimported()
         if self.is_worker:
             # Only the controller writes files; a worker sends what it saw.
             workeroutput = getattr(self.config, "workeroutput", None)
@@ -306,20 +317,72 @@ class SsotSession:
             pytest.ExitCode.INTERNAL_ERROR,
             pytest.ExitCode.USAGE_ERROR,
         )
-        failed = False
         if (
             self.baseline is not None
             and not incomplete
             and (self.settings.baseline_update or self.settings.baseline_prune)
         ):
-            failed |= self._write_baseline(session)
-        if self.baseline is not None and self.settings.baseline_strict:
-            failed |= bool(self.orphaned()) and not self.baseline_written
-        if self.refused:
-            failed = True
-        if failed and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self._write_baseline(session)
+        self._add_run_failures()
+        if self.run_failures.failures and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as the reports will say
         self._write_outputs(session, incomplete)
+        for problem in self.output_errors:
+            report_run_failure(self.config, "write-output", problem)
+        self.run_failures.report(session)
+
+    def _add_run_failures(self) -> None:
+        """Every failure outside any test, for a failed report of its own (run_failures)."""
+        config = self.config
+        for finding in self.findings.outside_tests:
+            where = finding.phase.describe()
+            text = "\n".join(f"  {line}" for line in finding.render().splitlines())
+            report_run_failure(
+                config,
+                finding.check,
+                f"{finding.summary} (during {where})",
+                f"during {where}:\n{text}",
+            )
+        if (
+            self.baseline is not None
+            and self.settings.baseline_strict
+            and not self.baseline_written
+        ):
+            for cid, fingerprints in self.orphaned().items():
+                report_run_failure(
+                    config,
+                    "baseline-strict",
+                    f"the baseline lists {len(fingerprints)} violation(s) of {cid!r}, which no "
+                    "longer exists",
+                    self._orphan_text(cid, fingerprints),
+                )
+        for cid, fingerprints in self.refused.items():
+            report_run_failure(
+                config,
+                "baseline-no-growth",
+                f"refused to add {len(fingerprints)} new violation(s) of {cid!r} to the baseline "
+                "(ssot_baseline_no_growth = true)",
+                "\n".join(
+                    [
+                        f"ssot_baseline_no_growth = true: the baseline may not grow, so the new "
+                        f"violations of {cid!r} were not added:",
+                        *(f"  {fp}" for fp in sorted(fingerprints)),
+                        "Fix them instead.",
+                    ]
+                ),
+            )
+
+    def _orphan_text(self, cid: str, fingerprints: set[str]) -> str:
+        assert self.baseline is not None
+        shown = display_path(self.baseline.path, self.settings.rootdir)
+        return "\n".join(
+            [
+                f"{shown} lists {len(fingerprints)} violation(s) of contract {cid!r}, which no "
+                "longer exists (renamed or deleted), and ssot_baseline_strict is on:",
+                *(f"  {fp}" for fp in sorted(fingerprints)),
+                "Drop them with: pytest --ssot --ssot-baseline-prune",
+            ]
+        )
 
     # -- pytest-xdist ----------------------------------------------------------------
 
@@ -333,6 +396,7 @@ class SsotSession:
             "results": [result_to_dict(r) for r in self.context.results.values()],
             "graphs": [stats_to_dict(g) for g in self.context.checker.graph_stats()],
             "findings": [finding_to_wire(f) for f in self.findings.findings],
+            "run_failures": self.run_failures.to_wire(),
         }
 
     def merge_worker_output(self, data: dict[str, Any]) -> None:
@@ -358,6 +422,7 @@ class SsotSession:
             known = self.worker_graphs.get(stats.key)
             if known is None or (known.from_cache and not stats.from_cache):
                 self.worker_graphs[stats.key] = stats
+        self.run_failures.merge_wire(data.get("run_failures", ()))
         seen = {finding_identity(f) for f in self.findings.findings}
         for item in data.get("findings", ()):
             finding = finding_from_wire(item)
@@ -451,8 +516,6 @@ class SsotSession:
             except OSError as exc:
                 errors.append(f"cannot write the HTML report {shown}: {_reason(exc)}")
         self.written, self.output_errors = tuple(written), tuple(errors)
-        if errors and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _report_data(self, exit_status: int) -> dict[str, Any]:
         """This run as the JSON report's dict: the one source of every file written."""

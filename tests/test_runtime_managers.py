@@ -784,14 +784,17 @@ def test_duplicate_outside_any_test_fails_the_session(
         extra='scope = "process"',
     )
     result = run(pytester)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)  # the run-level failure pytest-ssot::...
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "*pytest-ssot: findings outside any test*",
+            "*_ pytest-ssot::duplicate-instance _*",
             "during collection of tests/test_module_level.py:",
             "  [[]duplicate-instance] manager: 2 live instances in the process, at most 1 allowed",
         ]
+    )
+    result.stdout.fnmatch_lines(
+        ["FAILED pytest-ssot::duplicate-instance - manager: 2 live instances in the pro*"]
     )
 
 
@@ -1295,7 +1298,11 @@ def test_problems_found_when_the_module_is_imported(
         }
     )
     result = run(pytester, "-rA")
-    assert outcomes(result) == {"test_imports_it": "FAILED", "test_later": "PASSED"}
+    assert outcomes(result) == {
+        "test_imports_it": "FAILED",
+        "test_later": "PASSED",
+        "manager-declaration": "FAILED",  # the missing module, found at session end
+    }
     result.stdout.fnmatch_lines(
         [
             "[[]manager-declaration] manager 'missing-class' (pyproject.toml:4): "
@@ -1312,7 +1319,7 @@ def test_problems_found_when_the_module_is_imported(
     # A module that does not exist at all is found at the end, and fails the run.
     result.stdout.fnmatch_lines(
         [
-            "*pytest-ssot: findings outside any test*",
+            "*_ pytest-ssot::manager-declaration _*",
             "during session end:",
             "  [[]manager-declaration] manager 'missing-module' (pyproject.toml:13): "
             "app.no_such_module:Manager: there is no module named 'app.no_such_module'",

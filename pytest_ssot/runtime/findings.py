@@ -3,8 +3,10 @@
 A runtime check (duplicate managers, dynamic imports of forbidden modules, ...)
 calls ``FindingsReporter.record`` when it sees a problem. A finding made while
 a test runs fails that test's report for that phase (setup, call or teardown);
-one made outside any test (start-up, collection, session end) is listed in the
-terminal summary and makes the run fail. Warnings never fail anything: they go
+one made outside any test (start-up, collection, session end) is in
+``outside_tests``, which the session reports as run-level failures
+(``pytest_ssot.run_failures``): each shows in the short test summary, the final
+line and JUnit XML, and makes the run fail. Warnings never fail anything: they go
 to pytest's warnings summary.
 """
 
@@ -129,21 +131,6 @@ class FindingsReporter:
         else:
             report.sections.append((f"pytest-ssot findings ({call.when})", text))
         return report
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.outside_tests and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        outside = self.outside_tests
-        if not outside:
-            return
-        terminalreporter.section("pytest-ssot: findings outside any test", red=True)
-        for finding in outside:
-            terminalreporter.write_line(f"during {finding.phase.describe()}:")
-            for line in finding.render().splitlines():
-                terminalreporter.write_line(f"  {line}")
 
 
 def _render_all(findings: Iterable[Finding]) -> str:

@@ -397,11 +397,6 @@ class RuntimeImportChecks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.check_double_loads(Phase("collection"))
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        # tryfirst: before the findings reporter turns session findings into the exit status.
-        self.check_double_loads(Phase("finish"))
-
     # -- folders the graph cannot see ----------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:

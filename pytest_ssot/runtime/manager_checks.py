@@ -160,9 +160,6 @@ class ManagerChecks:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self.tracker.end_test(nodeid)
 
-    def pytest_sessionfinish(self) -> None:
-        self.tracker.check_unimported()
-
     def pytest_unconfigure(self) -> None:
         self.tracker.uninstall()
 

@@ -116,6 +116,8 @@ class PhaseTracker:
         finally:
             self._set(previous)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self) -> Generator[None, None, None]:
+        # A wrapper: the phase is "finish" before any plain sessionfinish hook runs.
         self._set(Phase("finish"))
+        return (yield)
