@@ -20,6 +20,9 @@ MARKERS = (
     "pytest_ssot_allow_duplicates(*managers): with --ssot, this test may create more instances "
     "of the named managers (all when none is named) than their rule allows, and construct them "
     "outside their factories; the findings are still counted in the summary.",
+    "pytest_ssot_allow_shared_state(*managers): with --ssot, instances of the named managers "
+    "(all when none is named) may share state between keys and outlive this test; the findings "
+    "are still counted in the summary.",
 )
 
 

@@ -32,6 +32,7 @@ from pytest_ssot.runtime.import_checks import (
     HIDDEN_FOLDER_RULE,
     RuntimeImportChecks,
 )
+from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
@@ -205,6 +206,11 @@ class SsotSession:
         config.pluginmanager.register(self.findings, "ssot-findings")
         self.managers = ManagerChecks(config, self.phases, self.findings)
         config.pluginmanager.register(self.managers, "ssot-managers")
+        self.isolation = IsolationChecks(
+            config, self.phases, self.findings, self.managers.tracker, self.ran_everything
+        )
+        config.pluginmanager.register(self.isolation, "ssot-isolation")
+        self.managers.shared_now = self.isolation.shared_now
         complete = self.load_error is None and all(f.error is None for f in self.loaded)
         self.runtime_imports = RuntimeImportChecks(
             config,
@@ -391,6 +397,7 @@ class SsotSession:
             "observed": sorted(self.runtime_observed()),
             "managers": self.managers.summary_state(),
             "imports": self.runtime_imports.summary_state(),
+            "isolation": self.isolation.summary_state(),
             "allowances": [list(a) for a in self.findings.allowances],
             "deselected": self.deselected,
             "results": [result_to_dict(r) for r in self.context.results.values()],
@@ -407,6 +414,7 @@ class SsotSession:
             self.findings.allow(nodeid, check, rule)
         self.managers.merge_state(data.get("managers", []))
         self.runtime_imports.merge_state(data.get("imports", {}))
+        self.isolation.merge_state(data.get("isolation", {}))
         for item in data.get("results", ()):
             spec = by_id.get(item["id"])
             if spec is None:

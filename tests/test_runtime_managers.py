@@ -1218,7 +1218,8 @@ def test_a_declared_subclass_that_inherits_init_is_wrapped_itself_and_restored(
         (
             'scop = "test"',
             "pyproject.toml:4: manager 'manager': unknown key 'scop' (known keys: name, classes, "
-            "scope, key, max, factories, allow_direct_in_tests, guidance)",
+            "scope, key, max, factories, allow_direct_in_tests, guidance, shared_state, "
+            "shared_depth, shared_ok, must_not_outlive)",
         ),
         (
             'scope = "session"',

@@ -10,7 +10,7 @@ runs after Ctrl-C and internal errors too.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
+from pytest_ssot.runtime.isolation.checks import ALLOW_MARKER as ALLOW_SHARED_MARKER
+from pytest_ssot.runtime.isolation.report import OUTLIVED, SHARED, UNMATCHED_SHARED_OK, SharedPair
 from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.phase import PhaseTracker
 
@@ -85,9 +87,16 @@ class Watch(_Query):
 class InstancesView(_Query):
     """The ``ssot_instances`` fixture: what this test created of the declared managers."""
 
-    def __init__(self, tracker: InstanceTracker, findings: FindingsReporter, nodeid: str) -> None:
+    def __init__(
+        self,
+        tracker: InstanceTracker,
+        findings: FindingsReporter,
+        nodeid: str,
+        shared_now: Callable[[str | None], list[SharedPair]] | None = None,
+    ) -> None:
         super().__init__(tracker)
         self._findings = findings
+        self._shared_now = shared_now
         self.nodeid = nodeid
 
     def _all(self) -> list[InstanceRecord]:
@@ -105,8 +114,21 @@ class InstancesView(_Query):
     @property
     def findings(self) -> list[Finding]:
         """The manager findings made in this test so far (allowed ones included)."""
-        checks = (DUPLICATE, BYPASS, DECLARATION)
+        checks = (DUPLICATE, BYPASS, DECLARATION, SHARED, OUTLIVED)
         return [f for f in self._findings.for_test(self.nodeid) if f.check in checks]
+
+    def shared_state(self, manager: str | None = None) -> list[SharedPair]:
+        """What instances of different keys share right now (``shared_ok`` paths left out).
+
+        Walks the live instances when called, without reporting anything: assert on it
+        (``assert not ssot_instances.shared_state("websocket-manager")``) or look at the
+        keys, paths and types of what is shared. Empty for managers without a key.
+        """
+        if manager is not None:
+            self._tracker.rule(manager)  # ValueError for a manager that is not declared
+        if self._shared_now is None:
+            return []
+        return self._shared_now(manager)
 
     @property
     def managers(self) -> list[str]:
@@ -131,10 +153,12 @@ class ManagerChecks:
         patterns = [str(p) for p in config.getini("python_files")]
         self.tracker = InstanceTracker(specs, phases, findings.record, Paths(rootdir, patterns))
         self.tracker.install()
+        self.shared_now: Callable[[str | None], list[SharedPair]] | None = None
+        """Set by the session to the isolation check's on-demand walk."""
 
     def view(self, nodeid: str) -> InstancesView:
         self.tracker.keep_records(nodeid)  # from now on, if not from the start of the setup
-        return InstancesView(self.tracker, self.findings, nodeid)
+        return InstancesView(self.tracker, self.findings, nodeid, self.shared_now)
 
     # -- hooks ----------------------------------------------------------------
 
@@ -269,18 +293,21 @@ class ManagerChecks:
     def _violation_lines(self, name: str) -> list[str]:
         found = [f for f in self.findings.findings if f.rule == name]
         parts = []
-        for check, label in (
-            (DUPLICATE, "duplicate"),
-            (BYPASS, "bypassing the factories"),
-            (DECLARATION, "declaration problem"),
+        for check, label, marker in (
+            (DUPLICATE, "duplicate", ALLOW_MARKER),
+            (BYPASS, "bypassing the factories", ALLOW_MARKER),
+            (DECLARATION, "declaration problem", ALLOW_MARKER),
+            (SHARED, "shared between keys", ALLOW_SHARED_MARKER),
+            (OUTLIVED, "outliving its test", ALLOW_SHARED_MARKER),
+            (UNMATCHED_SHARED_OK, "shared_ok matching nothing", ALLOW_SHARED_MARKER),
         ):
-            of_check = [f for f in found if f.check == check]
+            of_check = [f for f in found if f.check == check and f.severity == "error"]
             if not of_check:
                 continue
             allowed = sum(1 for f in of_check if self.findings.allowed(f))
             text = f"{len(of_check)} {label}"
             if allowed:
-                text += f" ({allowed} allowed by @{ALLOW_MARKER})"
+                text += f" ({allowed} allowed by @{marker})"
             parts.append(text)
         return [f"  violations: {', '.join(parts) if parts else 'none'}"]
 

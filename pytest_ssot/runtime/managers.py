@@ -11,6 +11,8 @@ option::
     key = "user_context.user_id"      # a constructor parameter, then attributes
     max = 1
     factories = ["wsapp.websocket_core.registry:get_websocket_manager"]
+    shared_ok = ["._config"]          # attribute paths that instances of different keys may share
+    must_not_outlive = "test"         # opt-in: no instance may survive its test
 
 Parsing and validation only: pure functions of the file contents, no imports
 of the declared modules (that happens when the tests import them).
@@ -42,7 +44,13 @@ KNOWN_KEYS = (
     "factories",
     "allow_direct_in_tests",
     "guidance",
+    "shared_state",
+    "shared_depth",
+    "shared_ok",
+    "must_not_outlive",
 )
+OUTLIVE_CHOICES = ("test",)
+DEFAULT_SHARED_DEPTH = 2
 _MANAGER_HEADER_RE = re.compile(r"^\s*\[\[\s*tool\s*\.\s*ssot\s*\.\s*managers\s*\]\]")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -121,6 +129,14 @@ class ManagerSpec:
     source: str
     """The declaring file, as shown to users (relative to the rootdir)."""
     line: int | None = None
+    shared_state: bool = True
+    """Check that instances of different keys share no mutable state (keyed managers only)."""
+    shared_depth: int = DEFAULT_SHARED_DEPTH
+    """How many attribute hops the shared-state check follows from each instance."""
+    shared_ok: tuple[str, ...] = ()
+    """Attribute path patterns that instances of different keys may share."""
+    must_not_outlive: str | None = None
+    """"test": an instance created in a test must be gone after its teardown."""
 
     @property
     def where(self) -> str:
@@ -239,6 +255,31 @@ def parse_manager(
     if not isinstance(guidance, str):
         raise fail("'guidance' must be a string")
 
+    shared_state = table.get("shared_state", True)
+    if not isinstance(shared_state, bool):
+        raise fail("'shared_state' must be true or false")
+    depth = table.get("shared_depth", DEFAULT_SHARED_DEPTH)
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 8:
+        raise fail(f"'shared_depth' must be a whole number from 1 to 8, not {depth!r}")
+    shared_ok = _string_list(table.get("shared_ok", []))
+    if shared_ok is None:
+        raise fail(
+            "'shared_ok' must be a list of attribute paths such as "
+            '["._config", "._registry._queues"]'
+        )
+    for pattern in shared_ok:
+        problem = shared_ok_problem(pattern)
+        if problem:
+            raise fail(f"shared_ok: {pattern!r} {problem}")
+    if (shared_ok or "shared_depth" in table) and key is None:
+        raise fail(
+            "'shared_ok' and 'shared_depth' need a 'key': the shared-state check compares the "
+            "instances of different keys"
+        )
+    outlive = table.get("must_not_outlive")
+    if outlive is not None and outlive not in OUTLIVE_CHOICES:
+        raise fail(f"'must_not_outlive' must be \"test\" (or left out), not {outlive!r}")
+
     return ManagerSpec(
         name=name,
         classes=tuple(dict.fromkeys(classes)),
@@ -250,7 +291,24 @@ def parse_manager(
         guidance=guidance.strip(),
         source=display,
         line=line,
+        shared_state=shared_state,
+        shared_depth=depth,
+        shared_ok=tuple(dict.fromkeys(p.strip() for p in shared_ok)),
+        must_not_outlive=outlive,
     )
+
+
+_SHARED_OK_RE = re.compile(r"^(?:\.(?:[A-Za-z_*][A-Za-z0-9_*]*)|\[[^\]]*\])+$")
+
+
+def shared_ok_problem(pattern: str) -> str | None:
+    """Why a ``shared_ok`` entry is not an attribute path pattern, or None if it is one."""
+    if not _SHARED_OK_RE.match(pattern.strip()):
+        return (
+            "is not an attribute path: write it as reached from an instance, starting with a "
+            'dot, for example "._registry" or "._registry._queues" (\'*\' matches any name)'
+        )
+    return None
 
 
 def parse_managers(data: Mapping[str, Any], display: str, text: str = "") -> list[ManagerSpec]:
