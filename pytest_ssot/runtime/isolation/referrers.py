@@ -22,7 +22,7 @@ MAX_DEPTH = 6
 """Referrers followed from the object before the search gives up."""
 MAX_LOOKUPS = 200
 """``gc.get_referrers`` calls per search."""
-MAX_SECONDS = 0.5
+MAX_SECONDS = 2.0
 """Time per search."""
 
 
