@@ -28,6 +28,11 @@ class ModuleExpression:
         text = text.strip()
         if not text:
             raise ExpressionError("an empty module expression")
+        if text.endswith(".py") and "*" not in text:
+            raise ExpressionError(
+                f"{text!r} is not a module expression: it names a file; write the module "
+                f"name ({text[:-3].replace('/', '.')!r})"
+            )
         parts = text.split(".")
         previous: str | None = None
         for part in parts:
@@ -46,6 +51,16 @@ class ModuleExpression:
                 continue
             if "*" in part:
                 raise ExpressionError(f"{text!r}: a wildcard can only replace a whole module name")
+            if not part.isidentifier():
+                # It could never match a module name, so the rule would never apply.
+                hint = (
+                    ": write a dotted module name such as 'myapp.core', not a file path"
+                    if any(c in text for c in "/\\")
+                    else ""
+                )
+                raise ExpressionError(
+                    f"{text!r} is not a module expression: {part!r} is not a Python name{hint}"
+                )
             previous = None
         regex = None
         if "*" in text:

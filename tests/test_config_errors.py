@@ -419,3 +419,59 @@ def test_empty_names_are_invalid_options_of_the_type_itself() -> None:
     assert raised.value.errors == {
         "names": "is empty, so the contract checks nothing: list at least one name or name pattern."
     }
+
+
+# ---------------------------------------------------------------------------
+# Rules that can never match
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "ssot_watch_modules",
+            "pkg/core",
+            "ERROR: pytest-ssot: ini option ssot_watch_modules: 'pkg/core' is not a module "
+            "expression: "
+            "'pkg/core' is not a Python name: write a dotted module name such as 'myapp.core', "
+            "not a file path",
+        ),
+        (
+            "ssot_watch_modules",
+            "pkg.core.py",
+            "*ssot_watch_modules: 'pkg.core.py' is not a module expression: it names a file; "
+            "write the module name ('pkg.core')",
+        ),
+        (
+            "ssot_watch_modules",
+            "pkg.legacy-api",
+            "*ssot_watch_modules: 'pkg.legacy-api' is not a module expression: 'legacy-api' is "
+            "not a Python name",
+        ),
+        (
+            "ssot_double_load_allow",
+            "src/pkg",
+            "ERROR: pytest-ssot: ini option ssot_double_load_allow: 'src/pkg' is not a module "
+            "expression*",
+        ),
+        (
+            "ssot_runtime_imports_ignore",
+            "pkg.a -> pkg/b.py",
+            "*ini option ssot_runtime_imports_ignore: 'pkg/b.py' is not a module expression: it "
+            "names a file; write the module name ('pkg.b')",
+        ),
+    ],
+)
+def test_rule_that_can_never_match_is_a_usage_error(
+    pytester: pytest.Pytester, write: WriteFiles, key: str, value: str, expected: str
+) -> None:
+    write(
+        {
+            **PACKAGE,
+            "pyproject.toml": f"[tool.pytest.ini_options]\n{key} = [{value!r}]\n"
+            '[tool.importlinter]\nroot_package = "pkg"\n' + KEPT.format(id="a"),
+        }
+    )
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([expected])

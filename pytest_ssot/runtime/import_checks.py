@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -61,6 +61,7 @@ DEFAULT_GUIDANCE = (
 SHOWN_FOLDERS = 20
 
 FrozenPredicate = Callable[[str, str], bool]
+_T = TypeVar("_T")
 
 
 def never_frozen(contract_id: str, fingerprint: str) -> bool:
@@ -80,6 +81,18 @@ def _choice(config: pytest.Config, key: str, choices: tuple[str, ...], default: 
 
 def _lines(config: pytest.Config, key: str) -> list[str]:
     return [str(v).strip() for v in config.getini(key) or [] if str(v).strip()]
+
+
+def _parsed(config: pytest.Config, key: str, parse: Callable[[str], _T]) -> list[_T]:
+    """Each line of an ini key read as an expression; a usage error naming the key if one is
+    not (a rule that can never match must not pass silently)."""
+    parsed = []
+    for line in _lines(config, key):
+        try:
+            parsed.append(parse(line))
+        except ExpressionError as exc:
+            raise pytest.UsageError(f"pytest-ssot: ini option {key}: {exc}") from None
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -119,18 +132,10 @@ class RuntimeSettings:
                     f"ssot_runtime_imports_per_contract names unknown contract ids: "
                     f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
                 )
-        try:
-            ignore = tuple(
-                ImportExpression.parse(v) for v in _lines(config, "ssot_runtime_imports_ignore")
-            )
-            watch = tuple(_lines(config, "ssot_watch_modules"))
-            for pattern in watch:
-                ModuleExpression.parse(pattern)
-            allow = tuple(
-                ModuleExpression.parse(v) for v in _lines(config, "ssot_double_load_allow")
-            )
-        except ExpressionError as exc:
-            raise pytest.UsageError(f"pytest-ssot runtime options: {exc}") from None
+        ignore = tuple(_parsed(config, "ssot_runtime_imports_ignore", ImportExpression.parse))
+        watch = tuple(_lines(config, "ssot_watch_modules"))
+        _parsed(config, "ssot_watch_modules", ModuleExpression.parse)
+        allow = tuple(_parsed(config, "ssot_double_load_allow", ModuleExpression.parse))
         return cls(
             imports=_choice(config, "ssot_runtime_imports", (FAIL, WARN, OFF), FAIL),
             per_contract=per_contract,
