@@ -78,6 +78,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a JSON report of every contract and finding (also: ini key 'ssot_report').",
     )
     group.addoption(
+        "--ssot-sarif",
+        metavar="PATH",
+        default=None,
+        help="write a SARIF 2.1.0 log for GitHub code scanning and other SARIF viewers "
+        "(also: ini key 'ssot_sarif').",
+    )
+    group.addoption(
         "--ssot-html",
         metavar="PATH",
         default=None,
@@ -105,6 +112,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "ssot_report", type="string", default="", help="path of the JSON report to write."
+    )
+    parser.addini(
+        "ssot_sarif", type="string", default="", help="path of the SARIF 2.1.0 log to write."
     )
     parser.addini("ssot_html", type="string", default="", help="path of the HTML report to write.")
     parser.addini(

@@ -55,6 +55,7 @@ class Settings:
     baseline_no_growth: bool = False
     report: Path | None = None
     html: Path | None = None
+    sarif: Path | None = None
     history: Path | None = None
 
     @classmethod
@@ -95,6 +96,7 @@ class Settings:
             baseline_no_growth=bool(config.getini("ssot_baseline_no_growth")),
             report=path_setting("ssot_report", "ssot_report"),
             html=path_setting("ssot_html", "ssot_html"),
+            sarif=path_setting("ssot_sarif", "ssot_sarif"),
             history=path_setting(None, "ssot_history"),
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
@@ -131,6 +133,11 @@ class Settings:
                         f"pytest-ssot: --ssot-html: cannot write {shown}: "
                         f"{display_path(parent, self.rootdir)} is a file, not a directory"
                     )
+        if self.sarif is not None and self.sarif.is_dir():
+            raise pytest.UsageError(
+                f"pytest-ssot: --ssot-sarif: {display_path(self.sarif, self.rootdir)} is a "
+                "directory; give a file name, for example ssot.sarif"
+            )
         if self.history is not None:
             from pytest_ssot.reporting.history import HistoryError, read_history
 
@@ -484,9 +491,14 @@ class SsotSession:
     output_errors: tuple[str, ...] = ()
 
     def _write_outputs(self, session: pytest.Session, incomplete: bool) -> None:
-        """The JSON report, the history line and the HTML report, all from one report dict."""
+        """The JSON report, the SARIF log, the history line and the HTML report, from one dict."""
         settings = self.settings
-        if settings.report is None and settings.html is None and settings.history is None:
+        if (
+            settings.report is None
+            and settings.html is None
+            and settings.history is None
+            and settings.sarif is None
+        ):
             return
         report = self._report_data(int(session.exitstatus))
         if settings.report is not None:
@@ -514,6 +526,15 @@ class SsotSession:
                     written.append(f"history: {len(entries)} runs in {shown}")
             except (HistoryError, OSError) as exc:
                 errors.append(f"cannot update the history file {shown}: {_reason(exc)}")
+        if settings.sarif is not None:
+            from pytest_ssot.reporting.sarif import build_sarif, write_sarif
+
+            shown = display_path(settings.sarif, settings.rootdir)
+            try:
+                write_sarif(settings.sarif, build_sarif(report))
+                written.append(f"SARIF log written to {shown}")
+            except OSError as exc:
+                errors.append(f"cannot write the SARIF log {shown}: {_reason(exc)}")
         if settings.html is not None:
             from pytest_ssot.reporting.html_report import render_html, write_html
 
