@@ -30,7 +30,15 @@ from importlinter.application import output as il_output
 from importlinter.domain.contract import Contract, ContractCheck, InvalidContractOptions
 from importlinter.domain.helpers import MissingImport
 
-from pytest_ssot.model import ContractError, ContractSpec, GraphError, GraphKey, Hop, Violation
+from pytest_ssot.model import (
+    ContractError,
+    ContractSpec,
+    GraphError,
+    GraphKey,
+    Hop,
+    RedundantIgnore,
+    Violation,
+)
 
 # Tested at both ends in CI (.ci/run); pyproject.toml pins the same range.
 SUPPORTED = {"import-linter": (">=2.16", "<2.18"), "grimp": (">=3.19", "<3.21")}
@@ -391,6 +399,212 @@ def render_with_contract(contract: Any, result: Any) -> str:
     except Exception as exc:
         return f"(the contract type could not describe its findings: {type(exc).__name__}: {exc})"
     return _ANSI.sub("", capture.get()).strip()
+
+
+# ---------------------------------------------------------------------------
+# ignore_imports entries that no longer matter
+
+MONOTONE_TYPES = frozenset(
+    {
+        "importlinter.contracts.forbidden",
+        "importlinter.contracts.layers",
+        "importlinter.contracts.independence",
+        "importlinter.contracts.protected",
+        "importlinter.contracts.private_modules",
+    }
+)
+"""Built-in types whose violations can only grow when imports are added to the graph, and
+which apply ``ignore_imports`` through import-linter's own matching."""
+
+
+def _ignore_entries(contract: Any) -> list[str]:
+    entries = getattr(contract, "ignore_imports", None) or ()
+    return sorted({str(entry) for entry in entries})
+
+
+def _fingerprints(result: ContractCheck, contract: Any) -> frozenset[str] | None:
+    """The violations of a check as fingerprints; None when they cannot be read."""
+    if result.kept:
+        return frozenset()
+    try:
+        found = frozenset(v.fingerprint for v in _violations(contract, result.metadata))
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+    return found or None
+
+
+def find_redundant_ignores(
+    spec: ContractSpec, contract: Any, graph: BuiltGraph, raw: RawResult
+) -> tuple[RedundantIgnore, ...]:
+    """The contract's ``ignore_imports`` entries that no longer matter.
+
+    An entry is *shadowed* when every import it matches is matched by another entry
+    still in force, and has *no effect* when taking it out adds no violation
+    fingerprint (so neither the verdict nor the baseline changes). Entries are taken
+    out one after the other, each tried with the ones found before it already out, so
+    every entry reported can be removed *together*: two entries that each cut the same
+    chain are not both reported. Entries that match nothing are import-linter's to
+    report (``unmatched_ignore_imports_alerting``).
+
+    For the built-in types whose violations only grow with the graph, one copy of the
+    graph serves every trial: all ignored imports are removed once, and an entry's own
+    imports are added back for its trial (and kept back when it does not matter). When
+    all of them back at once add nothing, one check settles every entry. Other types
+    are checked once per entry, on a copy, with the entry left out of their options.
+    """
+    entries = _ignore_entries(contract)
+    if not entries or raw.fallback_text:
+        return ()  # nothing to try, or violations we cannot read and so cannot compare
+    baseline = frozenset(v.fingerprint for v in raw.violations)
+    module = type(contract).__module__
+    if not module.startswith("importlinter.contracts."):
+        # A contract type of its own may read ignore_imports its own way: ask it.
+        out = _redundant_on_copies(spec, graph, entries, entries, baseline)
+        return tuple(RedundantIgnore(e, "no-effect") for e in out)
+    source = graph.graph
+    matched: dict[str, set[tuple[str, str]]] = {}
+    for entry in entries:
+        try:
+            found = source.find_matching_direct_imports(import_expression=entry)
+        except (ValueError, grimp.exceptions.GrimpException):
+            continue
+        if found:
+            matched[entry] = {(str(m["importer"]), str(m["imported"])) for m in found}
+    in_force = set(matched)
+
+    def own(entry: str) -> set[tuple[str, str]]:
+        others: set[tuple[str, str]] = set()
+        for other in in_force - {entry}:
+            others |= matched[other]
+        return matched[entry] - others
+
+    redundant: list[RedundantIgnore] = []
+    for entry in sorted(matched, key=lambda e: (len(matched[e]), e)):
+        if not own(entry):
+            in_force.discard(entry)
+            redundant.append(RedundantIgnore(entry, "shadowed"))
+    candidates = sorted(in_force)
+    if candidates:
+        if module in MONOTONE_TYPES:
+            out = _redundant_in_place(spec, source, matched, in_force, own, baseline)
+        else:
+            kept = [e for e in entries if e not in in_force] + candidates
+            out = _redundant_on_copies(spec, graph, candidates, kept, baseline)
+        redundant += [
+            RedundantIgnore(e, "no-effect", tuple(f"{a} -> {b}" for a, b in sorted(matched[e])))
+            for e in out
+        ]
+    return tuple(sorted(redundant, key=lambda r: r.expression))
+
+
+def _without_ignores(spec: ContractSpec, keep: Sequence[str] = ()) -> Any:
+    # Every kept entry matched before, so the alerting options need no change.
+    options = {k: v for k, v in spec.options.items() if k != "ignore_imports"}
+    if keep:
+        options["ignore_imports"] = list(keep)
+    cls = resolve_contract_class(spec.type, spec.session.contract_types)
+    return cls(name=spec.name, session_options=dict(spec.session.raw), contract_options=options)
+
+
+def _adds_violation(contract: Any, graph: Any, baseline: frozenset[str]) -> bool:
+    try:
+        result = contract.check(graph, verbose=False)
+    except Exception:
+        return True  # cannot tell: keep the entry
+    found = _fingerprints(result, contract)
+    return found is None or not found <= baseline
+
+
+def _details(source: Any, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    added: list[dict[str, Any]] = []
+    for importer, imported in sorted(pairs):
+        details = source.get_import_details(importer=importer, imported=imported)
+        if not details:
+            added.append({"importer": importer, "imported": imported})
+        for detail in details:
+            added.append(
+                {
+                    "importer": importer,
+                    "imported": imported,
+                    "line_number": detail.get("line_number"),
+                    "line_contents": detail.get("line_contents"),
+                }
+            )
+    return added
+
+
+def _redundant_in_place(
+    spec: ContractSpec,
+    source: Any,
+    matched: Mapping[str, set[tuple[str, str]]],
+    in_force: set[str],
+    own: Any,
+    baseline: frozenset[str],
+) -> list[str]:
+    """Entries of ``in_force`` (taken out of it as found) that no longer matter."""
+    _ensure_configured()
+    try:
+        bare = _without_ignores(spec)
+    except Exception:
+        return []
+    ignored = {pair for entry in in_force for pair in matched[entry]}
+
+    def fresh() -> Any:
+        work = copy.deepcopy(source)
+        for importer, imported in ignored:
+            work.remove_import(importer=importer, imported=imported)
+        return work
+
+    work = fresh()
+
+    def trial(pairs: set[tuple[str, str]]) -> bool:
+        """Whether the graph without ``ignored`` but with ``pairs`` adds no violation."""
+        nonlocal work
+        before = work.count_imports()
+        for detail in _details(source, pairs):
+            work.add_import(**detail)
+        harmless = not _adds_violation(bare, work, baseline)
+        if harmless:
+            ignored.difference_update(pairs)  # they stay in the graph from now on
+        if work.count_imports() != before + len(pairs):
+            work = fresh()  # the contract changed the graph: go on from a clean copy
+        elif not harmless:
+            for importer, imported in pairs:
+                work.remove_import(importer=importer, imported=imported)
+        return harmless
+
+    everything = set(in_force)
+    if trial(set(ignored)):
+        in_force.clear()
+        return sorted(everything)  # all of them back at once add nothing
+    found: list[str] = []
+    for entry in sorted(everything):
+        pairs = own(entry)
+        if not pairs or trial(pairs):
+            in_force.discard(entry)
+            found.append(entry)
+    return found
+
+
+def _redundant_on_copies(
+    spec: ContractSpec,
+    graph: BuiltGraph,
+    candidates: Sequence[str],
+    entries: Sequence[str],
+    baseline: frozenset[str],
+) -> list[str]:
+    """One check per candidate on its own copy, with it and those found before left out."""
+    _ensure_configured()
+    out: list[str] = []
+    for entry in candidates:
+        keep = [e for e in entries if e != entry and e not in out]
+        try:
+            contract = _without_ignores(spec, keep)
+        except Exception:
+            continue
+        if not _adds_violation(contract, copy_graph(graph), baseline):
+            out.append(entry)
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from pytest_ssot.model import (
     GraphKey,
     GraphStats,
     Hop,
+    RedundantIgnore,
     SsotError,
     Violation,
 )
@@ -73,8 +74,11 @@ class StaticChecker:
         specs: Sequence[ContractSpec] = (),
         *,
         use_results_cache: bool = True,
+        redundant_ignores: Callable[[ContractSpec], str] = lambda spec: "warn",
     ) -> None:
         self.rootdir = rootdir
+        self.redundant_ignores = redundant_ignores
+        """warn, error or off per contract: whether to look for ignores that no longer matter."""
         self.cache_root = cache_root
         self.specs = list(specs)
         self.use_results_cache = use_results_cache and cache_root is not None
@@ -136,6 +140,10 @@ class StaticChecker:
                 contract = adapter.instantiate(spec)
             graph = self._graph(spec.session.graph_key)
             raw = adapter.check(contract, graph)
+            redundant: tuple[RedundantIgnore, ...] = ()
+            if self.redundant_ignores(spec) != "off":
+                with importable_from(self.rootdir):
+                    redundant = adapter.find_redundant_ignores(spec, contract, graph, raw)
         except SsotError as exc:
             return ContractResult(
                 spec=spec,
@@ -151,6 +159,7 @@ class StaticChecker:
             ignored_import_count=raw.ignored_import_count,
             check_ms=raw.check_ms,
             fallback_text=raw.fallback_text,
+            redundant_ignores=redundant,
         )
 
     def _graph(self, key: GraphKey) -> BuiltGraph:
@@ -217,6 +226,7 @@ class StaticChecker:
                     s.type,
                     json.dumps(dict(s.options), sort_keys=True, default=str),
                     json.dumps(dict(s.session.raw), sort_keys=True, default=str),
+                    self.redundant_ignores(s) != "off",
                 )
                 for s in group
             ),

@@ -55,6 +55,30 @@ class ContractFailed(Exception):
         self.comparison = comparison
 
 
+class RedundantIgnoresFailed(Exception):
+    """Raised by a contract item with ignore_imports entries that no longer matter (error mode)."""
+
+    def __init__(self, result: ContractResult) -> None:
+        super().__init__(result.spec.id)
+        self.result = result
+
+
+def redundant_ignore_lines(result: ContractResult) -> list[str]:
+    """One line per ignore_imports entry that no longer matters, saying why."""
+    lines = []
+    for entry in result.redundant_ignores:
+        if entry.reason == "shadowed":
+            why = "every import it matches is also ignored by another entry"
+        else:
+            shown = ", ".join(entry.imports[:3]) + (" ..." if len(entry.imports) > 3 else "")
+            why = "removing it adds no violation" + (f" (it ignores {shown})" if shown else "")
+        lines.append(
+            f"contract {result.spec.id!r}: ignore_imports entry '{entry.expression}' no longer "
+            f"matters: {why}; remove it"
+        )
+    return lines
+
+
 class SsotConfigError(pytest.Collector):
     """Stands for a configuration problem that belongs to no single contract file."""
 
@@ -121,16 +145,26 @@ class ContractItem(pytest.Item):
         self._record_properties(result, comparison)
         for message in result.warnings:
             self.warn(PytestSsotWarning(f"contract {self.spec.id!r}: {message}"))
+        redundant_mode = context.checker.redundant_ignores(self.spec)
+        if result.redundant_ignores and redundant_mode == "warn":
+            for line in redundant_ignore_lines(result):
+                self.warn(PytestSsotWarning(line))
         if result.error is not None:
             raise ContractFailed(result)
         if comparison is None:
             if not result.kept:
                 raise ContractFailed(result)
+            self._fail_on_redundant(result, redundant_mode)
             return
         if comparison.new and not context.freezing:
             raise ContractFailed(result, comparison)
         if comparison.fixed and context.strict and not context.freezing:
             raise ContractFailed(result, comparison)
+        self._fail_on_redundant(result, redundant_mode)
+
+    def _fail_on_redundant(self, result: ContractResult, mode: str) -> None:
+        if result.redundant_ignores and mode == "error":
+            raise RedundantIgnoresFailed(result)
 
     def _record_properties(self, result: ContractResult, comparison: Comparison | None) -> None:
         # user_properties end up as <property> elements in --junitxml reports.
@@ -148,6 +182,16 @@ class ContractItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
+        if isinstance(excinfo.value, RedundantIgnoresFailed):
+            return "\n".join(
+                [
+                    f"Contract {self.spec.id!r} ({self.spec.location}) ignores imports it no "
+                    "longer needs to (ssot_redundant_ignores = error):",
+                    *(f"  {line}" for line in redundant_ignore_lines(excinfo.value.result)),
+                    "Remove these entries from ignore_imports: each one keeps a hole in the "
+                    "contract open that nothing uses any more.",
+                ]
+            )
         if isinstance(excinfo.value, ContractFailed):
             return self._describe(excinfo.value.result, excinfo.value.comparison)
         return super().repr_failure(excinfo, style=style)

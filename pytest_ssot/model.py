@@ -180,6 +180,19 @@ class GraphStats:
 
 
 @dataclass(frozen=True)
+class RedundantIgnore:
+    """An ``ignore_imports`` entry that matches imports but no longer changes the verdict."""
+
+    expression: str
+    """The entry as the contract states it (``importer -> imported``)."""
+    reason: str
+    """``shadowed`` (every import it matches is ignored by another entry too) or ``no-effect``
+    (removing it adds no violation)."""
+    imports: tuple[str, ...] = ()
+    """The imports only this entry ignores, ``importer -> imported``."""
+
+
+@dataclass(frozen=True)
 class ContractResult:
     """What checking one contract produced."""
 
@@ -194,6 +207,8 @@ class ContractResult:
     error: str | None = None
     """Set when the contract could not be checked at all; ``kept`` is then False."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    redundant_ignores: tuple[RedundantIgnore, ...] = ()
+    """``ignore_imports`` entries that no longer matter (when that check is on)."""
 
     @property
     def status(self) -> str:

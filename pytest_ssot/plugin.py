@@ -145,6 +145,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how many violations a failure lists in full before it summarises (default 10; "
         "-v lists all).",
     )
+    parser.addini(
+        "ssot_redundant_ignores",
+        type="string",
+        default="warn",
+        help="ignore_imports entries that match imports but whose removal would add no "
+        "violation: warn, error (fail the contract), or off.",
+    )
+    parser.addini(
+        "ssot_redundant_ignores_per_contract",
+        type="linelist",
+        default=[],
+        help="per-contract override of ssot_redundant_ignores, one '<contract id>: "
+        "warn|error|off' a line.",
+    )
     # Runtime checks of what the static graph cannot see (docs/runtime-imports.md).
     parser.addini(
         "ssot_runtime_imports",

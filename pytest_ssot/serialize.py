@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_ssot.model import ContractResult, ContractSpec, GraphKey, GraphStats, Hop, Violation
+from pytest_ssot.model import (
+    ContractResult,
+    ContractSpec,
+    GraphKey,
+    GraphStats,
+    Hop,
+    RedundantIgnore,
+    Violation,
+)
 
 
 def hop_to_dict(hop: Hop) -> dict[str, Any]:
@@ -67,6 +75,10 @@ def result_to_dict(result: ContractResult) -> dict[str, Any]:
         "check_ms": result.check_ms,
         "fallback_text": result.fallback_text,
         "error": result.error,
+        "redundant_ignores": [
+            {"expression": r.expression, "reason": r.reason, "imports": list(r.imports)}
+            for r in result.redundant_ignores
+        ],
     }
 
 
@@ -80,6 +92,14 @@ def result_from_dict(data: Mapping[str, Any], spec: ContractSpec) -> ContractRes
         check_ms=float(data["check_ms"]),
         fallback_text=str(data["fallback_text"]),
         error=data.get("error"),
+        redundant_ignores=tuple(
+            RedundantIgnore(
+                expression=str(r["expression"]),
+                reason=str(r["reason"]),
+                imports=tuple(str(i) for i in r.get("imports", ())),
+            )
+            for r in data.get("redundant_ignores", ())
+        ),
     )
 
 

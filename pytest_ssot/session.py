@@ -8,6 +8,7 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,12 @@ class Settings:
     html: Path | None = None
     sarif: Path | None = None
     history: Path | None = None
+    redundant_ignores: str = "warn"
+    redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def redundant_mode(self, spec: ContractSpec) -> str:
+        """warn, error or off: what to do about this contract's ignores that no longer matter."""
+        return self.redundant_ignores_per_contract.get(spec.id, self.redundant_ignores)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -80,6 +87,7 @@ class Settings:
             value = str(config.getini(ini) or "").strip()
             return rootdir / value if value else None
 
+        redundant, per_contract = _redundant_settings(config)
         strict = config.getoption("ssot_baseline_strict")
         settings = cls(
             rootdir=rootdir,
@@ -98,6 +106,8 @@ class Settings:
             html=path_setting("ssot_html", "ssot_html"),
             sarif=path_setting("ssot_sarif", "ssot_sarif"),
             history=path_setting(None, "ssot_history"),
+            redundant_ignores=redundant,
+            redundant_ignores_per_contract=per_contract,
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
             raise pytest.UsageError(
@@ -196,12 +206,26 @@ class SsotSession:
             self.load_error = exc
         self.context = SsotContext(
             rootdir=self.settings.rootdir,
-            checker=StaticChecker(self.settings.rootdir, cache_root, self.specs),
+            checker=StaticChecker(
+                self.settings.rootdir,
+                cache_root,
+                self.specs,
+                redundant_ignores=self.settings.redundant_mode,
+            ),
             max_chains=self.settings.max_chains,
             baseline=self.baseline,
             strict=self.settings.baseline_strict,
             freezing=self.settings.baseline_update and not self.settings.baseline_no_growth,
         )
+        complete_load = self.load_error is None and all(f.error is None for f in self.loaded)
+        unknown = sorted(
+            set(self.settings.redundant_ignores_per_contract) - {spec.id for spec in self.specs}
+        )
+        if unknown and complete_load:
+            raise pytest.UsageError(
+                "ssot_redundant_ignores_per_contract names unknown contract ids: "
+                + ", ".join(unknown)
+            )
         self.baseline_written = False
         self.refused: dict[str, set[str]] = {}
         self.worker_graphs: dict[GraphKey, GraphStats] = {}
@@ -660,6 +684,28 @@ class SsotSession:
         if self.baseline_written:
             lines.append(f"  baseline written: {shown} now holds {self.baseline.size} entries")
         return lines
+
+
+REDUNDANT_MODES = ("warn", "error", "off")
+
+
+def _redundant_settings(config: pytest.Config) -> tuple[str, dict[str, str]]:
+    mode = str(config.getini("ssot_redundant_ignores") or "warn").strip().lower()
+    if mode not in REDUNDANT_MODES:
+        raise pytest.UsageError(f"ssot_redundant_ignores must be warn, error or off, not {mode!r}")
+    per_contract: dict[str, str] = {}
+    for line in config.getini("ssot_redundant_ignores_per_contract") or []:
+        if not str(line).strip():
+            continue
+        cid, sep, value = str(line).rpartition(":")
+        cid, value = cid.strip(), value.strip().lower()
+        if not sep or not cid or value not in REDUNDANT_MODES:
+            raise pytest.UsageError(
+                f"ssot_redundant_ignores_per_contract: {str(line).strip()!r} must look like "
+                "'<contract id>: warn|error|off'"
+            )
+        per_contract[cid] = value
+    return mode, per_contract
 
 
 WORKER_OUTPUT_KEY = "pytest_ssot"

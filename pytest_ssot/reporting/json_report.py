@@ -94,6 +94,10 @@ def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict
         "fixed": fixed,
         "details": result.fallback_text or None,
         "roles": contract_roles(spec.options),
+        "redundant_ignores": [
+            {"expression": r.expression, "reason": r.reason, "imports": list(r.imports)}
+            for r in result.redundant_ignores
+        ],
     }
 
 

@@ -1,0 +1,154 @@
+"""ignore_imports entries that still match imports but no longer change anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WriteFiles
+
+IGNORES = [
+    "pkg.a -> pkg.legacy",  # needed: a imports legacy directly
+    "pkg.c -> pkg.legacy",  # written for b -> c -> legacy; b no longer imports c
+    "pkg.s -> pkg.x",  # these two cut the same chain s -> x -> legacy:
+    "pkg.x -> pkg.legacy",  # one of them may go, not both
+]
+
+
+def project(write: WriteFiles, ignores: list[str], extra: str = "") -> Path:
+    listed = ", ".join(f'"{i}"' for i in ignores)
+    return write(
+        {
+            "pyproject.toml": f"""
+            [tool.pytest.ini_options]
+            pythonpath = ["."]
+            {extra}
+            [tool.importlinter]
+            root_package = "pkg"
+            [[tool.importlinter.contracts]]
+            id = "no-legacy"
+            name = "App modules do not import pkg.legacy"
+            type = "forbidden"
+            source_modules = ["pkg.a", "pkg.b", "pkg.s"]
+            forbidden_modules = ["pkg.legacy"]
+            ignore_imports = [{listed}]
+            """,
+            "pkg/__init__.py": "",
+            "pkg/legacy.py": "",
+            "pkg/a.py": "import pkg.legacy\n",
+            "pkg/b.py": "# used to import pkg.c\n",
+            "pkg/c.py": "import pkg.legacy\n",
+            "pkg/s.py": "import pkg.x\n",
+            "pkg/x.py": "import pkg.legacy\n",
+        }
+    )
+
+
+# The suite runs with filterwarnings = error; the inner runs show our warnings instead.
+SHOW = ("-W", "always::pytest_ssot.items.PytestSsotWarning")
+
+
+def warned(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.stdout.lines if "no longer matters" in line]
+
+
+def test_redundant_ignore_next_to_needed_ones_warns(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    project(write, IGNORES)
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    lines = warned(result)
+    assert any("'pkg.c -> pkg.legacy' no longer matters" in line for line in lines), lines
+    assert any("'pkg.s -> pkg.x' no longer matters" in line for line in lines), lines
+    assert not any("'pkg.a -> pkg.legacy'" in line for line in lines), lines
+    # Of two entries that cut the same chain, only one is reported.
+    assert not any("'pkg.x -> pkg.legacy'" in line for line in lines), lines
+    assert "removing it adds no violation (it ignores pkg.c -> pkg.legacy)" in "\n".join(lines)
+
+
+def test_error_mode_fails_and_the_reported_entries_can_go_together(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    project(write, IGNORES, 'ssot_redundant_ignores = "error"')
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*Contract 'no-legacy' (pyproject.toml:*) ignores imports it no longer needs to "
+            "(ssot_redundant_ignores = error):",
+            "*'pkg.c -> pkg.legacy' no longer matters*",
+            "*'pkg.s -> pkg.x' no longer matters*",
+            "Remove these entries from ignore_imports*",
+        ]
+    )
+    # Removing exactly what was reported keeps the contract kept and reports nothing more.
+    project(
+        write, ["pkg.a -> pkg.legacy", "pkg.x -> pkg.legacy"], 'ssot_redundant_ignores = "error"'
+    )
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert not warned(result)
+    # ... and removing one more entry breaks it: the remaining ones are needed.
+    project(write, ["pkg.a -> pkg.legacy"])
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*pkg.s -> pkg.x -> pkg.legacy*"])
+
+
+def test_shadowed_entry(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    project(write, ["pkg.a -> pkg.legacy", "pkg.a -> pkg.*", "pkg.x -> pkg.legacy"])
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    lines = warned(result)
+    assert len(lines) == 1, lines
+    assert (
+        "'pkg.a -> pkg.*' no longer matters: every import it matches is also ignored" in (lines[0])
+    )
+
+
+def test_off_and_per_contract(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    project(write, IGNORES, 'ssot_redundant_ignores = "off"')
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.OK and not warned(result)
+    project(
+        write,
+        IGNORES,
+        'ssot_redundant_ignores = "off"\n'
+        'ssot_redundant_ignores_per_contract = ["no-legacy: error"]',
+    )
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", *SHOW)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    project(write, IGNORES, 'ssot_redundant_ignores = "loud"')
+    result = pytester.runpytest("--ssot", "--ssot-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ssot_redundant_ignores must be warn, error or off*"])
+    project(write, IGNORES, 'ssot_redundant_ignores_per_contract = ["nope: error"]')
+    result = pytester.runpytest("--ssot", "--ssot-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ssot_redundant_ignores_per_contract names unknown*nope*"])
+
+
+def test_reused_results_and_the_json_report_keep_them(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    project(write, IGNORES)
+    first = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
+    second = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
+    assert "reused" in second.stdout.str() or "cached" in second.stdout.str()
+    assert warned(first) == warned(second) and len(warned(second)) == 2
+    report = json.loads(Path("r.json").read_text())
+    contract = report["contracts"][0]
+    assert contract["redundant_ignores"] == [
+        {
+            "expression": "pkg.c -> pkg.legacy",
+            "reason": "no-effect",
+            "imports": ["pkg.c -> pkg.legacy"],
+        },
+        {"expression": "pkg.s -> pkg.x", "reason": "no-effect", "imports": ["pkg.s -> pkg.x"]},
+    ]
+    jsonschema = pytest.importorskip("jsonschema")
+    from pytest_ssot.reporting.json_report import SCHEMA_FILE
+
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
