@@ -349,6 +349,7 @@ class SsotSession:
             if workeroutput is not None:
                 workeroutput[WORKER_OUTPUT_KEY] = self.worker_output()
             return
+        self.isolation.check_shared_ok(session)
         incomplete = exitstatus in (
             pytest.ExitCode.INTERRUPTED,
             pytest.ExitCode.INTERNAL_ERROR,

@@ -360,16 +360,17 @@ def test_shared_ok_unmatched_entry_fails_the_run(
 ) -> None:
     sample(write, "Nested", two_users("Nested"), extra='shared_ok = ["._registry", "._config"]')
     result = run(pytester)
-    assert outcomes(result) == {"test_two_users": "PASSED"}
+    assert outcomes(result) == {"test_two_users": "PASSED", "shared-ok-unmatched": "FAILED"}
     result.stdout.fnmatch_lines(
         [
-            "*pytest-ssot: findings outside any test*",
+            "*pytest-ssot::shared-ok-unmatched*",
             "during session end:",
             "  [[]shared-ok-unmatched] m: shared_ok entry '._config' matched nothing",
             "  manager 'm' (pyproject.toml:4) excuses shared state at '._config', but no object "
             "shared between two keys was reached through it in this run.",
         ]
     )
+    result.stdout.fnmatch_lines(["*1 failed, 1 passed*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 

@@ -228,10 +228,11 @@ class IsolationChecks:
             if self.outlive_rules:
                 self.check_outlived(item)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput") or not self.complete(session):
-            return  # the controller decides, with every worker's matches
+    def check_shared_ok(self, session: pytest.Session) -> None:
+        """At session end, on the controller (with every worker's matches merged): the
+        ``shared_ok`` entries that excused nothing. Called by the session, in its order."""
+        if not self.complete(session):
+            return  # a partial run cannot tell an unused entry from an unvisited one
         phase = Phase("finish")
         for rule in self.shared_rules:
             spec = rule.spec

@@ -192,7 +192,10 @@ def shared_finding(spec: ManagerSpec, pair: SharedPair, phase: Phase) -> Finding
         (pair.record_b, pair.reach_b, pair.key_b),
     ):
         lines.append(f"  reached from the instance for {key!r} as {reach.path}")
-        lines.extend("  " + line for line in render_record(record, 1, 1, False, numbered=False))
+        lines.extend(
+            "  " + line
+            for line in render_record(record, record.kind.qualname, 1, 1, False, numbered=False)
+        )
     if pair.nested:
         lines.append("  shared with it, through it:")
         lines.extend(f"    {path} ({type_name})" for path, type_name in pair.nested)
@@ -244,7 +247,7 @@ def outlived_finding(
     lines = [
         _rule_line(spec, "an instance created in a test is gone after the test's teardown"),
         "",
-        *render_record(record, 1, 1, False, numbered=False),
+        *render_record(record, record.kind.qualname, 1, 1, False, numbered=False),
         "",
         f"kept alive by {chain.root}:",
         f"  {chain.path}",
