@@ -2,9 +2,11 @@
 
 Each line is a small summary of one run's report: when it ran, the totals and,
 per contract, its status and new / frozen / fixed counts. The file is rewritten
-atomically on every append (read, add one line, keep the last ``MAX_LINES``,
-write through a temporary file), so a reader never sees half a line, and it
-stays small enough to check in or keep as a CI artifact.
+atomically on every append (under a lock: read, add one line, keep the last
+``MAX_LINES`` runs, write through a temporary file), so a reader never sees half
+a line, concurrent runs each add theirs, and it stays small enough to check in
+or keep as a CI artifact. Lines it does not understand (a newer version's
+records, hand edits) are kept verbatim.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.fileio import write_atomic
+from pytest_ssot.fileio import FileError, loads, locked, read_text, write_atomic
 from pytest_ssot.model import SsotError
 
 FORMAT = "pytest-ssot-history"
@@ -44,7 +46,9 @@ class History:
     entries: tuple[dict[str, Any], ...]
     """The runs that could be read, oldest first."""
     skipped: int = 0
-    """Lines that are not pytest-ssot history records (hand edits, merge leftovers)."""
+    """Lines that are not records of this version (a newer pytest-ssot's, hand edits)."""
+    lines: tuple[tuple[str, dict[str, Any] | None], ...] = ()
+    """Every non-empty line in file order, with its record (None: kept verbatim, not charted)."""
 
 
 def entry_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,17 +76,33 @@ def entry_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_line(line: str) -> dict[str, Any] | None:
-    """One record, or None when the line is not one of ours."""
+def _load_object(line: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
+        data = loads(line)
+    except (json.JSONDecodeError, FileError):
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    return data if isinstance(data, dict) else None
+
+
+def is_ours(line: str) -> bool:
+    """Whether the line is a pytest-ssot history record of any version (ours or a newer one's)."""
+    data = _load_object(line)
+    return data is not None and data.get("format") == FORMAT
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """One record this version understands, or None (a newer version's, a hand edit)."""
+    data = _load_object(line)
+    if data is None or data.get("format") != FORMAT:
+        return None
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
         return None
     if not isinstance(data.get("created"), str) or not isinstance(data.get("totals"), dict):
         return None
     if not isinstance(data.get("contracts"), dict):
+        return None
+    if not all(type(v) is int for v in data["totals"].values()):
         return None
     return data
 
@@ -90,41 +110,52 @@ def parse_line(line: str) -> dict[str, Any] | None:
 def read_history(path: Path, display: str | None = None) -> History:
     """Read ``path``; a missing or empty file is an empty history.
 
-    Unreadable lines are skipped and counted. A non-empty file none of whose lines
-    is a pytest-ssot record is an error: it is most likely the wrong file (a
-    baseline, a report), and appending to it would damage it.
+    Lines this version does not understand are kept (and written back verbatim
+    on the next append) but not charted. A non-empty file none of whose lines
+    is a pytest-ssot record of any version is an error: it is most likely the
+    wrong file (a baseline, a report), and appending to it would damage it.
     """
     shown = display or str(path)
-    if not path.exists():
-        return History(())
-    if path.is_dir():
-        raise HistoryError(f"history file {shown} is a directory")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise HistoryError(f"history file {shown} is not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise HistoryError(f"cannot read history file {shown}: {exc.strerror}") from None
+        text = read_text(path)
+    except FileError as exc:
+        raise HistoryError(f"cannot read the history file {shown}: {exc}") from None
+    if text is None:
+        return History(())
     lines = [line for line in text.splitlines() if line.strip()]
-    entries = [entry for entry in map(parse_line, lines) if entry is not None]
-    if lines and not entries:
+    parsed = [(line, parse_line(line)) for line in lines]
+    entries = [entry for _, entry in parsed if entry is not None]
+    if lines and not entries and not any(map(is_ours, lines)):
         raise HistoryError(
             f"{shown} is not a pytest-ssot history file (no line is a {FORMAT!r} record); "
             "point the ini key 'ssot_history' at a new file, for example .ssot-history.jsonl"
         )
-    return History(tuple(entries), skipped=len(lines) - len(entries))
+    return History(tuple(entries), skipped=len(lines) - len(entries), lines=tuple(parsed))
 
 
 def append_history(
     path: Path, entry: Mapping[str, Any], *, max_lines: int = MAX_LINES, display: str | None = None
 ) -> History:
-    """Add one run to the file, keep the newest ``max_lines`` runs, and return the result."""
+    """Add one run to the file, keep the newest ``max_lines`` runs, and return the result.
+
+    The read and the write happen under a lock, so concurrent runs each add
+    their line. Lines this version does not understand stay as they are.
+    """
     if max_lines < 1:
         raise ValueError("max_lines must be positive")
-    old = read_history(path, display)
-    entries = (*old.entries, dict(entry))[-max_lines:]
-    write_atomic(path, "".join(dumps_line(e) for e in entries))
-    return History(entries)
+    with locked(path):
+        old = read_history(path, display)
+        lines = [*old.lines, (dumps_line(entry).rstrip("\n"), dict(entry))]
+        surplus = sum(1 for _, e in lines if e is not None) - max_lines
+        kept: list[tuple[str, dict[str, Any] | None]] = []
+        for line, record in lines:
+            if record is not None and surplus > 0:
+                surplus -= 1
+                continue
+            kept.append((line, record))
+        write_atomic(path, "".join(line + "\n" for line, _ in kept))
+    entries = tuple(e for _, e in kept if e is not None)
+    return History(entries, skipped=len(kept) - len(entries), lines=tuple(kept))
 
 
 def dumps_line(entry: Mapping[str, Any]) -> str:
