@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.fileio import write_atomic
+from pytest_ssot.fileio import FileError, loads, read_text, write_atomic
 from pytest_ssot.model import Comparison, SsotError, Violation
 
 FORMAT = "pytest-ssot-baseline"
@@ -41,20 +41,22 @@ class Baseline:
     @classmethod
     def load(cls, path: Path, display: str) -> Baseline:
         """Read ``path``; a missing file is an empty baseline, a broken one an error."""
-        if not path.exists():
+        try:
+            text = read_text(path)
+        except FileError as exc:
+            raise BaselineError(f"cannot read baseline {display}: {exc}") from None
+        if text is None:
             return cls(path=path, exists=False)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as exc:
-            raise BaselineError(f"baseline {display} is not UTF-8 text: {exc.reason}") from None
+            data = loads(text)
+        except FileError as exc:
+            raise BaselineError(f"cannot read baseline {display}: {exc}") from None
         except json.JSONDecodeError as exc:
             raise BaselineError(
                 f"baseline {display} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                 f"{exc.msg}). Restore it from version control, or delete it and run "
                 "pytest --ssot --ssot-baseline-update to freeze today's violations again."
             ) from None
-        except OSError as exc:
-            raise BaselineError(f"cannot read baseline {display}: {exc.strerror}") from None
         return cls(path=path, entries=_parse(data, display), exists=True)
 
     def contains(self, key: str, fingerprint: str) -> bool:
@@ -150,7 +152,7 @@ def _parse(data: Any, display: str) -> dict[str, set[str]]:
     if data.get("format") != FORMAT:
         raise fail(f"is not a pytest-ssot baseline (its 'format' is not {FORMAT!r})")
     version = data.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:  # not True, not 1.0
         raise BaselineError(
             f"baseline {display} has version {version!r}; this pytest-ssot reads version "
             f"{VERSION}. Upgrade pytest-ssot, or regenerate the file with "

@@ -1,27 +1,235 @@
-"""Writing files so that nothing is lost: a reader sees the old file or the new one, never half."""
+"""Reading and writing our files so that nothing is lost or damaged.
+
+Every file pytest-ssot writes (baseline, JSON and HTML reports, history, result
+cache) goes through :func:`write_atomic`: a reader sees the old file or the new
+one, never half; a symlink stays a symlink (its target is replaced, in the
+target's folder); a path that exists and is not a regular file (a device, a
+FIFO, a socket, a folder) is refused, never replaced. :func:`locked` serialises
+read-modify-write cycles between concurrent runs, and :func:`read_json` reads
+inputs with a size and a nesting limit (documented in docs/promises.md).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
+import stat
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+from pytest_ssot.model import SsotError
+
+MAX_READ_BYTES = 64 * 1024 * 1024
+"""The largest baseline, history or JSON input we read (64 MiB)."""
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a JSON input may have."""
+LOCK_TIMEOUT = 120.0
+"""Seconds to wait for another run's lock on a file before giving up."""
+
+
+class FileError(SsotError):
+    """A file cannot be read or written; the message names it and says why."""
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def target_of(path: Path) -> Path:
+    """Where writing ``path`` really goes: symlinks (also dangling ones) followed."""
+    return Path(os.path.realpath(path))
+
+
+def output_problem(path: Path, show: Callable[[Path], str] = str) -> str | None:
+    """Why ``path`` cannot be written as a regular file, or None when it can be (checked early).
+
+    ``show`` turns a path into the words of the message (relative to the rootdir).
+    """
+    target = target_of(path)
+    try:
+        mode = target.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is not None and not stat.S_ISREG(mode):
+        return f"it is {kind_of(mode)}, not a regular file"
+    for parent in target.parents:
+        try:
+            parent_mode = parent.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if not stat.S_ISDIR(parent_mode):
+            what = "a file" if stat.S_ISREG(parent_mode) else kind_of(parent_mode)
+            return f"{show(parent)} is {what}, not a directory"
+        break
+    return None
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` (or a symlink's target) by ``text``, through a temporary file and a rename.
+
+    Raises :class:`FileError` when the target exists and is not a regular file,
+    and ``OSError`` when writing fails; the old file is then untouched.
+    """
+    target = target_of(path)
+    problem = output_problem(target)
+    if problem is not None:
+        raise FileError(problem)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o644
         tmp.chmod(mode)
-        tmp.replace(path)
+        tmp.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold an exclusive lock for a read-modify-write of ``path`` (across processes).
+
+    The lock is taken on the folder that holds the file (its symlink target's
+    folder), so it survives the rename of an atomic write and leaves no lock
+    file behind. On systems without ``fcntl`` a lock file beside it is used.
+    """
+    folder = target_of(path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":  # pragma: no cover - no fcntl there
+        with _lock_file(folder / f".{path.name}.lock", timeout):
+            yield
+        return
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() > deadline:
+                    raise FileError(
+                        f"another run has held the lock on {folder} for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _lock_file(lock: Path, timeout: float) -> Iterator[None]:  # pragma: no cover - Windows
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                raise FileError(f"{lock} has been held for {timeout:.0f} s") from None
+            time.sleep(0.02)
+    try:
+        yield
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            lock.unlink()
+
+
+def read_text(path: Path, *, limit: int = MAX_READ_BYTES) -> str | None:
+    """The UTF-8 text of ``path``, or None when it does not exist.
+
+    Raises :class:`FileError` for anything but a regular file, a file larger than
+    ``limit`` bytes, or text that is not UTF-8; never blocks on a FIFO.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO with no writer
+            raise FileError(f"it is {kind_of(path.stat().st_mode)}, not a regular file") from None
+        raise FileError(exc.strerror or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileError(f"it is {kind_of(mode)}, not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FileError(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise FileError(f"it is larger than {limit // (1024 * 1024)} MiB, the most we read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileError(f"it is not UTF-8 text ({exc.reason})") from None
+
+
+def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth``.
+
+    Raises ``json.JSONDecodeError`` for invalid JSON and :class:`FileError` for
+    too deep a nesting (which would otherwise end in a ``RecursionError``).
+    """
+    too_deep = FileError(f"its JSON is nested more than {max_depth} levels deep")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    if _depth(data) > max_depth:
+        raise too_deep
+    return data
+
+
+def _depth(data: Any) -> int:
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item)
+    return deepest

@@ -17,8 +17,9 @@ import pytest
 
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker, usable_cache_root
+from pytest_ssot.fileio import locked
 from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
-from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats
+from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats, SsotError
 from pytest_ssot.reporting.github import (
     annotation_lines,
     running_on_github,
@@ -125,29 +126,32 @@ class Settings:
 
     def check_outputs(self) -> None:
         """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
+        from pytest_ssot.fileio import output_problem
+
         if self.html is not None:
             from pytest_ssot.reporting.html_report import missing_dependency
 
             problem = missing_dependency()
             if problem is not None:
                 raise pytest.UsageError(f"pytest-ssot: {problem}")
-            shown = display_path(self.html, self.rootdir)
-            if self.html.is_dir():
+        writes_baseline = self.baseline_update or self.baseline_prune
+        outputs = (
+            ("--ssot-baseline", self.baseline if writes_baseline else None),
+            ("--ssot-report", self.report),
+            ("--ssot-html", self.html),
+            ("--ssot-sarif", self.sarif),
+            ("ssot_history", self.history),
+        )
+        for option, path in outputs:
+            if path is None:
+                continue
+            problem = output_problem(path, lambda p: display_path(p, self.rootdir))
+            if problem is not None:
                 raise pytest.UsageError(
-                    f"pytest-ssot: --ssot-html: {shown} is a directory; give a file name, "
-                    "for example ssot-report.html"
+                    f"pytest-ssot: {option}: cannot write {display_path(path, self.rootdir)}: "
+                    f"{problem}; give the path of a regular file, for example "
+                    f"{DEFAULT_NAMES[option]}"
                 )
-            for parent in self.html.parents:
-                if parent.exists() and not parent.is_dir():
-                    raise pytest.UsageError(
-                        f"pytest-ssot: --ssot-html: cannot write {shown}: "
-                        f"{display_path(parent, self.rootdir)} is a file, not a directory"
-                    )
-        if self.sarif is not None and self.sarif.is_dir():
-            raise pytest.UsageError(
-                f"pytest-ssot: --ssot-sarif: {display_path(self.sarif, self.rootdir)} is a "
-                "directory; give a file name, for example ssot.sarif"
-            )
         if self.history is not None:
             from pytest_ssot.reporting.history import HistoryError, read_history
 
@@ -155,6 +159,15 @@ class Settings:
                 read_history(self.history, display_path(self.history, self.rootdir))
             except HistoryError as exc:
                 raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+
+
+DEFAULT_NAMES = {
+    "--ssot-baseline": ".ssot-baseline.json",
+    "--ssot-report": "ssot-report.json",
+    "--ssot-html": "ssot-report.html",
+    "--ssot-sarif": "ssot.sarif",
+    "ssot_history": ".ssot-history.jsonl",
+}
 
 
 def _warn_once(config: pytest.Config, problem: str) -> None:
@@ -360,7 +373,13 @@ class SsotSession:
             and not incomplete
             and (self.settings.baseline_update or self.settings.baseline_prune)
         ):
-            self._write_baseline(session)
+            shown = display_path(self.baseline.path, self.settings.rootdir)
+            try:
+                self._write_baseline(session)
+            except (OSError, SsotError) as exc:
+                self.output_errors += (
+                    f"cannot write the baseline {shown}: {_reason(exc)}; it was left as it was",
+                )
         self._add_run_failures()
         if self.run_failures.failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as the reports will say
@@ -496,19 +515,23 @@ class SsotSession:
             current.setdefault(key, set()).add(fingerprint)
         complete = self.ran_everything(session)
         allow_growth = self.settings.baseline_update and not self.settings.baseline_no_growth
-        updated, refused = self.baseline.updated(
-            current,
-            checked=checked | (runtime_keys if complete else set()),
-            known_keys={spec.id for spec in self.specs} | runtime_keys,
-            allow_growth=allow_growth,
-            partial=set() if complete else runtime_keys,
-        )
-        if self.settings.baseline_update:
-            self.refused = refused  # ssot_baseline_no_growth said no
-        if updated.entries != self.baseline.entries or not self.baseline.exists:
-            updated.save()
-            self.baseline_written = True
-            self.baseline = updated
+        path = self.baseline.path
+        # Read again under the lock: a concurrent update (another -k) keeps its entries.
+        with locked(path):
+            fresh = Baseline.load(path, display_path(path, self.settings.rootdir))
+            updated, refused = fresh.updated(
+                current,
+                checked=checked | (runtime_keys if complete else set()),
+                known_keys={spec.id for spec in self.specs} | runtime_keys,
+                allow_growth=allow_growth,
+                partial=set() if complete else runtime_keys,
+            )
+            if self.settings.baseline_update:
+                self.refused = refused  # ssot_baseline_no_growth said no
+            if updated.entries != fresh.entries or not fresh.exists:
+                updated.save()
+                self.baseline_written = True
+                self.baseline = updated
         return bool(self.refused)
 
     written: tuple[str, ...] = ()
@@ -516,7 +539,11 @@ class SsotSession:
     output_errors: tuple[str, ...] = ()
 
     def _write_outputs(self, session: pytest.Session, incomplete: bool) -> None:
-        """The JSON report, the SARIF log, the history line and the HTML report, from one dict."""
+        """The JSON report, the SARIF log, the history line and the HTML report, from one dict.
+
+        A file that cannot be written is named at the end and fails the run (a
+        run-level failure); the others are still written.
+        """
         settings = self.settings
         if (
             settings.report is None
@@ -526,12 +553,17 @@ class SsotSession:
         ):
             return
         report = self._report_data(int(session.exitstatus))
+        written: list[str] = []
+        errors: list[str] = list(self.output_errors)
         if settings.report is not None:
             from pytest_ssot.reporting.json_report import write_report
 
-            write_report(settings.report, report)
-        written: list[str] = []
-        errors: list[str] = []
+            shown = display_path(settings.report, settings.rootdir)
+            try:
+                write_report(settings.report, report)
+                written.append(f"report written to {shown_path(settings)}")
+            except (OSError, SsotError) as exc:
+                errors.append(f"cannot write the JSON report {shown}: {_reason(exc)}")
         entries: tuple[dict[str, Any], ...] = ()
         if settings.history is not None:
             from pytest_ssot.reporting.history import (
@@ -549,7 +581,9 @@ class SsotSession:
                     entry = entry_from_report(report)
                     entries = append_history(settings.history, entry, display=shown).entries
                     written.append(f"history: {len(entries)} runs in {shown}")
-            except (HistoryError, OSError) as exc:
+            except HistoryError as exc:
+                errors.append(str(exc))
+            except (OSError, SsotError) as exc:
                 errors.append(f"cannot update the history file {shown}: {_reason(exc)}")
         if settings.sarif is not None:
             from pytest_ssot.reporting.sarif import build_sarif, write_sarif
@@ -558,7 +592,7 @@ class SsotSession:
             try:
                 write_sarif(settings.sarif, build_sarif(report))
                 written.append(f"SARIF log written to {shown}")
-            except OSError as exc:
+            except (OSError, SsotError) as exc:
                 errors.append(f"cannot write the SARIF log {shown}: {_reason(exc)}")
         if settings.html is not None:
             from pytest_ssot.reporting.html_report import render_html, write_html
@@ -567,7 +601,7 @@ class SsotSession:
             try:
                 write_html(settings.html, render_html(report, entries))
                 written.append(f"HTML report written to {shown}")
-            except OSError as exc:
+            except (OSError, SsotError) as exc:
                 errors.append(f"cannot write the HTML report {shown}: {_reason(exc)}")
         self.written, self.output_errors = tuple(written), tuple(errors)
 
@@ -623,8 +657,6 @@ class SsotSession:
         if self.baseline is not None:
             for line in self._baseline_lines():
                 terminalreporter.write_line(line)
-        if self.settings.report is not None:
-            terminalreporter.write_line(f"report written to {shown_path(self.settings)}")
         for line in self.written:
             terminalreporter.write_line(line)
         if running_on_github():

@@ -156,6 +156,8 @@ def test_no_growth_refuses_to_add(pytester: pytest.Pytester, example: Path) -> N
     [
         ("{not json", "is not valid JSON (line 1, column 2: *"),
         ('{"format": "pytest-ssot-baseline", "version": 99, "violations": {}}', "has version 99*"),
+        ('{"format": "pytest-ssot-baseline", "version": true}', "has version True*"),
+        ('{"format": "pytest-ssot-baseline", "version": 1.0}', "has version 1.0*"),
         ('{"format": "something-else", "version": 1}', "is not a pytest-ssot baseline*"),
         (
             '{"format": "pytest-ssot-baseline", "version": 1, "violations": {"x": [1]}}',

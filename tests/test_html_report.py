@@ -79,7 +79,7 @@ def test_html_path_that_is_a_directory_is_a_usage_error(
     result = pytester.runpytest(*ARGS, "--ssot-html=out")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*pytest-ssot: --ssot-html: out is a directory; give a file name*"]
+        ["*pytest-ssot: --ssot-html: cannot write out: it is a directory, not a regular file*"]
     )
 
 
