@@ -104,6 +104,11 @@ def parse_line(line: str) -> dict[str, Any] | None:
         return None
     if not all(type(v) is int for v in data["totals"].values()):
         return None
+    for counts in data["contracts"].values():
+        if not isinstance(counts, dict):
+            return None
+        if not all(type(counts.get(key, 0)) is int for key in COUNT_KEYS):
+            return None
     return data
 
 
