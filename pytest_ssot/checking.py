@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest_ssot
-from pytest_ssot.fileio import write_atomic
+from pytest_ssot.fileio import FileError, write_atomic
 from pytest_ssot.model import (
     ContractResult,
     ContractSpec,
@@ -295,7 +295,8 @@ class StaticChecker:
             "graph": stats_to_dict(stats),
             "results": [result_to_dict(r) for r in results.values()],
         }
-        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+        # A read-only cache, or a results path that is not a regular file, only costs speed.
+        with contextlib.suppress(OSError, FileError):
             write_atomic(self._results_path(key), json.dumps(data))
 
     # -- helpers --------------------------------------------------------------------
