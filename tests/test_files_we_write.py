@@ -216,7 +216,7 @@ def test_a_failed_write_is_named_at_the_end_and_the_other_files_are_written(
         message = f"pytest-ssot: cannot update {what}: {os.strerror(code)}"
     assert any(line.startswith(message) for line in lines), text
     # A run-level failure: in the short summary and pytest's final line.
-    result.stdout.fnmatch_lines([f"FAILED pytest-ssot::write-output - {message[13:]}*"])
+    result.stdout.fnmatch_lines(["FAILED pytest-ssot::write-output - cannot *"])
     assert "1 failed, 2 passed" in lines[-1]
     assert not list(project.glob(".*.tmp"))
     for other in {"ssot-report.json", "ssot-report.html", ".ssot-history.jsonl"} - {name}:

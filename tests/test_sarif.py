@@ -203,7 +203,7 @@ def test_sarif_path_that_is_a_directory_is_refused(
     (example / "out").mkdir()
     result = pytester.runpytest("--ssot", "--ssot-only", "--ssot-sarif=out")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--ssot-sarif: cannot write out: it is a directory, not a regular file*"])
+    result.stderr.fnmatch_lines(["*--ssot-sarif: cannot write out: it is a directory*"])
 
 
 def test_paths_are_relative_to_the_github_workspace(
