@@ -184,9 +184,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "ssot_runtime_outside_code",
         type="string",
-        default="source",
+        default="ignore",
         help="code outside the root packages (tests, conftest files beside the package): "
-        "'source' holds it to every forbidden and protected contract, 'ignore' does not.",
+        "'ignore' (default) holds it to no contract at runtime, 'source' to every forbidden and "
+        "protected contract, or the ids of the contracts to hold it to (comma-separated).",
     )
     parser.addini(
         "ssot_watch_modules",

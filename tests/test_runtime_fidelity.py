@@ -446,3 +446,89 @@ def test_xdist_counts_match_the_serial_run(pytester: pytest.Pytester, write: Any
     assert "  created 17 (Manager: 17)" in serial
     assert "runtime imports: 2 forbidden loads (2 failing, 0 warned, 0 in the baseline)" in serial
     assert sorted(summary("-n", "2")) == sorted(serial)
+
+
+# ---------------------------------------------------------------------------
+# Test code beside the package: a source of the contracts that are named for it
+
+OPTIONAL_PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/core.py": "X = 1\n",
+    "pkg/sandbox.py": "Y = 2\n",
+    "pkg/legacy/__init__.py": "",
+    "pkg/legacy/old.py": "Z = 3\n",
+    "tests/test_own_modules.py": """
+        import importlib
+
+
+        def test_imports_the_optional_module_it_tests():
+            assert importlib.import_module("pkg.sandbox").Y == 2
+
+
+        def test_loads_the_legacy_package():
+            assert importlib.import_module("pkg.legacy.old").Z == 3
+    """,
+}
+
+OPTIONAL_CONFIG = """
+[tool.pytest.ini_options]
+pythonpath = ["."]
+{ini}
+
+[tool.importlinter]
+root_package = "pkg"
+
+[[tool.importlinter.contracts]]
+id = "core-without-sandbox"
+name = "The core does not need the sandbox"
+type = "forbidden"
+source_modules = ["pkg.core"]
+forbidden_modules = ["pkg.sandbox"]
+
+[[tool.importlinter.contracts]]
+id = "no-legacy"
+name = "Nobody uses the legacy package"
+type = "forbidden"
+source_modules = ["pkg.core", "pkg.sandbox"]
+forbidden_modules = ["pkg.legacy"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("ini", "expected"),
+    [
+        ("", {"sandbox": "PASSED", "legacy": "PASSED"}),
+        ('ssot_runtime_outside_code = "no-legacy"', {"sandbox": "PASSED", "legacy": "FAILED"}),
+        ('ssot_runtime_outside_code = "source"', {"sandbox": "FAILED", "legacy": "FAILED"}),
+        ('ssot_runtime_outside_code = "ignore"', {"sandbox": "PASSED", "legacy": "PASSED"}),
+    ],
+)
+def test_test_code_is_a_source_only_of_the_contracts_named_for_it(
+    pytester: pytest.Pytester, write: Any, ini: str, expected: dict[str, str]
+) -> None:
+    write({**OPTIONAL_PROJECT, "pyproject.toml": OPTIONAL_CONFIG.format(ini=ini)})
+    result = pytester.runpytest("--ssot", *QUICK, "-rA")
+    found = outcomes(result)
+    assert {
+        "sandbox": found["test_imports_the_optional_module_it_tests"],
+        "legacy": found["test_loads_the_legacy_package"],
+    } == expected
+    if expected["legacy"] == "FAILED":
+        result.stdout.fnmatch_lines(
+            [
+                "[[]dynamic-import[]] tests.test_own_modules loaded pkg.legacy.old, which "
+                "contract*'no-legacy'*forbid*",
+            ]
+        )
+
+
+def test_an_unknown_contract_id_for_test_code_is_a_usage_error(
+    pytester: pytest.Pytester, write: Any
+) -> None:
+    ini = 'ssot_runtime_outside_code = "no-legacy, no-lagecy"'
+    write({**OPTIONAL_PROJECT, "pyproject.toml": OPTIONAL_CONFIG.format(ini=ini)})
+    result = pytester.runpytest("--ssot", *QUICK)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*ssot_runtime_outside_code names unknown contract ids: no-lagecy (known: *"]
+    )

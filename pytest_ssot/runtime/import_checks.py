@@ -48,6 +48,7 @@ OFF = "off"
 REPORT = "report"
 SOURCE = "source"
 IGNORE = "ignore"
+CONTRACTS = "contracts"
 
 DOUBLE_LOAD_RULE = "ssot:double-load"
 HIDDEN_FOLDER_RULE = "ssot:hidden-folders"
@@ -95,12 +96,27 @@ def _parsed(config: pytest.Config, key: str, parse: Callable[[str], _T]) -> list
     return parsed
 
 
+def _outside_code(config: pytest.Config) -> tuple[str, frozenset[str]]:
+    """``ssot_runtime_outside_code``: ``ignore`` (the default), ``source``, or contract ids
+    separated by commas or spaces."""
+    raw = str(config.getini("ssot_runtime_outside_code") or "").strip()
+    if raw.lower() in ("", IGNORE):
+        return IGNORE, frozenset()
+    if raw.lower() == SOURCE:
+        return SOURCE, frozenset()
+    ids = frozenset(part for part in raw.replace(",", " ").split() if part)
+    return CONTRACTS, ids
+
+
 @dataclass(frozen=True)
 class RuntimeSettings:
     imports: str = FAIL
     per_contract: Mapping[str, str] | None = None
     ignore: tuple[ImportExpression, ...] = ()
-    outside_code: str = SOURCE
+    outside_code: str = IGNORE
+    """``ignore``: code outside the root packages is a source of no contract; ``source``: of
+    every contract; ``contracts``: of those in ``outside_sources``."""
+    outside_sources: frozenset[str] = frozenset()
     watch: tuple[str, ...] = ()
     double_load: str = FAIL
     double_load_allow: tuple[ModuleExpression, ...] = ()
@@ -109,6 +125,13 @@ class RuntimeSettings:
 
     def mode_for(self, rule_id: str) -> str:
         return (self.per_contract or {}).get(rule_id, self.imports)
+
+    def outside_is_source(self, rule_id: str) -> bool:
+        """Whether code outside the root packages (tests beside the package) is held to
+        the contract ``rule_id`` as one of its source modules."""
+        if self.outside_code == SOURCE:
+            return True
+        return self.outside_code == CONTRACTS and rule_id in self.outside_sources
 
     @classmethod
     def from_config(
@@ -132,6 +155,14 @@ class RuntimeSettings:
                     f"ssot_runtime_imports_per_contract names unknown contract ids: "
                     f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
                 )
+        outside_code, outside_sources = _outside_code(config)
+        if known_ids is not None:
+            unknown = sorted(outside_sources - set(known_ids))
+            if unknown:
+                raise pytest.UsageError(
+                    f"ssot_runtime_outside_code names unknown contract ids: "
+                    f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
+                )
         ignore = tuple(_parsed(config, "ssot_runtime_imports_ignore", ImportExpression.parse))
         watch = tuple(_lines(config, "ssot_watch_modules"))
         _parsed(config, "ssot_watch_modules", ModuleExpression.parse)
@@ -140,7 +171,8 @@ class RuntimeSettings:
             imports=_choice(config, "ssot_runtime_imports", (FAIL, WARN, OFF), FAIL),
             per_contract=per_contract,
             ignore=ignore,
-            outside_code=_choice(config, "ssot_runtime_outside_code", (SOURCE, IGNORE), SOURCE),
+            outside_code=outside_code,
+            outside_sources=outside_sources,
             watch=watch,
             double_load=_choice(config, "ssot_double_load", (FAIL, WARN, OFF), FAIL),
             double_load_allow=allow,
@@ -252,7 +284,7 @@ class RuntimeImportChecks:
         for rule in self.book.rules:
             outside = info.root is None or info.root not in rule.roots
             if rule.statically_checked:
-                if outside and self.settings.outside_code == IGNORE:
+                if outside and not self.settings.outside_is_source(rule.id):
                     continue
                 if not outside and info.in_graph and event.import_statement:
                     continue  # an import statement the graph has: the contract item reports it
