@@ -12,9 +12,11 @@ expensive, so only ``--ssot`` runs do it.
 from __future__ import annotations
 
 import copy
+import errno
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import re
 import sys
 import time
@@ -126,6 +128,16 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     package_dirs: dict[str, Path] = {}
     for name in key.root_packages:
         package_dirs[name] = _find_package_dir(name)
+    # grimp follows symlinked folders without end and crashes on a broken .py link:
+    # find them first, and name them.
+    problems = find_link_problems(package_dirs.values())
+    if problems:
+        if len(problems) == 1:
+            raise GraphError(f"cannot build the import graph for {key.describe()}: {problems[0]}")
+        raise GraphError(
+            f"cannot build the import graph for {key.describe()}:\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+        )
     started = time.perf_counter()
     try:
         graph = grimp.build_graph(
@@ -138,6 +150,11 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
         raise GraphError(_syntax_error_message(key, exc, package_dirs)) from None
     except (ValueError, grimp.exceptions.GrimpException) as exc:
         raise GraphError(f"cannot build the import graph for {key.describe()}: {exc}") from None
+    except OSError as exc:
+        raise GraphError(
+            f"cannot build the import graph for {key.describe()}: cannot read "
+            f"{exc.filename or 'a source file'}: {exc.strerror or exc}"
+        ) from None
     build_ms = (time.perf_counter() - started) * 1000
     return BuiltGraph(
         key=key,
@@ -189,6 +206,63 @@ def _syntax_error_message(
         "the packages the contracts check."
     )
     return "\n".join(lines)
+
+
+def find_link_problems(folders: Iterable[Path]) -> list[str]:
+    """Symlinks below the root packages that the graph build cannot survive.
+
+    A symlinked folder that leads back to a folder above it (grimp, which follows
+    links, would walk it forever), a link that points to itself or round in a circle,
+    and a ``.py`` link to nothing. Walked as grimp walks, links followed, with the
+    real paths of the folders above, so each loop is found once and the walk ends.
+    Plain strings and os functions: this runs over every folder of a cold build.
+    """
+    problems: list[str] = []
+    for folder in folders:
+        top = os.path.realpath(folder)
+        stack: list[tuple[str, frozenset[str]]] = [(str(folder), frozenset({top}))]
+        while stack:
+            path, above = stack.pop()
+            try:
+                with os.scandir(path) as scan:
+                    entries = sorted(scan, key=lambda entry: entry.name)
+            except OSError:
+                continue  # grimp reads what it can; an unreadable folder is not a hang
+            for entry in entries:
+                if entry.name == "__pycache__":
+                    continue
+                if not entry.is_symlink():
+                    if entry.is_dir(follow_symlinks=False):
+                        real = os.path.join(os.path.realpath(path), entry.name)  # noqa: PTH118
+                        stack.append((entry.path, above | {real}))
+                    continue
+                target = os.readlink(entry.path)  # noqa: PTH115
+                try:
+                    is_dir = entry.is_dir()
+                    os.stat(entry.path)  # noqa: PTH116
+                except OSError as exc:
+                    if exc.errno == errno.ELOOP:
+                        problems.append(
+                            f"{entry.path} is a symlink loop (it points to {target}, which "
+                            "leads back to the link itself); remove or re-point the link."
+                        )
+                    elif entry.name.endswith(".py"):
+                        problems.append(
+                            f"{entry.path} is a dangling symlink (it points to {target}, "
+                            "which does not exist); remove or re-point the link."
+                        )
+                    continue
+                if not is_dir:
+                    continue
+                real = os.path.realpath(entry.path)
+                if real in above:
+                    problems.append(
+                        f"{entry.path} is a symlink loop: it points to {target}, a folder that "
+                        "contains the link, so the package never ends; remove the link."
+                    )
+                    continue
+                stack.append((entry.path, above | {real}))
+    return problems
 
 
 def find_unparsable_files(folders: Iterable[Path]) -> list[tuple[str, int, str]]:
@@ -346,6 +420,13 @@ def check(contract: Any, graph: BuiltGraph) -> RawResult:
         ) from None
     except Exception as exc:
         raise ContractError(_crash_message(contract, exc)) from None
+    if not isinstance(result, ContractCheck):
+        shown = repr(result)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ContractError(
+            f"the contract type {type(contract).__module__}.{type(contract).__name__}: check() "
+            f"returned {type(result).__name__} {shown}, not an importlinter.ContractCheck"
+        )
     check_ms = (time.perf_counter() - started) * 1000
     violations: tuple[Violation, ...] = ()
     fallback = ""
@@ -356,14 +437,20 @@ def check(contract: Any, graph: BuiltGraph) -> RawResult:
             violations = ()
         if not violations:
             fallback = render_with_contract(contract, result)
-    return RawResult(
-        kept=bool(result.kept),
-        violations=violations,
-        warnings=tuple(str(w) for w in result.warnings),
-        ignored_import_count=int(getattr(result, "ignored_import_count", 0) or 0),
-        fallback_text=fallback,
-        check_ms=check_ms,
-    )
+    try:
+        return RawResult(
+            kept=bool(result.kept),
+            violations=violations,
+            warnings=tuple(str(w) for w in result.warnings or ()),
+            ignored_import_count=int(getattr(result, "ignored_import_count", 0) or 0),
+            fallback_text=fallback,
+            check_ms=check_ms,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ContractError(
+            f"the contract type {type(contract).__module__}.{type(contract).__name__}: check() "
+            f"returned a ContractCheck that cannot be read: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _clean_message(exc: BaseException) -> str:
