@@ -68,6 +68,13 @@ class FindingsReporter:
     # -- recording ------------------------------------------------------------
 
     def record(self, finding: Finding) -> None:
+        if finding.severity == WARNING and not _warned(finding):
+            finding = dataclasses.replace(
+                finding,
+                severity=ERROR,
+                details=f"{finding.details}\n  (Configured to warn; the warning filters "
+                "(-W error, filterwarnings) turn this warning into an error.)",
+            )
         if finding.severity == ERROR and not finding.frozen and self.is_frozen(finding):
             finding = dataclasses.replace(finding, frozen=True)
         with self._lock:
@@ -75,13 +82,6 @@ class FindingsReporter:
             if finding.severity == ERROR and not finding.frozen and finding.phase.in_test:
                 key = (finding.phase.nodeid, finding.phase.when)
                 self._pending.setdefault(key, []).append(finding)
-        if finding.severity == WARNING:
-            warnings.warn_explicit(
-                PytestSsotRuntimeWarning(finding.render()),
-                PytestSsotRuntimeWarning,
-                filename=finding.file or "pytest-ssot",
-                lineno=finding.line or 0,
-            )
 
     def allow(self, nodeid: str, check: str, rule: str | None = None) -> None:
         """Opt a test out of one check (its findings are kept, but do not fail it).
@@ -131,6 +131,24 @@ class FindingsReporter:
         else:
             report.sections.append((f"pytest-ssot findings ({call.when})", text))
         return report
+
+
+def _warned(finding: Finding) -> bool:
+    """Issue the finding as a warning; False when the warning filters made it an exception.
+
+    With ``-W error`` a warning raised in a hook (collection, session end) would escape
+    pytest as an internal error, and in an import hook it would break the project's import.
+    """
+    try:
+        warnings.warn_explicit(
+            PytestSsotRuntimeWarning(finding.render()),
+            PytestSsotRuntimeWarning,
+            filename=finding.file or "pytest-ssot",
+            lineno=finding.line or 0,
+        )
+    except Warning:
+        return False
+    return True
 
 
 def _render_all(findings: Iterable[Finding]) -> str:
