@@ -35,6 +35,7 @@ from importlinter.domain.helpers import MissingImport
 from pytest_ssot.model import (
     ContractError,
     ContractSpec,
+    DynamicImport,
     GraphError,
     GraphKey,
     Hop,
@@ -281,6 +282,32 @@ def find_unparsable_files(folders: Iterable[Path]) -> list[tuple[str, int, str]]
 
 def copy_graph(graph: BuiltGraph) -> Any:
     return copy.deepcopy(graph.graph)
+
+
+def module_names(graph: BuiltGraph) -> set[str]:
+    """Every module of the graph (internal ones, and squashed external ones when included)."""
+    return set(graph.graph.modules)
+
+
+def with_extra_imports(graph: BuiltGraph, extra: Sequence[DynamicImport]) -> BuiltGraph:
+    """A copy of ``graph`` with more imports (modules loaded by name), each with its line."""
+    copied = copy.deepcopy(graph.graph)
+    for found in extra:
+        copied.add_import(
+            importer=found.importer,
+            imported=found.imported,
+            line_number=found.line,
+            line_contents=found.text,
+        )
+    return BuiltGraph(
+        key=graph.key,
+        graph=copied,
+        package_dirs=graph.package_dirs,
+        build_ms=graph.build_ms,
+        modules=len(copied.modules),
+        imports=copied.count_imports(),
+        _files=graph._files,
+    )
 
 
 # ---------------------------------------------------------------------------

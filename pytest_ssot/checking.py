@@ -35,6 +35,7 @@ from pytest_ssot.fileio import FileError, write_atomic
 from pytest_ssot.model import (
     ContractResult,
     ContractSpec,
+    DynamicImport,
     GraphError,
     GraphKey,
     GraphStats,
@@ -49,6 +50,7 @@ from pytest_ssot.syspath import importable_from
 
 if TYPE_CHECKING:
     from pytest_ssot.adapter import BuiltGraph
+    from pytest_ssot.dynamic_imports import ScanResult
 
 try:
     import fcntl
@@ -75,10 +77,14 @@ class StaticChecker:
         *,
         use_results_cache: bool = True,
         redundant_ignores: Callable[[ContractSpec], str] = lambda spec: "warn",
+        dynamic_imports: Callable[[ContractSpec], bool] = lambda spec: False,
     ) -> None:
         self.rootdir = rootdir
         self.redundant_ignores = redundant_ignores
         """warn, error or off per contract: whether to look for ignores that no longer matter."""
+        self.dynamic_imports = dynamic_imports
+        """Per contract: whether its graph gets the modules loaded by name (dynamic_imports.py)."""
+        self._dynamic: dict[GraphKey, tuple[BuiltGraph, ScanResult]] = {}
         self.cache_root = cache_root
         self.specs = list(specs)
         self.use_results_cache = use_results_cache and cache_root is not None
@@ -126,8 +132,14 @@ class StaticChecker:
             self._results.update(results)
             graph = self._graphs.get(key)
             if graph is not None and not isinstance(graph, GraphError):
+                scanned = self._dynamic.get(key)
                 self._stats[key] = GraphStats(
-                    key=key, modules=graph.modules, imports=graph.imports, build_ms=graph.build_ms
+                    key=key,
+                    modules=graph.modules,
+                    imports=graph.imports,
+                    build_ms=graph.build_ms,
+                    dynamic_imports=None if scanned is None else len(scanned[1].imports),
+                    unresolved=() if scanned is None else self._unresolved(graph, scanned[1]),
                 )
                 if fingerprint and not any(r.error for r in results.values()):
                     self._write_cache(key, fingerprint, results, self._stats[key])
@@ -139,6 +151,8 @@ class StaticChecker:
             with importable_from(self.rootdir):
                 contract = adapter.instantiate(spec)
             graph = self._graph(spec.session.graph_key)
+            if self.dynamic_imports(spec):
+                graph = self._dynamic_graph(graph)
             raw = adapter.check(contract, graph)
             redundant: tuple[RedundantIgnore, ...] = ()
             if self.redundant_ignores(spec) != "off":
@@ -161,6 +175,31 @@ class StaticChecker:
             fallback_text=raw.fallback_text,
             redundant_ignores=redundant,
         )
+
+    def _dynamic_graph(self, graph: BuiltGraph) -> BuiltGraph:
+        """The graph plus the modules its root packages load by name, scanned once per run."""
+        known = self._dynamic.get(graph.key)
+        if known is None:
+            from pytest_ssot.dynamic_imports import scan
+
+            adapter = _adapter()
+            names = adapter.module_names(graph)
+            roots = graph.key.root_packages
+            internal = [m for m in names if m.partition(".")[0] in roots]
+            with importable_from(self.rootdir):
+                found = scan(roots, internal, names)
+            known = (adapter.with_extra_imports(graph, found.imports), found)
+            self._dynamic[graph.key] = known
+        return known[0]
+
+    def _unresolved(self, graph: BuiltGraph, found: ScanResult) -> tuple[str, ...]:
+        shown = []
+        for item in found.unresolved:
+            path = graph.module_file(item.module)
+            where = display_path(path, self.rootdir) if path is not None else item.module
+            shown.append(f"{where}:{item.line}: {item.call}")
+        shown += [f"{failure} (not scanned)" for failure in found.parse_failures]
+        return tuple(shown)
 
     def _graph(self, key: GraphKey) -> BuiltGraph:
         cached = self._graphs.get(key)
@@ -227,6 +266,7 @@ class StaticChecker:
                     json.dumps(dict(s.options), sort_keys=True, default=str),
                     json.dumps(dict(s.session.raw), sort_keys=True, default=str),
                     self.redundant_ignores(s) != "off",
+                    self.dynamic_imports(s),
                 )
                 for s in group
             ),
@@ -314,9 +354,18 @@ class StaticChecker:
                 shown = memo[module] = None if path is None else display_path(path, self.rootdir)
                 return shown
 
+        loaded = self._loaded_by_name(graph)
+
         def locate(hop: Hop) -> Hop:
             shown = shown_file(hop.importer)
-            return hop if shown is None else replace(hop, importer_file=shown)
+            if shown is not None:
+                hop = replace(hop, importer_file=shown)
+            dynamic = loaded.get((hop.importer, hop.imported))
+            if dynamic:
+                lines = set(hop.line_numbers)
+                marks = [d.label for d in dynamic if not lines or d.line in lines]
+                hop = replace(hop, via="; ".join(marks) or None)
+            return hop
 
         file = violation.file
         if file is None and not violation.hops:
@@ -324,6 +373,16 @@ class StaticChecker:
         elif file is not None and Path(file).is_absolute():
             file = display_path(Path(file), self.rootdir)
         return replace(violation, hops=tuple(locate(h) for h in violation.hops), file=file)
+
+    def _loaded_by_name(self, graph: BuiltGraph) -> dict[tuple[str, str], list[DynamicImport]]:
+        """The imports of ``graph`` that only a call loading a module by name makes."""
+        known = self._dynamic.get(graph.key)
+        if known is None or known[0] is not graph:
+            return {}
+        pairs: dict[tuple[str, str], list[DynamicImport]] = {}
+        for found in known[1].imports:
+            pairs.setdefault((found.importer, found.imported), []).append(found)
+        return pairs
 
     def _relative(self, message: str) -> str:
         # grimp and find_spec speak in absolute paths; users read rootdir-relative ones.

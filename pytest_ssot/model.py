@@ -122,6 +122,9 @@ class Hop:
     line_numbers: tuple[int, ...] = ()
     importer_file: str | None = None
     """The importer's source file, relative to the rootdir when possible."""
+    via: str | None = None
+    """For an import seen only in a call that loads a module by name:
+    ``importlib.import_module, line 12`` (see ssot_static_dynamic_imports)."""
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,35 @@ class Violation:
         """'a -> b -> c' for a chain; the message for a finding that is not one."""
         if not self.hops:
             return self.message or self.fingerprint
-        return " -> ".join([self.hops[0].importer, *(hop.imported for hop in self.hops)])
+        return " -> ".join(
+            [
+                self.hops[0].importer,
+                *(f"{hop.imported} ({hop.via})" if hop.via else hop.imported for hop in self.hops),
+            ]
+        )
 
     @property
     def package(self) -> str:
         """The importer's parent package, for digests of long lists."""
         return self.importer.rpartition(".")[0] or self.importer
+
+
+@dataclass(frozen=True)
+class DynamicImport:
+    """A module loaded by name (``importlib.import_module("app.x")``), found in the source."""
+
+    importer: str
+    imported: str
+    line: int
+    loader: str
+    """The function called, e.g. ``importlib.import_module``."""
+    text: str = ""
+    """The source line."""
+
+    @property
+    def label(self) -> str:
+        """How a chain names it: ``importlib.import_module, line 12``."""
+        return f"{self.loader.removeprefix('builtins.')}, line {self.line}"
 
 
 @dataclass(frozen=True)
@@ -177,6 +203,10 @@ class GraphStats:
     imports: int
     build_ms: float
     from_cache: bool = False
+    dynamic_imports: int | None = None
+    """Imports added from calls that load a module by name; None when that scan is off."""
+    unresolved: tuple[str, ...] = ()
+    """Such calls whose module name is computed: ``file:line: call``."""
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="per-contract override of ssot_redundant_ignores, one '<contract id>: "
         "warn|error|off' a line.",
     )
+    parser.addini(
+        "ssot_static_dynamic_imports",
+        type="bool",
+        default=False,
+        help="add the modules the root packages load by name (importlib.import_module('x') "
+        "and kin, with a literal name) to the graph the contracts check.",
+    )
+    parser.addini(
+        "ssot_static_dynamic_imports_per_contract",
+        type="linelist",
+        default=[],
+        help="per-contract override of ssot_static_dynamic_imports, one '<contract id>: "
+        "true|false' a line.",
+    )
     # Runtime checks of what the static graph cannot see (docs/runtime-imports.md).
     parser.addini(
         "ssot_runtime_imports",

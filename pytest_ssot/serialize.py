@@ -27,6 +27,7 @@ def hop_to_dict(hop: Hop) -> dict[str, Any]:
         "imported": hop.imported,
         "line_numbers": list(hop.line_numbers),
         "importer_file": hop.importer_file,
+        "via": hop.via,
     }
 
 
@@ -36,6 +37,7 @@ def hop_from_dict(data: Mapping[str, Any]) -> Hop:
         imported=str(data["imported"]),
         line_numbers=tuple(int(n) for n in data["line_numbers"]),
         importer_file=data.get("importer_file"),
+        via=data.get("via"),
     )
 
 
@@ -126,6 +128,8 @@ def stats_to_dict(stats: GraphStats) -> dict[str, Any]:
         "imports": stats.imports,
         "build_ms": stats.build_ms,
         "from_cache": stats.from_cache,
+        "dynamic_imports": stats.dynamic_imports,
+        "unresolved": list(stats.unresolved),
     }
 
 
@@ -136,4 +140,6 @@ def stats_from_dict(data: Mapping[str, Any]) -> GraphStats:
         imports=int(data["imports"]),
         build_ms=float(data["build_ms"]),
         from_cache=bool(data.get("from_cache", False)),
+        dynamic_imports=data.get("dynamic_imports"),
+        unresolved=tuple(str(u) for u in data.get("unresolved", ())),
     )

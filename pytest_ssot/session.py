@@ -62,6 +62,15 @@ class Settings:
     redundant_ignores: str = "warn"
     redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
+    static_dynamic_imports: bool = False
+    static_dynamic_imports_per_contract: Mapping[str, bool] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def static_dynamic(self, spec: ContractSpec) -> bool:
+        """Whether this contract's graph gets the modules loaded by name."""
+        return self.static_dynamic_imports_per_contract.get(spec.id, self.static_dynamic_imports)
+
     def redundant_mode(self, spec: ContractSpec) -> str:
         """warn, error or off: what to do about this contract's ignores that no longer matter."""
         return self.redundant_ignores_per_contract.get(spec.id, self.redundant_ignores)
@@ -109,6 +118,10 @@ class Settings:
             history=path_setting(None, "ssot_history"),
             redundant_ignores=redundant,
             redundant_ignores_per_contract=per_contract,
+            static_dynamic_imports=bool(config.getini("ssot_static_dynamic_imports")),
+            static_dynamic_imports_per_contract=_per_contract_bools(
+                config, "ssot_static_dynamic_imports_per_contract"
+            ),
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
             raise pytest.UsageError(
@@ -224,6 +237,7 @@ class SsotSession:
                 cache_root,
                 self.specs,
                 redundant_ignores=self.settings.redundant_mode,
+                dynamic_imports=self.settings.static_dynamic,
             ),
             max_chains=self.settings.max_chains,
             baseline=self.baseline,
@@ -231,14 +245,16 @@ class SsotSession:
             freezing=self.settings.baseline_update and not self.settings.baseline_no_growth,
         )
         complete_load = self.load_error is None and all(f.error is None for f in self.loaded)
-        unknown = sorted(
-            set(self.settings.redundant_ignores_per_contract) - {spec.id for spec in self.specs}
-        )
-        if unknown and complete_load:
-            raise pytest.UsageError(
-                "ssot_redundant_ignores_per_contract names unknown contract ids: "
-                + ", ".join(unknown)
-            )
+        for key, named in (
+            ("ssot_redundant_ignores_per_contract", self.settings.redundant_ignores_per_contract),
+            (
+                "ssot_static_dynamic_imports_per_contract",
+                self.settings.static_dynamic_imports_per_contract,
+            ),
+        ):
+            unknown = sorted(set(named) - {spec.id for spec in self.specs})
+            if unknown and complete_load:
+                raise pytest.UsageError(f"{key} names unknown contract ids: " + ", ".join(unknown))
         self.baseline_written = False
         self.refused: dict[str, set[str]] = {}
         self.worker_graphs: dict[GraphKey, GraphStats] = {}
@@ -739,6 +755,22 @@ def _redundant_settings(config: pytest.Config) -> tuple[str, dict[str, str]]:
             )
         per_contract[cid] = value
     return mode, per_contract
+
+
+def _per_contract_bools(config: pytest.Config, key: str) -> dict[str, bool]:
+    values = {"true": True, "on": True, "yes": True, "false": False, "off": False, "no": False}
+    found: dict[str, bool] = {}
+    for line in config.getini(key) or []:
+        if not str(line).strip():
+            continue
+        cid, sep, value = str(line).rpartition(":")
+        cid, value = cid.strip(), value.strip().lower()
+        if not sep or not cid or value not in values:
+            raise pytest.UsageError(
+                f"{key}: {str(line).strip()!r} must look like '<contract id>: true|false'"
+            )
+        found[cid] = values[value]
+    return found
 
 
 WORKER_OUTPUT_KEY = "pytest_ssot"

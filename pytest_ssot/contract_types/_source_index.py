@@ -23,9 +23,12 @@ import importlib.util
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------
 # Facts
@@ -300,6 +303,7 @@ class _Entry:
     stamp: tuple[int, int]
     facts: dict[tuple[str, bool], ModuleFacts | ParseFailure] = field(default_factory=dict)
     text_matches: dict[str, bool] = field(default_factory=dict)
+    derived: dict[str, object] = field(default_factory=dict)
 
 
 class SourceCache:
@@ -348,6 +352,15 @@ class SourceCache:
             found = regex.search(text) is not None
             entry.text_matches[regex.pattern] = found
         return found
+
+    def derived(self, path: Path, key: str, compute: Callable[[Path], T]) -> T:
+        """``compute(path)``, once per file version: other readers' facts (see dynamic_imports)."""
+        entry = self._entry(path)
+        if entry is None:
+            return compute(path)
+        if key not in entry.derived:
+            entry.derived[key] = compute(path)
+        return cast(T, entry.derived[key])
 
     def _parse(self, path: Path, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
         self.parses += 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.fileio import write_atomic
-from pytest_ssot.model import Comparison, ContractResult, GraphStats, Violation
+from pytest_ssot.model import Comparison, ContractResult, GraphStats, Hop, Violation
 
 SCHEMA = "pytest-ssot-report"
 SCHEMA_VERSION = 1
@@ -50,16 +50,20 @@ def violation_dict(violation: Violation, status: str) -> dict[str, Any]:
         "message": violation.message,
         "file": file,
         "line": line,
-        "chain": [
-            {
-                "importer": hop.importer,
-                "imported": hop.imported,
-                "file": hop.importer_file,
-                "line_numbers": list(hop.line_numbers),
-            }
-            for hop in violation.hops
-        ],
+        "chain": [hop_dict(hop) for hop in violation.hops],
     }
+
+
+def hop_dict(hop: Hop) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "importer": hop.importer,
+        "imported": hop.imported,
+        "file": hop.importer_file,
+        "line_numbers": list(hop.line_numbers),
+    }
+    if hop.via:
+        found["via"] = hop.via
+    return found
 
 
 def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict[str, Any]:
@@ -166,6 +170,11 @@ def build_report(
                 "imports": g.imports,
                 "build_ms": round(g.build_ms, 3),
                 "reused": g.from_cache,
+                **(
+                    {}
+                    if g.dynamic_imports is None
+                    else {"dynamic_imports": g.dynamic_imports, "unresolved": list(g.unresolved)}
+                ),
             }
             for g in graphs
         ],
