@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WriteFiles
+from tests.sarif_check import read_sarif
 
 CONTRACT = """
 [tool.importlinter]
@@ -153,7 +154,7 @@ def test_per_contract_and_sarif_show_the_dynamic_hop(
     project(write, LITERAL, 'ssot_static_dynamic_imports_per_contract = ["no-legacy: true"]')
     result = run(pytester, "--ssot-sarif=s.sarif")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    log = json.loads(Path("s.sarif").read_text())
+    log = read_sarif("s.sarif")
     steps = log["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"][0]["locations"]
     assert steps[0]["location"]["message"]["text"] == (
         "app.plugins imports app.websocket.x (line 5) [importlib.import_module, line 5]"
