@@ -28,7 +28,7 @@ from pytest_ssot.reporting.github import (
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import Finding, FindingsReporter
+from pytest_ssot.runtime.findings import Finding, FindingsReporter, left_out
 from pytest_ssot.runtime.import_checks import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
@@ -262,6 +262,8 @@ class SsotSession:
             config.pluginmanager.register(XdistController(self), "ssot-xdist")
         self.phases = PhaseTracker()
         self.findings = FindingsReporter(self.phases)
+        verbose = config.get_verbosity() > 0
+        self.findings.limit = None if verbose else self.settings.max_chains
         config.pluginmanager.register(self.phases, "ssot-phases")
         config.pluginmanager.register(self.findings, "ssot-findings")
         self.managers = ManagerChecks(config, self.phases, self.findings)
@@ -407,7 +409,13 @@ class SsotSession:
     def _add_run_failures(self) -> None:
         """Every failure outside any test, for a failed report of its own (run_failures)."""
         config = self.config
-        for finding in self.findings.outside_tests:
+        outside = self.findings.outside_tests
+        limit = self.findings.limit
+        if limit is not None and len(outside) > limit:
+            rest = outside[limit:]
+            outside = outside[:limit]
+            report_run_failure(config, "runtime-findings", left_out(rest, limit))
+        for finding in outside:
             where = finding.phase.describe()
             text = "\n".join(f"  {line}" for line in finding.render().splitlines())
             report_run_failure(

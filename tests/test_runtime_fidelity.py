@@ -532,3 +532,66 @@ def test_an_unknown_contract_id_for_test_code_is_a_usage_error(
     result.stderr.fnmatch_lines(
         ["*ssot_runtime_outside_code names unknown contract ids: no-lagecy (known: *"]
     )
+
+
+# ---------------------------------------------------------------------------
+# Findings are capped like contract chains
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_many_findings_in_one_test_are_capped_unless_verbose(
+    pytester: pytest.Pytester, app: Callable[..., Path], verbose: bool
+) -> None:
+    app(
+        {
+            "tests/test_many.py": """
+                from app.managers import Manager
+
+
+                def test_three_hundred_managers():
+                    keep = [Manager() for _ in range(300)]
+                    assert keep
+            """,
+        }
+    )
+    (pytester.path / "pyproject.toml").write_text(
+        declared("app.managers:Manager", extra='scope = "test"').replace(
+            'pythonpath = ["."]', 'pythonpath = ["."]\nssot_max_chains = 4'
+        )
+    )
+    result = run(pytester, "-rA", *(["-v"] if verbose else []))
+    text = result.stdout.str()
+    assert outcomes(result) == {"test_three_hundred_managers": "FAILED"}
+    rendered = sum(1 for line in result.stdout.lines if line.startswith("[duplicate-instance]"))
+    if verbose:
+        assert rendered == 299
+        assert "more findings not shown" not in text
+    else:
+        assert rendered == 4
+        result.stdout.fnmatch_lines(
+            [
+                "... and 295 more findings not shown: 295 duplicate-instance (manager). -v shows "
+                "all (at most ssot_max_chains = 4 are shown); the --ssot-report JSON lists "
+                "every one."
+            ]
+        )
+    # Each finding shows the two oldest, the two newest others and this one, whatever the count.
+    if not verbose:
+        return
+    result.stdout.fnmatch_lines(
+        [
+            "*manager: 300 live instances in this test, at most 1 allowed",
+            "*",
+            "instance 1 of 300: Manager, created during call of *",
+            "*",
+            "instance 2 of 300: Manager, *",
+            "*",
+            "instance 298 of 300: Manager, *",
+            "*",
+            "instance 299 of 300: Manager, *",
+            "*",
+            "instance 300 of 300 (this one): Manager, *",
+            "*",
+            "  ... and 295 more",
+        ]
+    )

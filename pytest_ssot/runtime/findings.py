@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -64,6 +65,8 @@ class FindingsReporter:
         self._allowed: set[tuple[str, str, str | None]] = set()
         self.is_frozen: Callable[[Finding], bool] = lambda finding: False
         """Set by the session when a baseline is configured."""
+        self.limit: int | None = None
+        """Findings shown in full per report (``ssot_max_chains``); None: all (``-v``)."""
 
     # -- recording ------------------------------------------------------------
 
@@ -124,7 +127,7 @@ class FindingsReporter:
         failing = [f for f in found if not self.allowed(f)]
         if not failing:
             return report
-        text = _render_all(failing)
+        text = render_capped(failing, self.limit)
         if report.passed:
             report.outcome = "failed"
             report.longrepr = text
@@ -153,3 +156,22 @@ def _warned(finding: Finding) -> bool:
 
 def _render_all(findings: Iterable[Finding]) -> str:
     return "\n\n".join(f.render() for f in findings)
+
+
+def render_capped(findings: Sequence[Finding], limit: int | None) -> str:
+    """The findings in full, the first ``limit`` of them, then a count of the rest by check
+    and rule (5,000 duplicates in one test must not print 135,000 lines)."""
+    if limit is None or len(findings) <= limit:
+        return _render_all(findings)
+    return _render_all(findings[:limit]) + "\n\n" + left_out(findings[limit:], limit)
+
+
+def left_out(rest: Sequence[Finding], limit: int) -> str:
+    """What a capped list did not show, counted by check and rule."""
+    counts = Counter((f.check, f.rule) for f in rest)
+    kinds = ", ".join(f"{n} {check} ({rule})" for (check, rule), n in sorted(counts.items()))
+    return (
+        f"... and {len(rest)} more finding{'s' if len(rest) != 1 else ''} not shown: {kinds}. "
+        f"-v shows all (at most ssot_max_chains = {limit} are shown); the --ssot-report "
+        "JSON lists every one."
+    )

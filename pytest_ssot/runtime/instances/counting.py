@@ -9,6 +9,7 @@ here holds an instance or a class strongly.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import weakref
 from collections.abc import Callable, Hashable
@@ -16,7 +17,7 @@ from types import CodeType
 from typing import Any
 
 from pytest_ssot.runtime.instances.keys import UnhashableKey
-from pytest_ssot.runtime.instances.records import Raw
+from pytest_ssot.runtime.instances.records import SEQ, Raw
 from pytest_ssot.runtime.instances.sites import codes_of
 from pytest_ssot.runtime.managers import PROCESS, ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import Phase
@@ -43,6 +44,39 @@ def gone(ref: LiveRef) -> None:
     ref.home.pop(ref.oid, None)
 
 
+SHOWN_ENDS = 3
+"""Records taken from each end of a bucket for a duplicate finding (it shows the two oldest
+and the two newest other instances)."""
+
+
+def _snapshot(live: dict[int, Raw], count: int | None, *, newest: bool = False) -> list[Raw]:
+    """Up to ``count`` records from one end of ``live`` (None: all). A weak reference's
+    callback may remove a record while we read (a collection triggered by an allocation):
+    then read again."""
+    while True:
+        try:
+            values = reversed(live.values()) if newest else iter(live.values())
+            return list(values if count is None else itertools.islice(values, count))
+        except RuntimeError:  # changed size during iteration
+            continue
+
+
+def shown_others(raw: Raw, bucket: Bucket, shared: Bucket | None) -> list[Raw]:
+    """The other instances a duplicate finding shows, oldest first: all of them when there
+    are at most five, else the two oldest and the two newest (without reading the rest)."""
+    found: dict[int, Raw] = {}
+    for source in (bucket, shared):
+        if source is not None:
+            for record in source.ends():
+                if record is not raw:
+                    found[record[SEQ]] = record
+    ordered = [found[seq] for seq in sorted(found)]
+    total = bucket.count() + (shared.count() if shared is not None else 0) - 1
+    if total <= 5:
+        return ordered
+    return [*ordered[:2], *ordered[-2:]]
+
+
 class Bucket:
     """The instances counted together: one key in one window."""
 
@@ -60,11 +94,18 @@ class Bucket:
         return len(self.live) + len(self.strong)
 
     def live_records(self) -> list[Raw]:
-        """The weakly referenced records (in a list: the callbacks may change the dict)."""
-        return list(self.live.values())
+        """The weakly referenced records, oldest first."""
+        return _snapshot(self.live, None)
 
-    def records(self) -> list[Raw]:
-        return [*self.live.values(), *self.strong]
+    def ends(self) -> list[Raw]:
+        """The oldest and the newest few records (all of them when there are few), in
+        O(1): records are kept in construction order."""
+        return [
+            *_snapshot(self.live, SHOWN_ENDS),
+            *_snapshot(self.live, SHOWN_ENDS, newest=True),
+            *self.strong[:SHOWN_ENDS],
+            *self.strong[-SHOWN_ENDS:],
+        ]
 
     def close(self) -> None:
         """Break the record -> reference -> bucket cycle of a bucket that is dropped."""

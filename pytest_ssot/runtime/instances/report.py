@@ -23,6 +23,9 @@ class Violation:
     rule: Rule
     record: InstanceRecord
     others: tuple[InstanceRecord, ...] = ()
+    """The other live instances shown: all, or the two oldest and the two newest."""
+    total: int = 1
+    """How many live instances count together, this one included."""
 
 
 def declaration_fingerprint(spec: ManagerSpec, detail: str) -> str:
@@ -59,7 +62,7 @@ def violation_finding(violation: Violation) -> Finding:
     )
     cls_name = names[record.kind.path]
     if violation.check == DUPLICATE:
-        total = len(everyone)
+        total = max(violation.total, len(everyone))
         if key_text is not None:
             summary = (
                 f"{spec.name}: {total} live instances for {record.describe_key(key_text)}, "
@@ -76,13 +79,16 @@ def violation_finding(violation: Violation) -> Finding:
             summary = f"{spec.name}: {total} live instances {window}, at most {spec.max} allowed"
             fingerprint = f"{DUPLICATE}: {spec.name} at {where}"
         lines = [rule_line, ""]
-        numbered = list(enumerate(everyone, start=1))
-        shown = numbered if total <= 6 else [*numbered[:2], *numbered[-3:]]
+        if len(everyone) == total:
+            shown = list(enumerate(everyone, start=1))
+        else:  # the two oldest, the two newest others, this one
+            indexes = [1, 2, total - 2, total - 1, total]
+            shown = list(zip(indexes, everyone, strict=True))
         for index, record_shown in shown:
             name = names[record_shown.kind.path]
             lines.extend(render_record(record_shown, name, index, total, record_shown is record))
         if len(shown) < total:
-            lines.append(f"  ... and {total - len(shown)} more")
+            lines.append(f"  ... and {total - len(shown)} more")  # between the shown ones
         if rule.untrackable and any(r.counted_by_construction for r in everyone):
             lines.append(
                 f"  ({', '.join(sorted(rule.untrackable))} does not support "

@@ -25,6 +25,7 @@ from pytest_ssot.runtime.instances.counting import (
     LiveRef,
     Rule,
     gone,
+    shown_others,
 )
 from pytest_ssot.runtime.instances.keys import MISSING, UNRESOLVED, Binder, UnhashableKey, read_key
 from pytest_ssot.runtime.instances.patching import (
@@ -385,8 +386,7 @@ class InstanceTracker:
                 if count > 1 and bucket is not None and count > rule.peak[bucket.peak_key]:
                     rule.peak[bucket.peak_key] = count
                 if count > rule.max and bucket is not None:
-                    others = bucket.records() + (shared.records() if shared else [])
-                    others = sorted((r for r in others if r is not raw), key=by_seq)
+                    others = shown_others(raw, bucket, shared)
                     violations = violations or []
                     violations.append(
                         Violation(
@@ -394,6 +394,7 @@ class InstanceTracker:
                             rule,
                             InstanceRecord._make(raw),
                             tuple(map(InstanceRecord._make, others)),
+                            total=count,
                         )
                     )
             finally:
