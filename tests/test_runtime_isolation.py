@@ -675,3 +675,46 @@ def test_class_dict(keep):
     assert [f["check"] for f in report["runtime"]] == ["shared-state"]
     assert "shared-ok-unmatched" not in result.stdout.str()  # matched in one worker
     result.assert_outcomes(passed=1, failed=1)
+
+
+# ---------------------------------------------------------------------------
+# The bundled example
+
+
+def test_example_class_level_dict_fails_and_its_fix_passes(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    result = run(pytester, "tests/test_sessions.py")
+    assert {k: v for k, v in outcomes(result).items() if k.startswith("test_")} == {
+        "test_two_users_join_rooms": "FAILED",
+        "test_two_users_join_rooms_isolated": "PASSED",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "[[]shared-state] chat-sessions: the instances for user_context.user_id='alice' and "
+            "user_context.user_id='bob' share one dict at .rooms",
+            "rule: instances with different user_context.user_id share no mutable state "
+            "(manager 'chat-sessions', ../../contracts/websocket_managers.toml:31)",
+            "",
+            "shared object: dict, a class attribute of wsapp.services.chat_sessions.ChatSessions, "
+            "defined at wsapp/services/chat_sessions.py:19",
+            "  reached from the instance for 'alice' as .rooms",
+            "  instance: ChatSessions, key 'alice', created during call of "
+            "tests/test_sessions.py::test_two_users_join_rooms",
+            "      wsapp/services/chat_sessions.py:47 in open_sessions",
+            "          found = _sessions[user_context.user_id] = ChatSessions(user_context)",
+            "      tests/test_sessions.py:22 in test_two_users_join_rooms",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "chat-sessions: at most 1 live instance per user_context.user_id in each test, "
+            "created only by open_sessions or open_isolated_sessions",
+            "*",
+            "*",
+            "  violations: 1 shared between keys",
+        ]
+    )
+    # Without --ssot nothing is checked: each test looks at one user at a time and passes.
+    plain = pytester.runpytest(*QUICK, "tests/test_sessions.py")
+    plain.assert_outcomes(passed=2)
