@@ -709,7 +709,8 @@ def test_example_class_level_dict_fails_and_its_fix_passes(
     result.stdout.fnmatch_lines(
         [
             "chat-sessions: at most 1 live instance per user_context.user_id in each test, "
-            "created only by open_sessions or open_isolated_sessions",
+            "created only by wsapp.services.chat_sessions:open_sessions or "
+            "wsapp.services.chat_sessions:open_isolated_sessions",
             "*",
             "*",
             "  violations: 1 shared between keys",
