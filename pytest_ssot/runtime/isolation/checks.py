@@ -13,6 +13,7 @@ are reported with the chain of referrers that keeps them alive.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ssot.runtime.findings import WARNING, Finding, FindingsReporter
+from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import Rule
 from pytest_ssot.runtime.instances.records import LiveInstance
 from pytest_ssot.runtime.instances.sites import Paths
@@ -34,6 +35,7 @@ from pytest_ssot.runtime.isolation.report import (
     SHARED,
     SharedOk,
     SharedPair,
+    Where,
     describe_where,
     fold_nested,
     outlived_finding,
@@ -45,6 +47,7 @@ from pytest_ssot.runtime.managers import ManagerSpec
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 
 ALLOW_MARKER = "pytest_ssot_allow_shared_state"
+_UNKNOWN = Where("")
 PLUGIN_NAME = "ssot-isolation"
 
 
@@ -77,6 +80,9 @@ class IsolationChecks:
         self.checked: set[str] = set()
         """The managers whose instances of two keys were walked at least once."""
         self.walks = 0
+        self.skipped = 0
+        """Walks given up (an object raised while it was read)."""
+        self._where: dict[tuple[str, str, str, bool], Where] = {}
         self.instances_walked = 0
 
     # -- shared state -----------------------------------------------------------
@@ -86,7 +92,7 @@ class IsolationChecks:
         pairs: list[SharedPair] = []
         for rule in self.shared_rules:
             if name is None or rule.spec.name == name:
-                pairs.extend(self._check_rule(rule, count=False))
+                pairs.extend(map(self._described, self._check_rule(rule, count=False)))
         return pairs
 
     def _check_rule(self, rule: Rule, *, count: bool = True) -> list[SharedPair]:
@@ -115,52 +121,50 @@ class IsolationChecks:
                     if count:
                         self.matched.setdefault(spec.name, set()).update((excused_a, excused_b))
                     continue
-                reach = reach_a if reach_a.class_attribute_of is not None else reach_b
-                where = describe_where(type(shared.obj), reach, self.paths, shared.kind == OBJECT)
                 pairs.append(
                     SharedPair(
                         spec.name,
                         _type_name(type(shared.obj), shared.kind),
-                        where,
+                        _UNKNOWN,
                         key_a,
                         key_b,
                         reach_a,
                         reach_b,
                         live[a].record,
                         live[b].record,
+                        obj_type=type(shared.obj),
+                        is_object=shared.kind == OBJECT,
                     )
                 )
         del live, found
         return fold_nested(pairs)
+
+    def _described(self, pair: SharedPair) -> SharedPair:
+        """The pair with where its object comes from (read from the source: only for reports)."""
+        reach = pair.reach_a if pair.reach_a.class_attribute_of is not None else pair.reach_b
+        cls = reach.class_attribute_of or pair.obj_type
+        cache_key = (cls.__module__, cls.__qualname__, reach.attribute, pair.is_object)
+        where = self._where.get(cache_key)
+        if where is None:
+            where = describe_where(pair.obj_type, reach, self.paths, pair.is_object)
+            self._where[cache_key] = where
+        return dataclasses.replace(pair, where=where)
 
     def check_shared(self) -> None:
         phase = self.phases.current
         for rule in self.shared_rules:
             try:
                 pairs = self._check_rule(rule)
-            except Exception as exc:  # a user's object misbehaving must not break the run
-                self._cannot_check(rule.spec, phase, exc)
+            except Exception:
+                # A container resized by another thread during the walk, a user's object
+                # misbehaving: this test's instances go unchecked, the run goes on.
+                self.skipped += 1
                 continue
             for pair in pairs:
                 if pair.identity in self._reported:
                     continue
                 self._reported.add(pair.identity)
-                self.findings.record(shared_finding(rule.spec, pair, phase))
-
-    def _cannot_check(self, spec: ManagerSpec, phase: Phase, exc: Exception) -> None:
-        self.findings.record(
-            Finding(
-                check=SHARED,
-                rule=spec.name,
-                summary=f"{spec.name}: the shared-state check could not walk the instances "
-                f"({type(exc).__name__}: {exc})",
-                details="An object reached from an instance raised while its attributes or "
-                "items were read; this test's instances were not checked.",
-                phase=phase,
-                fingerprint=f"{SHARED}: {spec.name} (not checked)",
-                severity=WARNING,
-            )
-        )
+                self.findings.record(shared_finding(rule.spec, self._described(pair), phase))
 
     # -- outliving the test -------------------------------------------------------
 

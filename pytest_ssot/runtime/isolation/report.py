@@ -49,6 +49,9 @@ class SharedPair:
     record_b: InstanceRecord
     nested: tuple[tuple[str, str], ...] = ()
     """Shared objects reached through this one: (path from the first instance, type)."""
+    obj_type: type = object
+    is_object: bool = False
+    """An object of a project class (not a container)."""
 
     def holds(self, other: SharedPair) -> bool:
         """``other`` is reached through this object from both instances (same keys)."""

@@ -150,46 +150,64 @@ class Walker:
 
     def shared(self, instances: Sequence[tuple[Any, Hashable]]) -> list[SharedObject]:
         """The mutable objects that instances of different keys reach, with both paths."""
-        owner: dict[int, tuple[Hashable, int]] = {}
+        # id -> (key, index) of the first instance that reached it. One lookup tells an
+        # object to skip, one this instance has seen, one of the same key, a shared one.
+        skip_mark: tuple[Hashable, int] = (_ABSENT, -1)
+        owner: dict[int, tuple[Hashable, int]] = dict.fromkeys(self.skip_ids, skip_mark)
         found: dict[int, SharedObject] = {}
         cache = self.kinds.cache
         of = self.kinds.of
-        skip = self.skip_ids
         depth = self.depth
+        children = self.children
         # Types known to be no state, as a set: most attribute values (strings, numbers,
         # None) are dropped by one comprehension before any other work.
         plain = {t for t, kind in cache.items() if kind == SKIP}
+        # Classes whose instances have a plain __dict__: no slots, no mutable class state.
+        simple = {
+            cls
+            for cls in {type(root) for root, _ in instances}
+            if not self.slots(cls) and not self.class_state(cls) and _has_dict(cls)
+        }
         for index, (root, key) in enumerate(instances):
-            seen: set[int] = set()
             level: list[tuple[Any, int]] = [(root, OBJECT)]
             for hop in range(depth):
                 last = hop == depth - 1
                 following: list[tuple[Any, int]] = []
                 for parent, parent_kind in level:
-                    values = self.children(parent, parent_kind)
+                    ptype = type(parent)
+                    if ptype is dict:  # the common containers, without a call
+                        values: Iterable[Any] = parent.values()
+                        if len(parent) > MAX_ITEMS:
+                            values = itertools.islice(values, MAX_ITEMS)
+                    elif ptype is list and len(parent) <= MAX_ITEMS:
+                        values = parent
+                    elif parent_kind == OBJECT and ptype in simple:
+                        values = parent.__dict__.values()
+                    else:
+                        values = children(parent, parent_kind)
                     for child in [v for v in values if type(v) not in plain]:
                         kind = cache.get(type(child))
                         if kind is None:
                             kind = of(type(child))
                             if kind == SKIP:
                                 plain.add(type(child))
-                        if kind == SKIP:
-                            continue
-                        cid = id(child)
-                        if cid in seen or cid in skip:
-                            continue
-                        seen.add(cid)
+                                continue
                         if kind >= CONTAINER:
+                            cid = id(child)
                             first = owner.get(cid)
                             if first is None:
                                 owner[cid] = (key, index)
-                            elif first[0] != key:
+                            elif first[1] == index or first is skip_mark or first[0] == key:
+                                continue  # seen from here, not state, or the same key's
+                            else:
                                 entry = found.get(cid)
                                 if entry is None:
                                     entry = found[cid] = SharedObject(
                                         child, kind, {first[0]: first[1]}, {}
                                     )
-                                entry.instances.setdefault(key, index)
+                                elif key in entry.instances:
+                                    continue  # this key reached it before
+                                entry.instances[key] = index
                         if not last and (kind != CONTAINER or child):
                             following.append((child, kind))  # an empty container leads nowhere
                 level = following
@@ -228,6 +246,10 @@ class Walker:
 
 
 _ABSENT: Any = object()
+
+
+def _has_dict(cls: type) -> bool:
+    return any("__dict__" in vars(klass) for klass in cls.__mro__)
 
 
 def _short(key: Any) -> str:
