@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         tracker.install()
         try:
             module: Any = __import__(MODULE)
-            assert len(vars(module.Manager(module.Context("x"), 0))) == 50  # noqa: S101
+            assert len(vars(module.Manager(module.Context("x"), 0))) == 50
             phases.current = Phase("call", "bench.py::test")
             rows = []
             for label, cls, keys in (
