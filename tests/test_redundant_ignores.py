@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WriteFiles
+from tests.sarif_check import read_sarif
 
 IGNORES = [
     "pkg.a -> pkg.legacy",  # needed: a imports legacy directly
@@ -135,7 +136,9 @@ def test_reused_results_and_the_json_report_keep_them(
 ) -> None:
     project(write, IGNORES)
     first = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
-    second = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
+    second = pytester.runpytest(
+        "--ssot", "--ssot-only", "--ssot-report=r.json", "--ssot-sarif=s.sarif", *SHOW
+    )
     assert "reused" in second.stdout.str() or "cached" in second.stdout.str()
     assert warned(first) == warned(second) and len(warned(second)) == 2
     report = json.loads(Path("r.json").read_text())
@@ -148,6 +151,16 @@ def test_reused_results_and_the_json_report_keep_them(
         },
         {"expression": "pkg.s -> pkg.x", "reason": "no-effect", "imports": ["pkg.s -> pkg.x"]},
     ]
+    log = read_sarif("s.sarif")
+    flagged = {r["properties"]["fingerprint"]: r for r in log["runs"][0]["results"]}
+    assert set(flagged) == {
+        "redundant-ignore: pkg.c -> pkg.legacy",
+        "redundant-ignore: pkg.s -> pkg.x",
+    }
+    entry = flagged["redundant-ignore: pkg.s -> pkg.x"]
+    assert entry["level"] == "warning" and entry["ruleId"] == "no-legacy"
+    place = entry["locations"][0]["physicalLocation"]
+    assert place["artifactLocation"]["uri"] == "pyproject.toml"
     jsonschema = pytest.importorskip("jsonschema")
     from pytest_ssot.reporting.json_report import SCHEMA_FILE
 

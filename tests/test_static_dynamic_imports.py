@@ -122,9 +122,12 @@ def test_other_loaders_and_relative_names(pytester: pytest.Pytester, write: Writ
     assert graph["dynamic_imports"] == 3 and graph["unresolved"] == []
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_computed_names_are_reported_as_unresolved(
-    pytester: pytest.Pytester, write: WriteFiles
+    pytester: pytest.Pytester, write: WriteFiles, workers: tuple[str, ...]
 ) -> None:
+    if workers:
+        pytest.importorskip("xdist")
     project(
         write,
         """
@@ -138,7 +141,12 @@ def test_computed_names_are_reported_as_unresolved(
         """,
         ON,
     )
-    result = run(pytester)
+    if workers:  # the controller prints what the worker found
+        result = pytester.runpytest_subprocess(
+            "--ssot", "--ssot-only", "-p", "no:randomly", *workers
+        )
+    else:
+        result = run(pytester)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         [

@@ -215,6 +215,34 @@ def _unread_result(
     return result
 
 
+def _redundant_ignore_result(
+    contract: Mapping[str, Any], entry: Mapping[str, Any], rule_index: int, places: _Locations
+) -> dict[str, Any]:
+    """An ignore_imports entry of the contract that no longer matters (a warning)."""
+    why = (
+        "every import it matches is also ignored by another entry"
+        if entry["reason"] == "shadowed"
+        else "removing it adds no violation"
+    )
+    fingerprint = f"redundant-ignore: {entry['expression']}"
+    result: dict[str, Any] = {
+        "ruleId": contract["id"],
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": "warning",
+        "message": {
+            "text": f"ignore_imports entry '{entry['expression']}' no longer matters: {why}; "
+            "remove it"
+        },
+        "partialFingerprints": {FINGERPRINT_KEY: partial_fingerprint(contract["id"], fingerprint)},
+        "properties": {"fingerprint": fingerprint, "kind": "redundant-ignore", "frozen": False},
+    }
+    where = places.location(contract["source"], contract.get("line"))
+    if where is not None:
+        result["locations"] = [where]
+    return result
+
+
 def _runtime_result(
     finding: Mapping[str, Any], rule_index: int, places: _Locations, with_baseline: bool
 ) -> dict[str, Any]:
@@ -286,6 +314,10 @@ def build_sarif(
             results.append(_unread_result(contract, number, places))
         if with_baseline:
             results.extend(_absent_result(contract, fp, number) for fp in contract["fixed"])
+        results.extend(
+            _redundant_ignore_result(contract, entry, number, places)
+            for entry in contract.get("redundant_ignores", ())
+        )
     for finding in report.get("runtime", ()):
         if finding.get("severity") not in ("error", "warning"):
             continue
