@@ -220,6 +220,16 @@ class SsotSession:
             except BaselineError as exc:
                 # Nothing runs and nothing is written: the file stays as it is.
                 raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+        self.initial_baseline = self.baseline
+        """The baseline as the run found it: what this run's findings are compared with."""
+        self.freezing = self.settings.baseline_update and not self.settings.baseline_no_growth
+        """--ssot-baseline-update: every violation found is frozen by this run, none fails."""
+        self.dropped: dict[str, set[str]] = {}
+        """Entries this run's baseline write dropped (fixed, or of contracts that are gone)."""
+        self.workers_lost = 0
+        """pytest-xdist workers that crashed: what they observed never reached us."""
+        self.complete = False
+        """Set at the session's end: every test ran, so runtime entries not seen are gone."""
         # Loaded now, not at collection: the runtime checks need the contracts
         # before the first test module is imported.
         self.loaded: list[LoadedFile] = []
@@ -294,6 +304,8 @@ class SsotSession:
     def frozen_rule(self, rule: str, fingerprint: str) -> bool:
         """Whether the baseline freezes a runtime finding of ``rule`` (statically or at runtime)."""
         baseline = self.baseline
+        if baseline is not None and self.freezing:
+            return True  # this run writes it into the baseline
         return baseline is not None and (
             baseline.contains(rule, fingerprint)
             or baseline.contains(RUNTIME_PREFIX + rule, fingerprint)
@@ -386,6 +398,7 @@ class SsotSession:
             pytest.ExitCode.INTERNAL_ERROR,
             pytest.ExitCode.USAGE_ERROR,
         )
+        self.complete = not incomplete and self.ran_everything(session)
         if (
             self.baseline is not None
             and not incomplete
@@ -429,6 +442,15 @@ class SsotSession:
             and self.settings.baseline_strict
             and not self.baseline_written
         ):
+            for key, row in self.runtime_comparisons().items():
+                if row.fixed:
+                    report_run_failure(
+                        config,
+                        "baseline-strict",
+                        f"the baseline lists {len(row.fixed)} finding(s) of {key!r} that no "
+                        "longer occur (strict mode)",
+                        self._stale_text(key, row.fixed),
+                    )
             for cid, fingerprints in self.orphaned().items():
                 report_run_failure(
                     config,
@@ -452,6 +474,19 @@ class SsotSession:
                     ]
                 ),
             )
+
+    def _stale_text(self, key: str, fingerprints: tuple[str, ...]) -> str:
+        assert self.baseline is not None
+        shown = display_path(self.baseline.path, self.settings.rootdir)
+        return "\n".join(
+            [
+                f"{shown} lists {len(fingerprints)} runtime finding(s) of {key!r} that no test "
+                "produced in this full run, and ssot_baseline_strict is on (a stale entry could "
+                "later hide a regression at the same site):",
+                *(f"  {fp}" for fp in fingerprints),
+                "Drop them with: pytest --ssot --ssot-baseline-prune",
+            ]
+        )
 
     def _orphan_text(self, cid: str, fingerprints: set[str]) -> str:
         assert self.baseline is not None
@@ -516,6 +551,40 @@ class SsotSession:
     def graph_stats(self) -> list[GraphStats]:
         return list(self.worker_graphs.values()) or self.context.checker.graph_stats()
 
+    def runtime_comparisons(self) -> dict[str, RuntimeComparison]:
+        """Per runtime baseline key: frozen, fixed and new fingerprints against the baseline.
+
+        ``fixed`` is known only when every test ran (``self.complete``); otherwise
+        it is None: a finding not seen may just not have been run.
+        """
+        baseline = self.initial_baseline
+        known: dict[str, set[str]] = {}
+        if baseline is not None:
+            known = {k: set(v) for k, v in baseline.entries.items() if k.startswith(RUNTIME_PREFIX)}
+        seen: dict[str, set[str]] = {}
+        for key, fingerprint in self.runtime_observed():
+            seen.setdefault(key, set()).add(fingerprint)
+        rows: dict[str, RuntimeComparison] = {}
+        for key in sorted(set(known) | set(seen)):
+            static = key.removeprefix(RUNTIME_PREFIX)
+            old, now = known.get(key, set()), seen.get(key, set())
+            if baseline is not None:
+                old = old | (now & baseline.entries.get(static, set()))
+            rows[key] = RuntimeComparison(
+                frozen=tuple(sorted(now & old)),
+                fixed=tuple(sorted(old - now)) if self.complete else None,
+                new=tuple(sorted(now - old)),
+            )
+        return rows
+
+    def stale_entries(self) -> dict[str, tuple[str, ...]]:
+        """Baseline entries that no longer occur, per contract or runtime key (fixed)."""
+        stale = {cid: c.fixed for cid, c in self.context.comparisons.items() if c.fixed}
+        for key, row in self.runtime_comparisons().items():
+            if row.fixed:
+                stale[key] = row.fixed
+        return stale
+
     def ran_everything(self, session: pytest.Session) -> bool:
         """Whether every test ran, so runtime findings not seen are really gone."""
         option = self.config.option
@@ -526,6 +595,7 @@ class SsotSession:
             or session.shouldstop
             or getattr(option, "lf", False)
             or getattr(option, "stepwise", False)
+            or self.workers_lost
         )
 
     def _write_baseline(self, session: pytest.Session) -> bool:
@@ -552,11 +622,18 @@ class SsotSession:
             )
             if self.settings.baseline_update:
                 self.refused = refused  # ssot_baseline_no_growth said no
+            if self.refused:
+                return True  # refused means nothing written, not even a shrink
             if updated.entries != fresh.entries or not fresh.exists:
                 updated.save()
                 self.baseline_written = True
                 self.baseline = updated
-        return bool(self.refused)
+                self.dropped = {
+                    key: gone
+                    for key, old in sorted(fresh.entries.items())
+                    if (gone := old - updated.entries.get(key, set()))
+                }
+        return False
 
     written: tuple[str, ...] = ()
     """What _write_outputs wrote, for the terminal summary."""
@@ -667,17 +744,25 @@ class SsotSession:
         for problem in self.output_errors:
             terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
         results = list(self.context.results.values())
-        if not results:
+        # A baseline run that checked no contract (-k selected tests only) still says
+        # what it did with the baseline.
+        about_baseline = self.baseline is not None and (
+            self.runtime_comparisons()
+            or self.settings.baseline_update
+            or self.settings.baseline_prune
+        )
+        if not results and not about_baseline:
             return
         terminalreporter.section("pytest-ssot")
-        lines = summary_lines(
-            results,
-            self.graph_stats(),
-            verbose=self.config.get_verbosity() > 0,
-            comparisons=self.context.comparisons,
-        )
-        for line in lines:
-            terminalreporter.write_line(line)
+        if results:
+            lines = summary_lines(
+                results,
+                self.graph_stats(),
+                verbose=self.config.get_verbosity() > 0,
+                comparisons=self.context.comparisons,
+            )
+            for line in lines:
+                terminalreporter.write_line(line)
         if self.baseline is not None:
             for line in self._baseline_lines():
                 terminalreporter.write_line(line)
@@ -714,19 +799,44 @@ class SsotSession:
             lines.append("  (the file does not exist yet: create it with --ssot-baseline-update)")
         rows: list[tuple[str, ...]] = [("contract", "frozen", "fixed", "new")]
         totals = [0, 0, 0]
+        unknown = False
         for cid, comparison in self.context.comparisons.items():
             counts = [len(comparison.frozen), len(comparison.fixed), len(comparison.new)]
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             rows.append((cid, *(str(c) for c in counts)))
+        for key, row in self.runtime_comparisons().items():
+            fixed = "?" if row.fixed is None else str(len(row.fixed))
+            unknown |= row.fixed is None
+            counts = [len(row.frozen), len(row.fixed or ()), len(row.new)]
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+            rows.append((key, str(len(row.frozen)), fixed, str(len(row.new))))
         rows.append(("total", *(str(t) for t in totals)))
         width = max(len(r[0]) for r in rows)
-        for row in rows:
-            lines.append(f"  {row[0]:<{width}}  {row[1]:>6}  {row[2]:>5}  {row[3]:>5}")
-        if totals[1]:
+        for row_text in rows:
             lines.append(
-                f"  {totals[1]} baseline entries no longer occur: shrink the file with "
-                "pytest --ssot --ssot-baseline-prune"
+                f"  {row_text[0]:<{width}}  {row_text[1]:>6}  {row_text[2]:>5}  {row_text[3]:>5}"
             )
+        if unknown:
+            lines.append(
+                "  (? = not known: not every test ran, so a runtime finding not seen may just "
+                "not have been run)"
+            )
+        writes = self.settings.baseline_update or self.settings.baseline_prune
+        if self.baseline_written and self.dropped:
+            count = sum(len(v) for v in self.dropped.values())
+            lines.append(f"  dropped {count} entries that no longer occur:")
+            lines.extend(self._grouped(self.dropped))
+        elif not self.baseline_written:
+            stale = self.stale_entries()
+            if stale:
+                count = sum(len(v) for v in stale.values())
+                lines.append(
+                    f"  {count} baseline entries no longer occur: shrink the file with "
+                    "pytest --ssot --ssot-baseline-prune"
+                )
+                lines.extend(self._grouped(stale))
+        if writes and not self.refused:
+            lines.extend(self._kept_lines())
         for cid, fingerprints in self.orphaned().items():
             lines.append(
                 f"  the baseline lists {len(fingerprints)} violation(s) of contract {cid!r}, "
@@ -738,8 +848,54 @@ class SsotSession:
                 "(ssot_baseline_no_growth = true): fix them instead"
             )
             lines.extend(f"    {fp}" for fp in sorted(fingerprints))
+        if self.refused:
+            lines.append(f"  nothing written: {shown} is left as it was")
         if self.baseline_written:
             lines.append(f"  baseline written: {shown} now holds {self.baseline.size} entries")
+        elif writes and not self.refused and not self.output_errors:
+            lines.append(f"  baseline unchanged: nothing in {shown} to add or drop")
+        return lines
+
+    def _kept_lines(self) -> list[str]:
+        """Why an update or prune kept entries it could not re-check."""
+        assert self.initial_baseline is not None
+        entries = self.initial_baseline.entries
+        lines: list[str] = []
+        unchecked = sorted(
+            spec.id
+            for spec in self.specs
+            if entries.get(spec.id)
+            and (spec.id not in self.context.results or self.context.results[spec.id].error)
+        )
+        if unchecked:
+            lines.append(
+                f"  kept the entries of {len(unchecked)} contract(s) this run did not check "
+                f"(deselected, or could not be checked): {', '.join(unchecked)}"
+            )
+        runtime = sum(len(v) for k, v in entries.items() if k.startswith(RUNTIME_PREFIX))
+        if runtime and not self.complete:
+            why = (
+                "a pytest-xdist worker crashed, and what it saw was lost"
+                if self.workers_lost
+                else "not every test ran (-k, -m, --deselect, --lf, -x, --ssot-only)"
+            )
+            lines.append(
+                f"  kept {runtime} runtime entries as they were: {why}, so a finding not seen "
+                "may just not have been run; run the whole suite to drop the fixed ones"
+            )
+        return lines
+
+    def _grouped(self, entries: dict[str, set[str]] | dict[str, tuple[str, ...]]) -> list[str]:
+        """Entries grouped by contract or runtime key, capped like chains (-v lists all)."""
+        cap = None if self.config.get_verbosity() > 0 else self.settings.max_chains
+        lines: list[str] = []
+        for key, fingerprints in sorted(entries.items()):
+            ordered = sorted(fingerprints)
+            lines.append(f"    {key}:")
+            shown = ordered if cap is None else ordered[:cap]
+            lines.extend(f"      {fp}" for fp in shown)
+            if len(shown) < len(ordered):
+                lines.append(f"      ... and {len(ordered) - len(shown)} more (-v lists all)")
         return lines
 
 
@@ -781,6 +937,16 @@ def _per_contract_bools(config: pytest.Config, key: str) -> dict[str, bool]:
     return found
 
 
+@dataclass(frozen=True)
+class RuntimeComparison:
+    """The runtime findings of one baseline key (``runtime:<rule>``) against the baseline."""
+
+    frozen: tuple[str, ...]
+    fixed: tuple[str, ...] | None
+    """None when not every test ran: then nothing can be said to be fixed."""
+    new: tuple[str, ...]
+
+
 WORKER_OUTPUT_KEY = "pytest_ssot"
 RUNTIME_PREFIX = "runtime:"
 
@@ -795,6 +961,10 @@ class XdistController:
         data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
         if data:
             self.session.merge_worker_output(data)
+        if error is not None or not data:
+            # A crashed worker: the runtime findings it saw are lost, so runtime
+            # entries that were not seen again cannot be taken as fixed.
+            self.session.workers_lost += 1
 
 
 def finding_to_wire(finding: Finding) -> dict[str, Any]:

@@ -362,3 +362,140 @@ def test_runtime_findings_freeze_and_survive_partial_runs(
     result = pytester.runpytest(*full)
     result.assert_outcomes(failed=1, passed=after.parseoutcomes()["passed"])
     result.stdout.fnmatch_lines(["*tests/test_new_dynamic.py::test_new*"])
+
+
+FULL = ("--ssot", "-p", "no:randomly", "--ssot-baseline=.ssot-baseline.json")
+STALE = "duplicate-instance: websocket-manager key='zed' at wsapp/gone.py::old"
+
+
+def add_entries(key: str, *fingerprints: str) -> None:
+    path = Path(".ssot-baseline.json")
+    data = json.loads(path.read_text())
+    data["violations"].setdefault(key, []).extend(fingerprints)
+    path.write_text(json.dumps(data))
+
+
+def test_update_freezes_runtime_findings_in_one_step(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    result = pytester.runpytest(*FULL, "--ssot-baseline-update")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()  # nothing new fails this run
+    result.stdout.fnmatch_lines(
+        [
+            "  runtime:websocket-manager * 0 * 0 * 4",
+            "  baseline written: .ssot-baseline.json now holds 14 entries",
+        ]
+    )
+    again = pytester.runpytest(*FULL)
+    assert again.ret == pytest.ExitCode.OK, again.stdout.str()
+    again.stdout.fnmatch_lines(["  runtime:websocket-manager * 4 * 0 * 0"])
+
+
+def test_stale_runtime_entries_are_counted_named_strict_and_pruned(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    pytester.runpytest(*FULL, "--ssot-baseline-update")
+    add_entries("runtime:websocket-manager", STALE)
+    result = pytester.runpytest(*FULL)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "  runtime:websocket-manager * 4 * 1 * 0",
+            "  total * 14 * 1 * 0",
+            "  1 baseline entries no longer occur: shrink the file with "
+            "pytest --ssot --ssot-baseline-prune",
+            "    runtime:websocket-manager:",
+            f"      {STALE}",
+        ]
+    )
+    strict = pytester.runpytest(*FULL, "--ssot-baseline-strict")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    strict.stdout.fnmatch_lines(["FAILED pytest-ssot::baseline-strict - the baseline lists 1 *"])
+    # A prune that did not run every test cannot know the entry is gone: it says so.
+    partial = pytester.runpytest(*FULL, "-k", "test_managers", "--ssot-baseline-prune")
+    partial.stdout.fnmatch_lines(
+        [
+            "  runtime:websocket-manager * 4 * ? * 0",
+            "  kept 7 runtime entries as they were: not every test ran *",
+            "  baseline unchanged: nothing in .ssot-baseline.json to add or drop",
+        ]
+    )
+    assert (
+        STALE
+        in json.loads(Path(".ssot-baseline.json").read_text())["violations"][
+            "runtime:websocket-manager"
+        ]
+    )
+    pruned = pytester.runpytest(*FULL, "--ssot-baseline-prune")
+    assert pruned.ret == pytest.ExitCode.OK
+    pruned.stdout.fnmatch_lines(
+        [
+            "  dropped 1 entries that no longer occur:",
+            "    runtime:websocket-manager:",
+            f"      {STALE}",
+            "  baseline written: .ssot-baseline.json now holds 14 entries",
+        ]
+    )
+    assert "no longer occur: shrink" not in pruned.stdout.str()
+    frozen = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    assert STALE not in frozen["runtime:websocket-manager"]
+
+
+def test_fixed_entries_are_named_by_contract_and_capped_like_chains(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    freeze(pytester)
+    gone = [f"import: wsapp.gone{i} -> wsapp.websocket" for i in range(3)]
+    add_entries("no-legacy-websocket", *gone)
+    result = pytester.runpytest(*ARGS, "-o", "ssot_max_chains=2")
+    result.stdout.fnmatch_lines(
+        [
+            "  3 baseline entries no longer occur: shrink the file with *",
+            "    no-legacy-websocket:",
+            f"      {gone[0]}",
+            f"      {gone[1]}",
+            "      ... and 1 more (-v lists all)",
+        ]
+    )
+    verbose = pytester.runpytest(*ARGS, "-o", "ssot_max_chains=2", "-v")
+    verbose.stdout.fnmatch_lines([f"      {gone[2]}"])
+    assert "more (-v lists all)" not in verbose.stdout.str()
+
+
+def test_no_growth_without_a_file_refuses_and_writes_nothing(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    result = pytester.runpytest(
+        *ARGS, "--ssot-baseline-update", "-o", "ssot_baseline_no_growth=true"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["  REFUSED to add *", "  nothing written: .ssot-baseline.json is left as it was"]
+    )
+    assert "baseline written" not in result.stdout.str()
+    assert not Path(".ssot-baseline.json").exists()
+
+
+CRASH = """
+import os
+
+
+def pytest_runtest_teardown(item):
+    if os.environ.get("SSOT_CRASH") and item.name == "test_event_for_a_connected_user":
+        os._exit(3)
+"""
+
+
+def test_a_crashed_xdist_worker_never_empties_the_baseline(
+    pytester: pytest.Pytester, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.runpytest(*FULL, "--ssot-baseline-update")
+    before = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    (example / "tests/conftest.py").write_text(CRASH)
+    monkeypatch.setenv("SSOT_CRASH", "1")
+    result = pytester.runpytest(*FULL, "-n", "2", "--ssot-baseline-update")
+    assert "worker" in result.stdout.str() and "crashed" in result.stdout.str()
+    after = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
+    assert after["runtime:websocket-manager"] == before["runtime:websocket-manager"]
+    assert after == before
+    result.stdout.fnmatch_lines(["  kept 6 runtime entries as they were: a pytest-xdist worker crashed*"])
