@@ -498,4 +498,4 @@ def test_a_crashed_xdist_worker_never_empties_the_baseline(
     after = json.loads(Path(".ssot-baseline.json").read_text())["violations"]
     assert after["runtime:websocket-manager"] == before["runtime:websocket-manager"]
     assert after == before
-    result.stdout.fnmatch_lines(["  kept 6 runtime entries as they were: a pytest-xdist worker crashed*"])
+    result.stdout.fnmatch_lines(["  kept 6 runtime entries as they were: a pytest-xdist worker*"])
