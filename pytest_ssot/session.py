@@ -736,7 +736,9 @@ class SsotSession:
             rootdir=str(self.settings.rootdir),
             exit_status=exit_status,
             baseline=baseline_info,
-            runtime=[finding_dict(f) for f in self.findings.findings],
+            runtime=[
+                finding_dict(f, allowed=self.findings.allowed(f)) for f in self.findings.findings
+            ],
         )
         return report
 
@@ -994,8 +996,18 @@ def _reason(exc: Exception) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_status(finding: Finding, allowed: bool) -> str:
+    """How a runtime finding ended: it failed its test or the run, or it did not and why."""
+    if finding.severity != "error":
+        return "warning"
+    if finding.frozen:
+        return "frozen"
+    return "allowed" if allowed else "failing"
+
+
+def finding_dict(finding: Finding, *, allowed: bool = False) -> dict[str, Any]:
     return {
+        "status": finding_status(finding, allowed),
         "check": finding.check,
         "rule": finding.rule,
         "summary": finding.summary,
@@ -1007,4 +1019,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "file": finding.file,
         "line": finding.line,
         "frozen": finding.frozen,
+        "allowed": allowed and not finding.frozen,
     }

@@ -499,3 +499,35 @@ def test_a_crashed_xdist_worker_never_empties_the_baseline(
     assert after["runtime:websocket-manager"] == before["runtime:websocket-manager"]
     assert after == before
     result.stdout.fnmatch_lines(["  kept 6 runtime entries as they were: a pytest-xdist worker*"])
+
+
+def test_reports_show_frozen_allowed_and_failing_runtime_findings_apart(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    pytester.runpytest(*FULL, "--ssot-baseline-update")
+    outputs = ("--ssot-report=r.json", "--ssot-html=r.html")
+    result = pytester.runpytest(*FULL, *outputs)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    report = json.loads(Path("r.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    statuses = {(f["check"], f["status"]) for f in report["runtime"]}
+    assert ("dynamic-import", "frozen") in statuses  # frozen dynamic imports are listed
+    assert ("duplicate-instance", "frozen") in statuses
+    assert ("duplicate-instance", "allowed") in statuses
+    assert not any(f["status"] == "failing" for f in report["runtime"])
+    allowed = [f for f in report["runtime"] if f["status"] == "allowed"]
+    assert all(f["allowed"] and "test_two_managers_on_purpose" in f["nodeid"] for f in allowed)
+    page = Path("r.html").read_text()
+    assert 'data-status="frozen"' in page and 'data-status="allowed"' in page
+    assert 'data-status="failing"' not in page and 'class="badge b-failing"' not in page
+    # A new finding is failing, in both reports.
+    (example / "wsapp/websocket/presence.py").write_text("ONLINE = set()\n")
+    (example / "tests/test_new_dynamic.py").write_text(
+        "import importlib\n\n\ndef test_new():\n"
+        '    importlib.import_module("wsapp.websocket.presence")\n'
+    )
+    pytester.runpytest(*FULL, *outputs)
+    report = json.loads(Path("r.json").read_text())
+    failing = [f for f in report["runtime"] if f["status"] == "failing"]
+    assert [f["nodeid"] for f in failing] == ["tests/test_new_dynamic.py::test_new"]
+    assert Path("r.html").read_text().count('data-status="failing"') == 1

@@ -494,6 +494,9 @@ def _summary_cards(report: Mapping[str, Any]) -> str:
         (summary.get("fixed", 0), "fixed since the baseline"),
         (summary.get("runtime_findings", len(report.get("runtime", []))), "runtime findings"),
     ]
+    failing = sum(1 for f in report.get("runtime", []) if finding_status(f) == "failing")
+    if report.get("runtime"):
+        cards.append((failing, "runtime findings failing"))
     if verdicts["error"]:
         cards.insert(4, (verdicts["error"], "could not be checked"))
     body = "".join(
@@ -939,12 +942,18 @@ def _runtime_section(findings: Sequence[Mapping[str, Any]]) -> str:
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for finding in findings:
         groups.setdefault(str(finding.get("check", "other")), []).append(finding)
+    counts = Counter(finding_status(f) for f in findings)
+    tally = ", ".join(
+        f'<span class="badge b-{status}">{counts[status]} {status}</span>'
+        for status in STATUS_ORDER
+        if counts[status]
+    )
     blocks = []
     for check, items in groups.items():
         title = CHECK_TITLES.get(check, check)
         articles = []
-        for f in items:
-            severity = "warning" if f.get("severity") == "warning" else "error"
+        for f in sorted(items, key=lambda f: STATUS_ORDER.index(finding_status(f))):
+            status = finding_status(f)
             where = _location(f.get("file"), f.get("line"))
             meta = " \u00b7 ".join(
                 part
@@ -956,8 +965,9 @@ def _runtime_section(findings: Sequence[Mapping[str, Any]]) -> str:
                 if part
             )
             articles.append(
-                f'<article class="finding severity-{severity}" data-check="{esc(check)}">'
-                f'<div><span class="badge b-{severity}">{severity}</span> '
+                f'<article class="finding status-{status}" data-check="{esc(check)}" '
+                f'data-status="{status}">'
+                f'<div><span class="badge b-{status}">{status}</span> '
                 f"<strong>{esc(f.get('summary'))}</strong></div>"
                 f'<div class="meta">{meta}</div>'
                 f"<pre>{esc(f.get('details'))}</pre></article>"
@@ -970,6 +980,25 @@ def _runtime_section(findings: Sequence[Mapping[str, Any]]) -> str:
     return (
         '<section class="part" id="runtime"><h2>Runtime findings</h2>'
         '<p class="muted">What the tests did at run time that the import graph cannot show. '
-        "Duplicate instances list where each instance was created.</p>"
+        "Duplicate instances list where each instance was created. Only <em>failing</em> "
+        "findings failed a test or the run; <em>frozen</em> ones are in the baseline, "
+        "<em>allowed</em> ones are allowed by their test's marker.</p>"
+        f'<p id="ssot-runtime-tally">{tally}</p>'
         f"{''.join(blocks)}</section>"
     )
+
+
+STATUS_ORDER = ("failing", "warning", "frozen", "allowed")
+"""How a runtime finding ended, worst first (the report's ``runtime[].status``)."""
+
+
+def finding_status(finding: Mapping[str, Any]) -> str:
+    """The finding's status, also for reports written before it had one."""
+    status = finding.get("status")
+    if status in STATUS_ORDER:
+        return str(status)
+    if finding.get("severity") == "warning":
+        return "warning"
+    if finding.get("frozen"):
+        return "frozen"
+    return "allowed" if finding.get("allowed") else "failing"

@@ -14,6 +14,7 @@ configured to warn becomes a pytest warning.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import linecache
 import sys
@@ -299,11 +300,14 @@ class RuntimeImportChecks:
             # the package of "from package import submodule", whose load is reported.
             return
         by_mode: dict[str, list[tuple[Rule, Breach]]] = {}
+        frozen_found: list[tuple[Rule, Breach]] = []
         with self._lock:  # imports may happen in several threads
             for rule, breach in breaches:
                 frozen = self.is_frozen(rule.id, breach.fingerprint)
                 self.observed.append(Observed(rule.id, breach.fingerprint, frozen))
-                if not frozen:
+                if frozen:
+                    frozen_found.append((rule, breach))
+                else:
                     by_mode.setdefault(self.settings.mode_for(rule.id), []).append((rule, breach))
             phase = self.tracker.current
             identity = (event.module, phase.when, phase.nodeid)
@@ -314,6 +318,9 @@ class RuntimeImportChecks:
         # One finding per load (and mode), naming every contract it breaks.
         for mode, found in by_mode.items():
             self.findings.record(self._finding(found, event, mode))
+        if frozen_found:  # fails nothing, but the reports show it as frozen
+            frozen_finding = self._finding(frozen_found, event, FAIL)
+            self.findings.record(dataclasses.replace(frozen_finding, frozen=True))
 
     def _finding(self, found: list[tuple[Rule, Breach]], event: LoadEvent, mode: str) -> Finding:
         from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
@@ -395,8 +402,10 @@ class RuntimeImportChecks:
             self._double_reported.add(double.fingerprint)
             frozen = self.is_frozen(DOUBLE_LOAD_RULE, double.fingerprint)
             self.observed.append(Observed(DOUBLE_LOAD_RULE, double.fingerprint, frozen))
-            if not frozen:
-                self.findings.record(self._double_finding(double, phase))
+            finding = self._double_finding(double, phase)
+            if frozen:  # fails nothing and warns of nothing; the reports show it as frozen
+                finding = dataclasses.replace(finding, frozen=True, severity=ERROR)
+            self.findings.record(finding)
         return new
 
     def _double_finding(self, double: DoubleLoad, phase: Phase) -> Finding:
