@@ -595,3 +595,73 @@ def test_many_findings_in_one_test_are_capped_unless_verbose(
             "  ... and 295 more",
         ]
     )
+
+
+# ---------------------------------------------------------------------------
+# Forked children
+
+
+def test_a_forked_child_never_hangs_and_leaves_the_parent_alone(
+    pytester: pytest.Pytester, app: Callable[..., Path]
+) -> None:
+    app(
+        {
+            "tests/test_fork.py": """
+                import os
+                import threading
+                import time
+
+                from app.context import Ctx
+                from app.managers import Manager
+
+
+                def fork_and_wait(request, child):
+                    '''Fork while another thread holds the tracker's lock; the child runs
+                    child() and exits 0, or 1 if it raised; 2 if it hangs.'''
+                    plugin = request.config.pluginmanager.get_plugin("ssot-managers")
+                    lock = plugin.tracker._lock if plugin else threading.RLock()
+                    held, release = threading.Event(), threading.Event()
+
+                    def hold():
+                        with lock:
+                            held.set()
+                            release.wait()
+
+                    thread = threading.Thread(target=hold)
+                    thread.start()
+                    held.wait()
+                    pid = os.fork()
+                    if pid == 0:
+                        try:
+                            child()
+                        except BaseException:
+                            os._exit(1)
+                        os._exit(0)
+                    release.set()
+                    thread.join()
+                    deadline = time.monotonic() + 20
+                    while time.monotonic() < deadline:
+                        done, status = os.waitpid(pid, os.WNOHANG)
+                        if done:
+                            return os.waitstatus_to_exitcode(status)
+                        time.sleep(0.05)
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    return 2
+
+
+                def test_the_child_builds_managers(request):
+                    def child():
+                        keep = [Manager(Ctx("alice")), Manager(Ctx("alice"))]
+                        import app.legacy  # a watched import in the child
+                        assert keep and app.legacy
+
+                    assert fork_and_wait(request, child) == 0
+                    one = Manager(Ctx("alice"))  # the parent still counts its own
+                    assert one
+            """,
+        }
+    )
+    result = run(pytester, "-rA")
+    assert outcomes(result) == {"test_the_child_builds_managers": "PASSED"}, result.stdout.str()
+    result.stdout.fnmatch_lines(["  created 1 (Manager: 1)"])

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
+from pytest_ssot.runtime import forking
 from pytest_ssot.runtime.modules import FileInfo, ProjectLayout
 
 IMPORT_NAME = dis.opmap["IMPORT_NAME"]
@@ -118,6 +119,8 @@ class ImportWatcher:
         self.on_load = on_load
         self._local = threading.local()
         self.errors: list[str] = []
+        self.stood_down = False
+        """True in a child process forked from the run (see runtime/forking.py)."""
 
     # -- installation -----------------------------------------------------------
 
@@ -128,6 +131,12 @@ class ImportWatcher:
     def install(self) -> None:
         if not self.installed:
             sys.meta_path.insert(0, self)
+            forking.stand_down_in_children(self)
+
+    def forked(self) -> None:
+        """In a child forked from the run: stop judging loads (see runtime/forking.py)."""
+        self.stood_down = True
+        self._local = threading.local()
 
     def ensure_first(self) -> None:
         """Move back to the front if another finder was inserted before us since."""
@@ -137,10 +146,13 @@ class ImportWatcher:
 
     def uninstall(self) -> None:
         sys.meta_path[:] = [finder for finder in sys.meta_path if finder is not self]
+        forking.forget(self)
 
     # -- the finder protocol ----------------------------------------------------
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if self.stood_down:
+            return None
         roots = self._roots
         if roots is not None and fullname.partition(".")[0] not in roots:
             return None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterable
 from types import FrameType, ModuleType
 from typing import Any
 
+from pytest_ssot.runtime import forking
 from pytest_ssot.runtime.findings import Finding
 from pytest_ssot.runtime.instances.counting import (
     PLAIN_KEYS,
@@ -98,6 +99,7 @@ class InstanceTracker:
         if self.active or not self.rules:
             return
         self.active = True
+        forking.stand_down_in_children(self)
         self._watcher = DeclaredModuleFinder(self.modules, self._module_loaded)
         sys.meta_path.insert(0, self._watcher)
         for name in sorted(self.modules):
@@ -108,6 +110,7 @@ class InstanceTracker:
     def uninstall(self) -> None:
         """Put every original constructor back and stop watching imports. Idempotent."""
         self.active = False
+        forking.forget(self)
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             sys.meta_path[:] = [f for f in sys.meta_path if f is not watcher]
@@ -134,10 +137,19 @@ class InstanceTracker:
                     f"restored ({type(exc).__name__}: {exc})"
                 )
 
+    def forked(self) -> None:
+        """In a child forked from the run: stop counting (its findings could not reach the
+        parent) and take fresh locks (another thread may have held them at the fork)."""
+        self.active = False
+        self._lock = threading.RLock()
+        self.local = threading.local()
+
     def is_wrapped(self, cls: type) -> bool:
         return cls in self._patches
 
     def _module_loaded(self, name: str, module: ModuleType) -> None:
+        if not self.active:
+            return  # stood down in a forked child
         for rule in self.rules:
             for path in rule.spec.classes:
                 if path.module != name:
