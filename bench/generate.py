@@ -291,6 +291,11 @@ def generate(output: Path, total_modules: int = 10_000, seed: int = 7) -> dict[s
     return manifest
 
 
+EDITED_MODULE = "bigapp/infra/s00/p0/mod0000.py"
+"""The file bench/run.py edits for its edit figures (exists with the default seed)."""
+ADDED_IMPORT = "bigapp.infra.s00.p0.mod0048"
+"""The import it adds to that file: a module of the same subpackage, so no contract changes."""
+
 CONTRACTS = f"""\
 [importlinter]
 root_packages =

@@ -391,6 +391,11 @@ class Target:
     name: str
     contracts: str
     pythonpath: Path | None = None
+    edited: str = ""
+    """A source file (relative to the folder holding the package) that the edit figures
+    change: first a comment line on top (no import changes, every line moves), then an
+    import added at the end. Restored after each run."""
+    added_import: str = ""
 
     @property
     def project(self) -> Path:
@@ -469,6 +474,53 @@ def prepare_project(target: Target) -> None:
     contracts = target.project / "contracts.ini"
     if not contracts.is_file() or contracts.read_text() != target.contracts:
         contracts.write_text(target.contracts)
+
+
+def package_parent(target: Target) -> Path:
+    """The folder holding the target's package: PYTHONPATH, or the venv's site-packages."""
+    if target.pythonpath is not None:
+        return target.pythonpath
+    done = subprocess.run(
+        [str(venv_python()), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"cannot find the venv's site-packages: {done.stderr.strip()}")
+    return Path(done.stdout.strip())
+
+
+def edit_rounds(runner: Runner, target: Target, order: Sequence[str]) -> dict[str, Any]:
+    """One file edited without an import change, then an import added to it, each tool after each.
+
+    Both tools start warm (their caches hold the unedited sources), and each sees exactly
+    the one edit since its previous run. The file is restored whatever happens.
+    """
+    one: dict[str, Any] = {}
+    path = package_parent(target) / target.edited
+    original = path.read_bytes()
+    steps = (
+        ("edit", b"# edited by bench/run.py\n" + original),
+        (
+            "import",
+            b"# edited by bench/run.py\n"
+            + original.rstrip(b"\n")
+            + f"\nimport {target.added_import}  # added by bench/run.py\n".encode(),
+        ),
+    )
+    try:
+        for kind, text in steps:
+            path.write_bytes(text)
+            for tool in order:
+                if tool == "lint":
+                    one[f"lint_{kind}"] = run_lint(runner, target)
+                else:
+                    one[f"pytest_{kind}"] = run_pytest(runner, target)
+            compare_verdicts(target, one[f"lint_{kind}"], one[f"pytest_{kind}"])
+    finally:
+        path.write_bytes(original)
+    return one
 
 
 def clear_caches(target: Target, tool: str) -> None:
@@ -575,6 +627,20 @@ class ContractBench:
         values = [r.phase_ms for r in self.runs[kind] if r.phase_ms is not None]
         return median(values) if values else None
 
+    def edits(self, tool: str) -> dict[str, Any]:
+        """The edit figures, medians and the paired ratios of each run (same run, same load)."""
+        found: dict[str, Any] = {}
+        for kind in ("edit", "import"):
+            if f"{tool}_{kind}" in self.runs:
+                found[f"{kind}_s"] = self.wall(f"{tool}_{kind}")
+                if tool == "pytest":
+                    pairs = zip(self.runs[f"pytest_{kind}"], self.runs[f"lint_{kind}"], strict=True)
+                    found[f"{kind}_paired_ratios"] = [
+                        round(p.sample.wall_s / q.sample.wall_s, 3) for p, q in pairs
+                    ]
+                    found[f"{kind}_reused"] = [r.reused for r in self.runs[f"pytest_{kind}"]]
+        return found
+
     def summary(self) -> dict[str, Any]:
         return {
             "target": self.target,
@@ -589,6 +655,7 @@ class ContractBench:
                 "warm_rss_kb": self.rss("lint_warm"),
                 "cold_phase_ms": self.phase("lint_cold"),
                 "warm_phase_ms": self.phase("lint_warm"),
+                **self.edits("lint"),
             },
             "pytest_ssot": {
                 "cold_s": self.wall("pytest_cold"),
@@ -600,6 +667,7 @@ class ContractBench:
                 "warm_results_reused": all(r.reused for r in self.runs["pytest_warm"]),
                 "cold_with_report_s": self.wall("report_cold"),
                 "warm_with_report_s": self.wall("report_warm"),
+                **self.edits("pytest"),
             },
             "bare_pytest_s": self.wall("bare"),
             "samples": {
@@ -648,6 +716,8 @@ def contract_round(runner: Runner, target: Target, index: int) -> dict[str, Any]
     clear_caches(target, "pytest")
     one["report_cold"] = run_pytest(runner, target, f"cold-{index}")
     one["report_warm"] = run_pytest(runner, target, f"warm-{index}")
+    if target.edited:
+        one.update(edit_rounds(runner, target, order))
     bare = runner.run(bare_pytest_command(), target.project, clean_env(target.pythonpath))
     if bare.returncode not in (0, 5):
         raise BenchError(f"bare pytest failed in {target.project}:\n{tail(bare.stdout)}")
@@ -1056,6 +1126,26 @@ def contract_figures(data: Mapping[str, Any]) -> list[Figure]:
             figures.append(at_most(label, value, "ms", limit, "; ".join(notes), below=True))
         else:
             figures.append(Figure(label, value, "ms", note="; ".join(notes)))
+    for kind, label, limits in (
+        ("edit", "one file edited, no import change", {"sympy": 0.5, "django": 0.5, "bigapp": 0.5}),
+        ("import", "one import added", {"django": 1.2, "bigapp": 1.0}),
+    ):
+        if f"{kind}_s" not in ours:
+            continue
+        paired = ours[f"{kind}_paired_ratios"]
+        value = median(paired)
+        note = (
+            f"{ours[f'{kind}_s']:.3f} s vs {lint[f'{kind}_s']:.3f} s; median of paired ratios "
+            f"{min(paired):.2f}-{max(paired):.2f}"
+            + ("; results reused" if all(ours[f"{kind}_reused"]) else "")
+        )
+        full = f"{name}: {label} / lint-imports"
+        limit = limits.get(name)
+        figures.append(
+            at_most(full, value, "x", limit, note)
+            if limit is not None
+            else Figure(full, value, "x", note=note)
+        )
     added = (ours["warm_s"] - data["bare_pytest_s"]) * 1000
     figures.append(
         Figure(
@@ -1241,9 +1331,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log(f"peak memory via {runner.method}; versions {versions}")
     targets = {
-        "sympy": Target("sympy", SYMPY_CONTRACTS),
-        "django": Target("django", DJANGO_CONTRACTS),
-        "bigapp": Target("bigapp", generate.CONTRACTS, pythonpath=GENERATED),
+        "sympy": Target(
+            "sympy", SYMPY_CONTRACTS, edited="sympy/codegen/ast.py", added_import="sympy.abc"
+        ),
+        "django": Target(
+            "django",
+            DJANGO_CONTRACTS,
+            edited="django/utils/text.py",
+            added_import="django.utils.log",
+        ),
+        "bigapp": Target(
+            "bigapp",
+            generate.CONTRACTS,
+            pythonpath=GENERATED,
+            edited=generate.EDITED_MODULE,
+            added_import=generate.ADDED_IMPORT,
+        ),
     }
 
     def bigapp() -> dict[str, Any]:

@@ -25,7 +25,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,21 @@ from pytest_ssot.model import (
     SsotError,
     Violation,
 )
-from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
+from pytest_ssot.result_cache import (
+    CACHE_FORMAT,
+    SourceState,
+    find_edit,
+    graph_only,
+    import_digest,
+    index_data,
+    module_for,
+    read_json_object,
+    remap_lines,
+    results_data,
+    source_state,
+    stored_results,
+)
+from pytest_ssot.serialize import result_to_dict
 from pytest_ssot.sources import display_path
 from pytest_ssot.syspath import importable_from
 
@@ -56,8 +70,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no cross-process lock, still correct per process
     fcntl = None  # type: ignore[assignment]
-
-CACHE_FORMAT = 1
 
 
 def _adapter() -> Any:
@@ -119,13 +131,8 @@ class StaticChecker:
     def _check_group(self, key: GraphKey, group: list[ContractSpec]) -> None:
         with self._locked(key):
             started = time.perf_counter()
-            fingerprint = self._fingerprint(key, group) if self.use_results_cache else None
-            cached = self._read_cache(key, fingerprint, group) if fingerprint else None
-            if cached is not None:
-                results, stats = cached
-                elapsed = (time.perf_counter() - started) * 1000
-                self._stats[key] = replace(stats, build_ms=elapsed, from_cache=True)
-                self._results.update(results)
+            state = self._source_state(key, group) if self.use_results_cache else None
+            if state is not None and self._reuse(key, group, state, started):
                 return
             with _collector_paused():
                 results = {spec.id: self._check_one(spec) for spec in group}
@@ -141,8 +148,8 @@ class StaticChecker:
                     dynamic_imports=None if scanned is None else len(scanned[1].imports),
                     unresolved=() if scanned is None else self._unresolved(graph, scanned[1]),
                 )
-                if fingerprint and not any(r.error for r in results.values()):
-                    self._write_cache(key, fingerprint, results, self._stats[key])
+                if state is not None and not any(r.error for r in results.values()):
+                    self._write_cache(key, state, results, self._stats[key], graph, group)
 
     def _check_one(self, spec: ContractSpec) -> ContractResult:
         started = time.perf_counter()
@@ -248,9 +255,12 @@ class StaticChecker:
         assert self.cache_root is not None
         return self.cache_root / f"results-{_key_hash(key)}.json"
 
-    def _fingerprint(self, key: GraphKey, group: Sequence[ContractSpec]) -> str | None:
+    def _index_path(self, key: GraphKey) -> Path:
+        assert self.cache_root is not None
+        return self.cache_root / f"index-{_key_hash(key)}.json"
+
+    def _source_state(self, key: GraphKey, group: Sequence[ContractSpec]) -> SourceState | None:
         """Everything the group's results depend on; None if it cannot be known cheaply."""
-        digest = hashlib.sha256()
         header = {
             "format": CACHE_FORMAT,
             "plugin": pytest_ssot.__version__,
@@ -271,26 +281,23 @@ class StaticChecker:
                 for s in group
             ),
         }
-        digest.update(json.dumps(header, sort_keys=True).encode())
         folders = self._source_folders(key, group)
         if folders is None:
             return None
-        for folder in folders:
-            digest.update(f"\0folder {folder}\n".encode())
-            for line in _stat_lines(folder):
-                digest.update(line)
-        return digest.hexdigest()
+        return source_state(header, folders)
 
-    def _source_folders(self, key: GraphKey, group: Sequence[ContractSpec]) -> list[Path] | None:
+    def _source_folders(
+        self, key: GraphKey, group: Sequence[ContractSpec]
+    ) -> list[tuple[str | None, Path]] | None:
         """The root packages' folders, and the files of custom contract types."""
-        found: list[Path] = []
+        found: list[tuple[str | None, Path]] = []
         try:
             with importable_from(self.rootdir):
                 for name in key.root_packages:
                     spec = importlib.util.find_spec(name)
                     if spec is None or not spec.submodule_search_locations:
                         return None  # let the real check say what is wrong
-                    found.extend(Path(p) for p in spec.submodule_search_locations)
+                    found.extend((name, Path(p)) for p in spec.submodule_search_locations)
                 for entry in sorted({t for s in group for t in s.session.contract_types}):
                     # The module defining the type, and the whole top-level package it
                     # belongs to: a helper module the type imports can change its verdicts.
@@ -298,45 +305,113 @@ class StaticChecker:
                     spec = importlib.util.find_spec(module)
                     if spec is None or spec.origin is None:
                         return None
-                    found.append(Path(spec.origin))
+                    found.append((None, Path(spec.origin)))
                     top = importlib.util.find_spec(module.partition(".")[0])
                     if top is not None and top.submodule_search_locations:
-                        found.extend(Path(p) for p in top.submodule_search_locations)
+                        found.extend((None, Path(p)) for p in top.submodule_search_locations)
         except (ImportError, ValueError):
             return None
         return found
 
-    def _read_cache(
-        self, key: GraphKey, fingerprint: str, group: Sequence[ContractSpec]
-    ) -> tuple[dict[str, ContractResult], GraphStats] | None:
-        try:
-            data = json.loads(self._results_path(key).read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
-                return None
-            by_id = {r["id"]: r for r in data["results"]}
-            if any(spec.id not in by_id for spec in group):
-                return None
-            results = {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
-            return results, stats_from_dict(data["graph"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            # No cache, or one we cannot read (a hand edit, another version): check
-            # again; the file is rewritten with what this run finds.
+    def _reuse(
+        self, key: GraphKey, group: Sequence[ContractSpec], state: SourceState, started: float
+    ) -> bool:
+        """Serve the stored results if they still stand; False if the group must be checked."""
+        data = read_json_object(self._results_path(key))
+        if data is None or data.get("header") != state.header:
+            return False
+        stored = stored_results(data, group)
+        if stored is None:
+            return False
+        results, stats = stored
+        changed = 0
+        if data.get("fingerprint") != state.fingerprint:
+            edited = self._edited(key, group, state, str(data.get("fingerprint")), results)
+            if edited is None:
+                return False
+            results, changed = edited
+            with contextlib.suppress(OSError):  # a read-only cache only costs speed
+                write_atomic(
+                    self._results_path(key),
+                    json.dumps(
+                        results_data(
+                            state.fingerprint,
+                            state.header,
+                            stats,
+                            (result_to_dict(r) for r in results.values()),
+                        )
+                    ),
+                )
+        elapsed = (time.perf_counter() - started) * 1000
+        self._stats[key] = replace(stats, build_ms=elapsed, from_cache=True, changed_files=changed)
+        self._results.update(results)
+        return True
+
+    def _edited(
+        self,
+        key: GraphKey,
+        group: Sequence[ContractSpec],
+        state: SourceState,
+        fingerprint: str,
+        results: dict[str, ContractResult],
+    ) -> tuple[dict[str, ContractResult], int] | None:
+        """The results, when the only change is edits that kept every file's imports.
+
+        The graph is then the same, so verdicts and chains stand; only the line numbers
+        of imports in the edited files may have moved, and are re-read from them.
+        """
+        if not graph_only(group):
             return None
+        index = read_json_object(self._index_path(key))
+        edit = find_edit(index, state, fingerprint) if index is not None else None
+        if edit is None:
+            return None
+        modules_by_folder: dict[tuple[str, Path], list[str]] = {}
+        for folder in state.folders:
+            if folder.root is None:
+                continue
+            bucket = modules_by_folder.setdefault((folder.root, folder.path), [])
+            for rel in folder.files:
+                module = module_for(folder.root, rel)
+                if module is not None and module in edit.digests:
+                    bucket.append(module)
+        packages = [(root, path, modules) for (root, path), modules in modules_by_folder.items()]
+        try:
+            lines = _adapter().scan_module_imports(key, packages, edit.changed)
+        except GraphError:
+            return None
+        for module, imported in lines.items():
+            if import_digest(imported) != edit.digests[module]:
+                return None  # an import was added or removed
+        remapped = remap_lines(results, lines)
+        if remapped is None:
+            return None
+        assert index is not None
+        index["fingerprint"] = state.fingerprint
+        index["folders"] = index_data(state, {})["folders"]
+        with contextlib.suppress(OSError):
+            write_atomic(self._index_path(key), json.dumps(index))
+        return remapped, len(edit.changed)
 
     def _write_cache(
         self,
         key: GraphKey,
-        fingerprint: str,
+        state: SourceState,
         results: dict[str, ContractResult],
         stats: GraphStats,
+        graph: BuiltGraph,
+        group: Sequence[ContractSpec],
     ) -> None:
-        data = {
-            "fingerprint": fingerprint,
-            "graph": stats_to_dict(stats),
-            "results": [result_to_dict(r) for r in results.values()],
-        }
+        data = results_data(
+            state.fingerprint, state.header, stats, (result_to_dict(r) for r in results.values())
+        )
         # A read-only cache, or a results path that is not a regular file, only costs speed.
         with contextlib.suppress(OSError, FileError):
+            if graph_only(group):
+                digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
+                write_atomic(self._index_path(key), json.dumps(index_data(state, digests)))
+            else:
+                self._index_path(key).unlink(missing_ok=True)
             write_atomic(self._results_path(key), json.dumps(data))
 
     # -- helpers --------------------------------------------------------------------
@@ -459,53 +534,3 @@ def library_versions() -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 _VERSIONS[dist] = "missing"
     return _VERSIONS
-
-
-def _stat_lines(folder: Path) -> Iterable[bytes]:
-    """One line per Python file below ``folder`` (or for the file itself): path, size, times.
-
-    This runs on every warm run over every source file, so it uses os.scandir and
-    plain strings (three times faster than os.walk with Path objects on 10,000 files).
-    Symlinked folders are followed, as grimp follows them, and named with their
-    target, so that re-pointing a link is a change too; a link back to a folder
-    being scanned (a loop) is listed but not entered.
-    """
-    if folder.is_file():
-        st = folder.stat()
-        yield f"{folder}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode()
-        return
-    lines: list[str] = []
-    top = os.path.realpath(folder)
-    # (folder, its path shown relative to ``folder``, its real path, real paths above it)
-    stack: list[tuple[str, str, str, frozenset[str]]] = [(str(folder), "", top, frozenset({top}))]
-    while stack:
-        path, prefix, real_path, above = stack.pop()
-        try:
-            with os.scandir(path) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
-        except OSError:
-            lines.append(f"{prefix}\0unreadable\n")
-            continue
-        for entry in entries:
-            name = entry.name
-            try:
-                if entry.is_dir():
-                    if name == "__pycache__":
-                        continue
-                    if entry.is_symlink():
-                        real = os.path.realpath(entry.path)
-                        lines.append(f"{prefix}{name}/\0link\0{real}\n")
-                    else:
-                        real = f"{real_path}/{name}"
-                    if real in above:
-                        continue  # a loop: listed above, not entered
-                    stack.append((entry.path, f"{prefix}{name}/", real, above | {real}))
-                elif name.endswith(".py"):
-                    st = entry.stat()
-                    lines.append(
-                        f"{prefix}{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
-                        f"\0{st.st_ino}\n"
-                    )
-            except OSError:
-                lines.append(f"{prefix}{name}\0unreadable\n")
-    yield "".join(lines).encode()

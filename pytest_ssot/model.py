@@ -207,6 +207,8 @@ class GraphStats:
     """Imports added from calls that load a module by name; None when that scan is off."""
     unresolved: tuple[str, ...] = ()
     """Such calls whose module name is computed: ``file:line: call``."""
+    changed_files: int = 0
+    """With ``from_cache``: files edited since the stored results without changing an import."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ def stats_to_dict(stats: GraphStats) -> dict[str, Any]:
         "from_cache": stats.from_cache,
         "dynamic_imports": stats.dynamic_imports,
         "unresolved": list(stats.unresolved),
+        "changed_files": stats.changed_files,
     }
 
 
@@ -142,4 +143,5 @@ def stats_from_dict(data: Mapping[str, Any]) -> GraphStats:
         from_cache=bool(data.get("from_cache", False)),
         dynamic_imports=data.get("dynamic_imports"),
         unresolved=tuple(str(u) for u in data.get("unresolved", ())),
+        changed_files=int(data.get("changed_files", 0)),
     )

@@ -99,15 +99,15 @@ def test_symlinked_subpackage_pointed_elsewhere_is_seen(
 
 
 def test_symlink_loop_does_not_hang_the_fingerprint(tmp_path: Path) -> None:
-    from pytest_ssot.checking import _stat_lines
+    from pytest_ssot.result_cache import stat_files
 
     (tmp_path / "pkg/inner").mkdir(parents=True)
     (tmp_path / "pkg/__init__.py").write_text("")
     (tmp_path / "pkg/inner/__init__.py").write_text("")
     (tmp_path / "pkg/inner/loop").symlink_to(tmp_path / "pkg")
-    lines = b"".join(_stat_lines(tmp_path / "pkg")).decode()
-    assert "inner/__init__.py" in lines
-    assert lines.count("__init__.py") == 2
+    files = stat_files(tmp_path / "pkg")
+    assert sorted(files) == ["__init__.py", "inner/__init__.py", "inner/loop/"]
+    assert files["inner/loop/"] == f"link\0{tmp_path / 'pkg'}"
 
 
 def test_another_copy_on_the_path_is_seen(pytester: pytest.Pytester, write: WriteFiles) -> None:
@@ -301,3 +301,113 @@ def test_results_file_of_the_wrong_shape_is_rebuilt(
     assert not reused(result)
     assert isinstance(json.loads(path.read_text()), dict)
     assert reused(run(pytester))
+
+
+# -- an edit that keeps every import: reused, with the new line numbers ----------------------
+
+EDITED = "1 edited file import the same modules as before"
+
+
+def test_edit_without_an_import_change_shows_the_new_line_numbers(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**BASE, "pkg/b.py": "from . import legacy\n"})
+    first = run(pytester)
+    first.assert_outcomes(failed=1)
+    first.stdout.fnmatch_lines(["*pkg/b.py:1*"])
+    b = pytester.path / "pkg/b.py"
+    b.write_text('"""Now documented."""\n\n\nfrom . import legacy\n\nX = 1\n')
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    assert EDITED in result.stdout.str()
+    result.stdout.fnmatch_lines(["*pkg.b -> pkg.legacy*", "*pkg/b.py:4*from . import legacy*"])
+    assert "pkg/b.py:1" not in result.stdout.str()
+    # The stored results now hold the new lines: the next run says nothing changed.
+    again = run(pytester)
+    assert reused(again)
+    again.stdout.fnmatch_lines(["*pkg/b.py:4*"])
+
+
+def test_an_import_added_by_an_edit_is_seen(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/sub/x.py").write_text("import pkg.legacy\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    assert not reused(result) and EDITED not in result.stdout.str()
+
+
+def test_an_import_removed_by_an_edit_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**BASE, "pkg/b.py": "import pkg.legacy\nimport pkg.a\n"})
+    run(pytester).assert_outcomes(failed=1)
+    (pytester.path / "pkg/b.py").write_text("# import pkg.legacy\nimport pkg.a\n")
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_an_import_swapped_in_a_file_of_the_same_size_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**BASE, "pkg/a.py": "import pkg.b_\n", "pkg/b_.py": ""})
+    run(pytester).assert_outcomes(passed=1)
+    a = pytester.path / "pkg/a.py"
+    stat = a.stat()
+    a.write_text("import pkg.sub\n")  # same size, same mtime: only ctime and content differ
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not reused(run(pytester))
+    a.write_text("import pkg.legacy\n"[:14] + "\n")
+    result = run(pytester)
+    assert not reused(result)
+
+
+def test_a_file_added_or_removed_is_seen(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    added = pytester.path / "pkg/sub/y.py"
+    added.write_text("import pkg.legacy\n")
+    run(pytester).assert_outcomes(failed=1)
+    added.unlink()
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    assert not reused(result) and EDITED not in result.stdout.str()
+
+
+def test_an_edit_that_breaks_the_syntax_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(BASE)
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/b.py").write_text("def broken(:\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg/b.py*"])
+    assert "does not parse" in result.stdout.str()
+
+
+def test_edit_in_a_group_with_a_content_based_contract_type_checks_again(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    files = {k: v for k, v in BASE.items() if k != "pyproject.toml"}
+    write(
+        {
+            **files,
+            "pkg/b.py": "class Payment:\n    pass\n",
+            "pyproject.toml": FORBIDDEN_LEGACY.replace(
+                'root_package = "pkg"\n',
+                'root_package = "pkg"\ncontract_types = '
+                '["unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract"]\n',
+            )
+            + """
+            [[tool.importlinter.contracts]]
+            id = "one-payment"
+            name = "one Payment"
+            type = "unique_definition"
+            names = ["Payment"]
+            """.replace("            ", ""),
+        }
+    )
+    run(pytester).assert_outcomes(passed=2)
+    (pytester.path / "pkg/a.py").write_text("import pkg.b\n\n\nclass Payment:\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)

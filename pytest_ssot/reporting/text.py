@@ -181,11 +181,16 @@ def summary_lines(
         parts.append(f"{labels['ERROR']} could not be checked")
     lines = [f"contracts: {', '.join(parts)}"]
     for graph in graphs:
-        how = (
-            f"results reused, nothing changed since the last run ({graph.build_ms:.0f} ms)"
-            if graph.from_cache
-            else f"built in {graph.build_ms:.0f} ms"
-        )
+        if graph.from_cache and graph.changed_files:
+            edited = f"{graph.changed_files} edited file{'s' if graph.changed_files > 1 else ''}"
+            how = (
+                f"results reused, {edited} import the same modules as before, "
+                f"line numbers re-read ({graph.build_ms:.0f} ms)"
+            )
+        elif graph.from_cache:
+            how = f"results reused, nothing changed since the last run ({graph.build_ms:.0f} ms)"
+        else:
+            how = f"built in {graph.build_ms:.0f} ms"
         lines.append(
             f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, {how}"
         )

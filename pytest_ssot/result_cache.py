@@ -1,0 +1,275 @@
+"""The result cache on disk: what a group's results depend on, and telling what changed.
+
+Two files per graph (one set of root packages and options) in pytest-ssot's cache folder:
+
+- ``results-<hash>.json``: the fingerprint (one digest of everything the results depend
+  on), the header digest (everything but the source files), the graph's size and the
+  results. Read on every warm run; when the fingerprint matches, the results stand.
+- ``index-<hash>.json``: only for groups whose contracts depend on nothing but the
+  graph (import-linter's own contract types): the stat line of every source file and,
+  per module, a digest of the modules it imports. Read only when the fingerprint
+  differs, to tell an edit that changes no import (the graph is the same, so the
+  results stand with fresh line numbers) from one that does (check again).
+
+Pure file-system code: no pytest, no import-linter, no grimp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pytest_ssot.model import ContractResult, ContractSpec, GraphStats
+from pytest_ssot.serialize import result_from_dict, stats_from_dict
+
+CACHE_FORMAT = 2
+
+GRAPH_ONLY_TYPES = frozenset(
+    {"forbidden", "layers", "independence", "protected", "acyclic_siblings", "private_modules"}
+)
+"""import-linter's built-in types: their verdicts follow from the graph and the options alone."""
+
+
+def graph_only(group: Sequence[ContractSpec]) -> bool:
+    """Whether every contract of the group depends on the import graph alone.
+
+    Not for custom types (they may read anything) nor pytest-ssot's own types (they
+    read what modules define); a custom type registered under a built-in name counts
+    as custom.
+    """
+    for spec in group:
+        shadowed = {entry.partition(":")[0].strip() for entry in spec.session.contract_types}
+        if spec.type not in GRAPH_ONLY_TYPES or spec.type in shadowed:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# The source files
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder (or file) the results depend on, with one stat line per Python file."""
+
+    root: str | None
+    """The root package it holds, or None (a custom contract type's files)."""
+    path: Path
+    files: Mapping[str, str]
+    """Path relative to ``path`` ('' for a file) -> size, times and inode."""
+
+
+@dataclass(frozen=True)
+class SourceState:
+    header: str
+    folders: tuple[Folder, ...]
+    fingerprint: str
+
+
+def source_state(
+    header: Mapping[str, Any], folders: Iterable[tuple[str | None, Path]]
+) -> SourceState:
+    """Stat every Python file of ``folders``; the fingerprint covers them and ``header``."""
+    head = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(head.encode())
+    scanned: list[Folder] = []
+    for root, path in folders:
+        files = stat_files(path)
+        scanned.append(Folder(root, path, files))
+        digest.update(f"\0folder {path}\n".encode())
+        digest.update("".join(f"{rel}\0{line}\n" for rel, line in files.items()).encode())
+    return SourceState(head, tuple(scanned), digest.hexdigest())
+
+
+def stat_files(folder: Path) -> dict[str, str]:
+    """One entry per Python file below ``folder`` (or for the file itself): size, times, inode.
+
+    This runs on every warm run over every source file, so it uses os.scandir and
+    plain strings (three times faster than os.walk with Path objects on 10,000 files).
+    Symlinked folders are followed, as grimp follows them, and listed with their
+    target, so that re-pointing a link is a change too; a link back to a folder
+    being scanned (a loop) is listed but not entered.
+    """
+    if folder.is_file():
+        st = folder.stat()
+        return {"": f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"}
+    found: dict[str, str] = {}
+    top = os.path.realpath(folder)
+    # (folder, its path relative to ``folder``, its real path, real paths above it)
+    stack: list[tuple[str, str, str, frozenset[str]]] = [(str(folder), "", top, frozenset({top}))]
+    while stack:
+        path, prefix, real_path, above = stack.pop()
+        try:
+            with os.scandir(path) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            found[prefix] = "unreadable"
+            continue
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():
+                    if name == "__pycache__":
+                        continue
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        found[f"{prefix}{name}/"] = f"link\0{real}"
+                    else:
+                        real = f"{real_path}/{name}"
+                    if real in above:
+                        continue  # a loop: listed above, not entered
+                    stack.append((entry.path, f"{prefix}{name}/", real, above | {real}))
+                elif name.endswith(".py"):
+                    st = entry.stat()
+                    found[f"{prefix}{name}"] = (
+                        f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                    )
+            except OSError:
+                found[f"{prefix}{name}"] = "unreadable"
+    return found
+
+
+def module_for(root: str, rel: str) -> str | None:
+    """The module a file below a root package's folder is, as grimp names it."""
+    if not rel.endswith(".py"):
+        return None
+    parts = rel[:-3].split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    if not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join([root, *parts])
+
+
+def import_digest(imported: Iterable[str]) -> str:
+    """A short digest of the set of modules one module imports."""
+    return hashlib.blake2b("\n".join(sorted(imported)).encode(), digest_size=8).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Reading and writing
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or None when absent, unreadable or of another shape."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def results_data(
+    fingerprint: str, header: str, stats: GraphStats, results: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    from pytest_ssot.serialize import stats_to_dict
+
+    return {
+        "format": CACHE_FORMAT,
+        "fingerprint": fingerprint,
+        "header": header,
+        "graph": stats_to_dict(replace(stats, from_cache=False, changed_files=0)),
+        "results": list(results),
+    }
+
+
+def stored_results(
+    data: Mapping[str, Any], group: Sequence[ContractSpec]
+) -> tuple[dict[str, ContractResult], GraphStats] | None:
+    """The group's results from a results file's data; None if any is missing or malformed."""
+    try:
+        by_id = {r["id"]: r for r in data["results"]}
+        if any(spec.id not in by_id for spec in group):
+            return None
+        results = {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
+        return results, stats_from_dict(data["graph"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def index_data(state: SourceState, digests: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "format": CACHE_FORMAT,
+        "fingerprint": state.fingerprint,
+        "header": state.header,
+        "folders": [[f.root, str(f.path), dict(f.files)] for f in state.folders],
+        "imports": dict(digests),
+    }
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What changed since the stored results, when only existing files changed."""
+
+    changed: dict[str, tuple[str, Path]]
+    """Changed module -> (root package, the root folder it is in)."""
+    digests: dict[str, str]
+    """Every module's stored import digest."""
+
+
+def find_edit(index: Mapping[str, Any], state: SourceState, fingerprint: str) -> Edit | None:
+    """The modules whose files changed, when nothing else did; None otherwise.
+
+    None when the index is not the one of the stored results, when a file was added,
+    removed or became unreadable, or when a changed file is not a module of the graph.
+    """
+    try:
+        if index.get("fingerprint") != fingerprint or index.get("header") != state.header:
+            return None
+        stored = index["folders"]
+        digests = index["imports"]
+        if not isinstance(digests, dict) or len(stored) != len(state.folders):
+            return None
+        changed: dict[str, tuple[str, Path]] = {}
+        for (root, path, files), folder in zip(stored, state.folders, strict=True):
+            if (
+                root != folder.root
+                or path != str(folder.path)
+                or files.keys() != folder.files.keys()
+            ):
+                return None
+            for rel, line in folder.files.items():
+                if files[rel] == line:
+                    continue
+                module = module_for(root, rel) if root is not None and "\0" in line else None
+                if module is None or module not in digests:
+                    return None
+                changed[module] = (root, folder.path)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return Edit(changed, digests) if changed else None
+
+
+def remap_lines(
+    results: Mapping[str, ContractResult], lines: Mapping[str, Mapping[str, tuple[int, ...]]]
+) -> dict[str, ContractResult] | None:
+    """The results with the line numbers of imports made by re-read modules replaced.
+
+    ``lines`` maps each re-read module to {imported module: line numbers}. None when a
+    result cannot be updated (a contract type's own rendering, an import not found).
+    """
+    updated: dict[str, ContractResult] = {}
+    for spec_id, result in results.items():
+        if result.fallback_text:
+            return None
+        violations = []
+        for violation in result.violations:
+            if violation.line is not None and violation.importer in lines:
+                return None
+            hops = []
+            for hop in violation.hops:
+                found = lines.get(hop.importer)
+                if found is not None:
+                    numbers = found.get(hop.imported)
+                    if numbers is None:
+                        return None
+                    hop = replace(hop, line_numbers=numbers)
+                hops.append(hop)
+            violations.append(replace(violation, hops=tuple(hops)))
+        updated[spec_id] = replace(result, violations=tuple(violations))
+    return updated
