@@ -22,6 +22,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -49,6 +50,7 @@ from pytest_ssot.result_cache import (
     SourceState,
     find_edit,
     graph_only,
+    grimp_may_be_stale,
     import_digest,
     index_data,
     module_for,
@@ -132,8 +134,10 @@ class StaticChecker:
         with self._locked(key):
             started = time.perf_counter()
             state = self._source_state(key, group) if self.use_results_cache else None
-            if state is not None and self._reuse(key, group, state, started):
-                return
+            if state is not None:
+                if self._reuse(key, group, state, started):
+                    return
+                self._drop_stale_grimp_cache(key, state)
             with _collector_paused():
                 results = {spec.id: self._check_one(spec) for spec in group}
             self._results.update(results)
@@ -148,7 +152,7 @@ class StaticChecker:
                     dynamic_imports=None if scanned is None else len(scanned[1].imports),
                     unresolved=() if scanned is None else self._unresolved(graph, scanned[1]),
                 )
-                if state is not None and not any(r.error for r in results.values()):
+                if state is not None:
                     self._write_cache(key, state, results, self._stats[key], graph, group)
 
     def _check_one(self, spec: ContractSpec) -> ContractResult:
@@ -393,6 +397,21 @@ class StaticChecker:
             write_atomic(self._index_path(key), json.dumps(index))
         return remapped, len(edit.changed)
 
+    def _drop_stale_grimp_cache(self, key: GraphKey, state: SourceState) -> None:
+        """Delete grimp's cache when it may hold the imports of a file as it was before.
+
+        grimp trusts a file's modification time alone; an edit that keeps it (a tool
+        restoring times, two writes within the clock's resolution) would be served
+        its old imports. The index says how each file looked when grimp last read it.
+        """
+        cache_dir = self.cache_dir_for(key)
+        if cache_dir is None or not cache_dir.exists():
+            return
+        index = read_json_object(self._index_path(key))
+        if index is None or index.get("header") != state.header or grimp_may_be_stale(index, state):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(cache_dir)
+
     def _write_cache(
         self,
         key: GraphKey,
@@ -402,17 +421,25 @@ class StaticChecker:
         graph: BuiltGraph,
         group: Sequence[ContractSpec],
     ) -> None:
-        data = results_data(
-            state.fingerprint, state.header, stats, (result_to_dict(r) for r in results.values())
-        )
+        # The index is written whenever a graph was built (it tells the next run whether
+        # grimp's cache can be trusted); the results only when every contract was checked.
+        digests: dict[str, str] = {}
+        if graph_only(group):
+            digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
         # A read-only cache, or a results path that is not a regular file, only costs speed.
         with contextlib.suppress(OSError, FileError):
-            if graph_only(group):
-                digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
-                write_atomic(self._index_path(key), json.dumps(index_data(state, digests)))
+            write_atomic(self._index_path(key), json.dumps(index_data(state, digests)))
+        with contextlib.suppress(OSError, FileError):
+            if any(r.error for r in results.values()):
+                self._results_path(key).unlink(missing_ok=True)
             else:
-                self._index_path(key).unlink(missing_ok=True)
-            write_atomic(self._results_path(key), json.dumps(data))
+                data = results_data(
+                    state.fingerprint,
+                    state.header,
+                    stats,
+                    (result_to_dict(r) for r in results.values()),
+                )
+                write_atomic(self._results_path(key), json.dumps(data))
 
     # -- helpers --------------------------------------------------------------------
 

@@ -202,6 +202,27 @@ def index_data(state: SourceState, digests: Mapping[str, str]) -> dict[str, Any]
     }
 
 
+def grimp_may_be_stale(index: Mapping[str, Any], state: SourceState) -> bool:
+    """Whether a file changed since the index was written but kept its modification time.
+
+    grimp's cache knows a file by its modification time alone. Also True when the
+    index cannot be read: nothing then says how the files looked.
+    """
+    try:
+        stored = {str(path): files for _root, path, files in index["folders"]}
+        for folder in state.folders:
+            before = stored.get(str(folder.path), {})
+            for rel, line in folder.files.items():
+                old = before.get(rel)
+                if old is None or old == line or "\0" not in line or "\0" not in old:
+                    continue
+                if old.split("\0")[1] == line.split("\0")[1]:
+                    return True
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class Edit:
     """What changed since the stored results, when only existing files changed."""
@@ -223,7 +244,7 @@ def find_edit(index: Mapping[str, Any], state: SourceState, fingerprint: str) ->
             return None
         stored = index["folders"]
         digests = index["imports"]
-        if not isinstance(digests, dict) or len(stored) != len(state.folders):
+        if not isinstance(digests, dict) or not digests or len(stored) != len(state.folders):
             return None
         changed: dict[str, tuple[str, Path]] = {}
         for (root, path, files), folder in zip(stored, state.folders, strict=True):
