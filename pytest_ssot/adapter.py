@@ -289,52 +289,6 @@ def direct_imports(graph: BuiltGraph) -> Iterator[tuple[str, set[str]]]:
             yield module, imported_by(module)
 
 
-def scan_module_imports(
-    key: GraphKey,
-    packages: Sequence[tuple[str, Path, Iterable[str]]],
-    targets: Mapping[str, tuple[str, Path]],
-) -> dict[str, dict[str, tuple[int, ...]]]:
-    """Re-read the imports of a few modules as grimp would: {module: {imported: lines}}.
-
-    ``packages`` are the root packages' folders with every module in them (grimp
-    needs them all to tell ``from pkg import name`` a module from an attribute);
-    ``targets`` maps each module to read to its root package and folder. Uses
-    grimp's own scanner (internal API, checked against both ends of ``SUPPORTED``);
-    raises GraphError when a file cannot be read or parsed.
-    """
-    from grimp import _rustgrimp as rust  # type: ignore[attr-defined]
-    from grimp.application.config import settings
-    from grimp.application.ports.modulefinder import FoundPackage, ModuleFile
-    from grimp.domain.valueobjects import Module
-
-    found = {
-        FoundPackage(
-            name=name,
-            directory=str(folder),
-            module_files=frozenset(ModuleFile(module=Module(m), mtime=0.0) for m in modules),
-        )
-        for name, folder, modules in packages
-    }
-    wanted = tuple(ModuleFile(module=Module(m), mtime=0.0) for m in targets)
-    try:
-        scanned = rust.scan_for_imports(
-            module_files=wanted,
-            found_packages=found,
-            include_external_packages=bool(key.include_external_packages),
-            exclude_type_checking_imports=bool(key.exclude_type_checking_imports),
-            file_system=settings.FILE_SYSTEM.convert_to_basic(),
-        )
-    except Exception as exc:  # whatever it is, the caller builds the whole graph instead
-        raise GraphError(f"cannot re-read the imports of {', '.join(targets)}: {exc}") from None
-    result: dict[str, dict[str, tuple[int, ...]]] = {}
-    for module in targets:
-        lines: dict[str, set[int]] = {}
-        for direct in scanned.get(Module(module), ()):
-            lines.setdefault(direct.imported.name, set()).add(direct.line_number)
-        result[module] = {name: tuple(sorted(numbers)) for name, numbers in lines.items()}
-    return result
-
-
 def copy_graph(graph: BuiltGraph) -> Any:
     return copy.deepcopy(graph.graph)
 

@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,7 +268,7 @@ class StaticChecker:
         header = {
             "format": CACHE_FORMAT,
             "plugin": pytest_ssot.__version__,
-            "libraries": library_versions(),
+            "libraries": library_stamps(),
             "python": sys.version,
             "key": repr(key),
             "rootdir": str(self.rootdir),
@@ -370,18 +370,10 @@ class StaticChecker:
         edit = find_edit(index, state, fingerprint) if index is not None else None
         if edit is None:
             return None
-        modules_by_folder: dict[tuple[str, Path], list[str]] = {}
-        for folder in state.folders:
-            if folder.root is None:
-                continue
-            bucket = modules_by_folder.setdefault((folder.root, folder.path), [])
-            for rel in folder.files:
-                module = module_for(folder.root, rel)
-                if module is not None and module in edit.digests:
-                    bucket.append(module)
-        packages = [(root, path, modules) for (root, path), modules in modules_by_folder.items()]
         try:
-            lines = _adapter().scan_module_imports(key, packages, edit.changed)
+            from pytest_ssot.adapter_scan import scan_module_imports
+
+            lines = scan_module_imports(key, _modules_by_folder(state, edit.digests), edit.changed)
         except GraphError:
             return None
         for module, imported in lines.items():
@@ -492,6 +484,27 @@ class StaticChecker:
         return message.replace(root + "/", "").replace(root, ".")
 
 
+def _modules_by_folder(
+    state: SourceState, digests: Mapping[str, str]
+) -> list[tuple[str, Path, list[str]]]:
+    """Each root package folder with the graph's modules in it."""
+    roots = [f for f in state.folders if f.root is not None]
+    if len({f.root for f in roots}) == len(roots):
+        # One folder per root package (no namespace portions): split the names alone.
+        by_root: dict[str, list[str]] = {f.root: [] for f in roots if f.root is not None}
+        for module in digests:
+            bucket = by_root.get(module.partition(".")[0])
+            if bucket is not None:
+                bucket.append(module)
+        return [(f.root, f.path, by_root[f.root]) for f in roots if f.root is not None]
+    found = []
+    for folder in roots:
+        assert folder.root is not None
+        names = (module_for(folder.root, rel) for rel in folder.files)
+        found.append((folder.root, folder.path, [m for m in names if m and m in digests]))
+    return found
+
+
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Building a graph allocates hundreds of thousands of objects in a pytest process whose
@@ -547,6 +560,25 @@ def _os_reason(exc: OSError) -> str:
 
 def _key_hash(key: GraphKey) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+
+def library_stamps() -> dict[str, str]:
+    """Which import-linter and grimp are installed, for the fingerprint.
+
+    The path, size, time and inode of each package's ``__init__.py``: installing
+    another version writes it anew. Cheaper than reading their versions, which loads
+    importlib.metadata's parsers (tens of milliseconds, on every warm run).
+    """
+    stamps: dict[str, str] = {}
+    for name in ("importlinter", "grimp"):
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+            st = os.stat(origin) if origin else None  # noqa: PTH116 (a str path, hot)
+        except (ImportError, ValueError, OSError):
+            st = origin = None
+        stamps[name] = f"{origin}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" if st else "missing"
+    return stamps
 
 
 _VERSIONS: dict[str, str] = {}

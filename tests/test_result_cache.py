@@ -132,8 +132,10 @@ def test_library_versions_are_part_of_the_key(
     write(BASE)
     run(pytester).assert_outcomes(passed=1)
     assert reused(run(pytester))
-    versions = dict(checking.library_versions())
-    monkeypatch.setattr(checking, "_VERSIONS", {**versions, "grimp": "99.0"})
+    stamps = checking.library_stamps()
+    assert set(stamps) == {"importlinter", "grimp"} and "missing" not in stamps.values()
+    # Another grimp installed: its __init__.py is written anew.
+    monkeypatch.setattr(checking, "library_stamps", lambda: {**stamps, "grimp": "reinstalled"})
     assert not reused(run(pytester))
 
 
