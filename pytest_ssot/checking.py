@@ -334,7 +334,7 @@ class StaticChecker:
             if edited is None:
                 return False
             results, changed = edited
-            with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            with contextlib.suppress(OSError, FileError):  # a read-only cache costs speed only
                 write_atomic(
                     self._results_path(key),
                     json.dumps(
@@ -385,7 +385,7 @@ class StaticChecker:
         assert index is not None
         index["fingerprint"] = state.fingerprint
         index["folders"] = index_data(state, {})["folders"]
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, FileError):
             write_atomic(self._index_path(key), json.dumps(index))
         return remapped, len(edit.changed)
 
@@ -401,7 +401,7 @@ class StaticChecker:
             return
         index = read_json_object(self._index_path(key))
         if index is None or index.get("header") != state.header or grimp_may_be_stale(index, state):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, FileError):
                 shutil.rmtree(cache_dir)
 
     def _write_cache(
