@@ -50,7 +50,8 @@ PINS = {
     "import-linter": "2.17",
     "grimp": "3.20",
 }
-SECTIONS = ("sympy", "django", "bigapp", "startup", "construction", "watcher", "xdist")
+SECTIONS = ("sympy", "django", "bigapp", "startup", "construction", "watcher", "xdist", "scale")
+SCALE_SIZES = (2_000, 10_000, 50_000)  # the generator needs about 1,500 at least
 COMMAND_TIMEOUT = 900  # seconds, per command
 
 TARGETS = {
@@ -990,6 +991,67 @@ def parse_json_output(out: str) -> Any:
 # -n 2 against serial on the example suite
 
 
+def bench_scale(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """The contract phase of generated packages of 2k, 10k and 50k modules: cold, warm, edited.
+
+    Per size and run: pytest-ssot cold, warm, then one file edited without an import
+    change, then one import added, each with a report (for the contract phase); and
+    lint-imports cold and after the same import added, for scale.
+    """
+    found: dict[str, Any] = {}
+    for size in SCALE_SIZES:
+        folder = GENERATED.parent / f"generated-{size}"
+        log(f"scale: generating (or reusing) {size:,} modules")
+        generate.generate(folder, total_modules=size)
+        target = Target(
+            f"scale-{size}",
+            generate.CONTRACTS,
+            pythonpath=folder,
+            edited=generate.EDITED_MODULE,
+            added_import=generate.ADDED_IMPORT,
+        )
+        prepare_project(target)
+        phases: dict[str, list[float]] = {}
+        walls: dict[str, list[float]] = {}
+
+        def keep(
+            kind: str,
+            run: PytestRun | LintRun,
+            ph: dict[str, list[float]],
+            wl: dict[str, list[float]] = walls,
+        ) -> None:
+            wl.setdefault(kind, []).append(run.sample.wall_s)
+            if run.phase_ms is not None:
+                ph.setdefault(kind, []).append(run.phase_ms)
+
+        path = folder / target.edited
+        original = path.read_bytes()
+        for index in range(runs):
+            clear_caches(target, "pytest")
+            clear_caches(target, "lint")
+            try:
+                keep("lint_cold", run_lint(runner, target), phases)
+                keep("cold", run_pytest(runner, target, f"scale-cold-{index}"), phases)
+                keep("warm", run_pytest(runner, target, f"scale-warm-{index}"), phases)
+                path.write_bytes(b"# edited by bench/run.py\n" + original)
+                keep("edit", run_pytest(runner, target, f"scale-edit-{index}"), phases)
+                path.write_bytes(
+                    original.rstrip(b"\n")
+                    + f"\nimport {target.added_import}  # added by bench/run.py\n".encode()
+                )
+                keep("lint_import", run_lint(runner, target), phases)
+                keep("import", run_pytest(runner, target, f"scale-import-{index}"), phases)
+            finally:
+                path.write_bytes(original)
+            log(f"scale: {size:,} modules, run {index + 1}/{runs} done")
+        found[str(size)] = {
+            "phase_ms": {kind: median(values) for kind, values in phases.items()},
+            "wall_s": {kind: median(values) for kind, values in walls.items()},
+            "samples": {"phase_ms": phases, "wall_s": walls},
+        }
+    return found
+
+
 def bench_xdist(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     copy_root = WORK / "example-copy"
     shutil.rmtree(copy_root, ignore_errors=True)
@@ -1163,6 +1225,19 @@ def all_figures(results: Mapping[str, Any]) -> list[Figure]:
     for name in ("sympy", "django", "bigapp"):
         if name in results:
             figures += contract_figures(results[name])
+    for size, data in results.get("scale", {}).items():
+        phase, wall = data["phase_ms"], data["wall_s"]
+        for kind in ("cold", "warm", "edit", "import"):
+            if kind in phase:
+                figures.append(
+                    Figure(
+                        f"scale {int(size):,} modules: {kind} contract phase",
+                        phase[kind],
+                        "ms",
+                        note=f"wall {wall[kind]:.2f} s; "
+                        f"lint-imports cold {wall['lint_cold']:.2f} s",
+                    )
+                )
     if "startup" in results:
         startup = results["startup"]
         figures.append(
@@ -1308,7 +1383,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(unknown)}")
-    sections = chosen or [s for s in SECTIONS if not (args.quick and s == "django")]
+    # The scale section (up to 50,000 modules, several minutes) runs only when asked for.
+    sections = chosen or [
+        s for s in SECTIONS if s != "scale" and not (args.quick and s == "django")
+    ]
     args.sections = sections
     return args
 
@@ -1363,6 +1441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "construction": bench_construction,
         "watcher": bench_watcher,
         "xdist": lambda: bench_xdist(runner, args.runs, log),
+        "scale": lambda: bench_scale(runner, args.runs, log),
     }
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
