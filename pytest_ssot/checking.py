@@ -364,7 +364,7 @@ class StaticChecker:
         The graph is then the same, so verdicts and chains stand; only the line numbers
         of imports in the edited files may have moved, and are re-read from them.
         """
-        if not graph_only(group):
+        if not self._graph_only(group):
             return None
         index = read_json_object(self._index_path(key))
         edit = find_edit(index, state, fingerprint) if index is not None else None
@@ -388,6 +388,14 @@ class StaticChecker:
         with contextlib.suppress(OSError, FileError):
             write_atomic(self._index_path(key), json.dumps(index))
         return remapped, len(edit.changed)
+
+    def _graph_only(self, group: Sequence[ContractSpec]) -> bool:
+        """Whether the group's results follow from the import graph alone.
+
+        Not when the graph gets the modules loaded by name (ssot_static_dynamic_imports):
+        those come from calls in the code, which an edit can change without an import.
+        """
+        return graph_only(group) and not any(self.dynamic_imports(s) for s in group)
 
     def _drop_stale_grimp_cache(self, key: GraphKey, state: SourceState) -> None:
         """Delete grimp's cache when it may hold the imports of a file as it was before.
@@ -416,7 +424,7 @@ class StaticChecker:
         # The index is written whenever a graph was built (it tells the next run whether
         # grimp's cache can be trusted); the results only when every contract was checked.
         digests: dict[str, str] = {}
-        if graph_only(group):
+        if self._graph_only(group):
             digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
         # A read-only cache, or a results path that is not a regular file, only costs speed.
         with contextlib.suppress(OSError, FileError):

@@ -410,3 +410,24 @@ def test_edit_in_a_group_with_a_content_based_contract_type_checks_again(
     (pytester.path / "pkg/a.py").write_text("import pkg.b\n\n\nclass Payment:\n    pass\n")
     result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
+
+
+def test_edit_adding_a_load_by_name_is_seen_with_static_dynamic_imports(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # The graph then depends on calls in the code, not on imports alone.
+    write(
+        {
+            **BASE,
+            "pyproject.toml": FORBIDDEN_LEGACY
+            + "[tool.pytest.ini_options]\nssot_static_dynamic_imports = true\n",
+            "pkg/b.py": "import importlib\n",
+        }
+    )
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/b.py").write_text(
+        'import importlib\n\n\ndef load():\n    return importlib.import_module("pkg.legacy")\n'
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    assert EDITED not in result.stdout.str()
