@@ -191,7 +191,9 @@ class ImportWatcher:
                     via_fromlist = True
             else:
                 in_import_system = False
-                info = classify(filename)
+                info = classify(filename) or self.layout.classify_module(
+                    filename, frame.f_globals.get("__name__")
+                )
                 if info is not None:
                     break
             frame = frame.f_back

@@ -100,6 +100,7 @@ class ProjectLayout:
             ((d, name) for name, dirs in self.package_dirs.items() for d in dirs),
             key=lambda pair: -len(pair[0]),
         )
+        self._root_dirs = tuple(d for d, _ in self._roots)
         base = _default_excluded() if excluded is None else tuple(excluded)
         # A virtualenv inside the project is not the project.
         self.excluded = tuple(absolute(p) for p in base if not self._is_root(p))
@@ -125,10 +126,35 @@ class ProjectLayout:
         return path
 
     def is_project_path(self, path: str) -> bool:
-        """Inside the rootdir or a root package, and not an installed or standard library."""
+        """Inside a root package (wherever it is installed), or inside the rootdir and not
+        an installed or standard library."""
+        if _is_under(path, self._root_dirs):
+            return True  # a root package installed into site-packages is still the project
         if _is_under(path, self.excluded) or _blocked(path):
             return False
-        return _is_under(path, (self.rootdir,)) or _is_under(path, [d for d, _ in self._roots])
+        return _is_under(path, (self.rootdir,))
+
+    def classify_module(self, filename: str, module: object) -> FileInfo | None:
+        """A frame of a root package's module found by its name, not its path.
+
+        For a copy of the project that is not where the static check found it: the
+        package installed into site-packages (a wheel, as tox installs it) while the
+        rootdir holds the source, or the other way round. Cached like ``classify``.
+        """
+        if not isinstance(module, str) or module.partition(".")[0] not in self.package_dirs:
+            return None
+        key = f"{filename}\0{module}"
+        try:
+            return self._files[key]
+        except KeyError:
+            pass
+        info: FileInfo | None = None
+        if filename and not filename.startswith("<"):
+            path = absolute(filename)
+            if not _is_under(path, self.own):
+                info = FileInfo(path, self.display(path), module, module.partition(".")[0])
+        self._files[key] = info
+        return info
 
     def classify(self, filename: str) -> FileInfo | None:
         """The project file behind a code object's filename; None for anything else.
