@@ -44,6 +44,11 @@ class NamePattern:
     def matches(self, name: str) -> bool:
         return self._regex.fullmatch(name) is not None
 
+    @property
+    def literal(self) -> str:
+        """The longest run of the name without wildcards: every matching name contains it."""
+        return max(re.split(r"[*?]", self.text), key=len)
+
     def definition_regex(self) -> str:
         """A regex that finds ``class <name>`` or ``def <name>`` for every matching name.
 

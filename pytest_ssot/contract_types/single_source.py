@@ -250,7 +250,9 @@ class SingleSourceContract(SsotContract):
         findings = []
         # Shims are reported by check 2 already, whatever they define.
         for module in modules:
-            if module in shims or not self.index.text_matches(module, regex):
+            if module in shims or not self.index.text_matches(
+                module, regex, literals=sorted(exported)
+            ):
                 continue
             facts = resolver.facts(module)
             if facts is None:

@@ -65,11 +65,13 @@ class UniqueDefinitionContract(SsotContract):
         )
 
         regex = re.compile("|".join(f"(?:{p.definition_regex()})" for p in patterns))
+        # A file can define a matching name only if it holds each pattern's literal part.
+        literals = [p.literal for p in patterns] if all(p.literal for p in patterns) else []
         places: dict[str, list[_Place]] = {}
         failures: list[Violation] = []
         for module in sorted(files):
             path = files[module] or self.index.module_file(module)
-            if path is None or not self.index.text_matches(module, regex, path):
+            if path is None or not self.index.text_matches(module, regex, path, literals):
                 continue
             facts = self.index.facts(module, path)
             if isinstance(facts, ParseFailure):

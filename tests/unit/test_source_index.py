@@ -317,6 +317,61 @@ def test_definition_regex_finds_exactly_the_matching_definitions(
     assert (regex.search(source) is not None) == NamePattern(pattern).matches(name)
 
 
+@given(
+    pattern=st.text(alphabet=NAME_CHARS + "*?", min_size=1, max_size=6),
+    name=st.text(alphabet=NAME_CHARS, min_size=1, max_size=8),
+)
+def test_every_matching_name_contains_the_patterns_literal(pattern: str, name: str) -> None:
+    # The substring prefilter may skip a file only if no matching name can be in it.
+    if NamePattern(pattern).matches(name):
+        assert NamePattern(pattern).literal in name
+
+
+def test_files_are_read_once_and_prefiltered_by_their_literals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_name = tmp_path / "a.py"
+    with_name.write_text("class PaymentGateway:\n    pass\n")
+    mention = tmp_path / "b.py"
+    mention.write_text("# PaymentGateway lives in a.py\n")
+    without = tmp_path / "c.py"
+    without.write_text("x = 1\n" * 1000)
+    reads: list[Path] = []
+    searched: list[str] = []
+    real_read = Path.read_bytes
+
+    def counting_read(self: Path) -> bytes:
+        reads.append(self)
+        return real_read(self)
+
+    class CountingPattern:
+        """A compiled regex that records the texts it searches."""
+
+        def __init__(self, pattern: str) -> None:
+            self._regex = re.compile(pattern)
+            self.pattern = pattern
+
+        def search(self, text: str) -> re.Match[str] | None:
+            searched.append(text)
+            return self._regex.search(text)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    cache = SourceCache()
+    pattern = NamePattern("Payment*")
+    regex = CountingPattern(pattern.definition_regex())
+    other = CountingPattern(class_regex(frozenset({"PaymentGateway"})))
+    found = {
+        p.name: cache.text_matches(p, regex, [pattern.literal])  # type: ignore[arg-type]
+        for p in (with_name, mention, without)
+    }
+    assert found == {"a.py": True, "b.py": False, "c.py": False}
+    assert len(searched) == 2  # c.py holds no "Payment": no regex search at all
+    assert cache.text_matches(with_name, other, ["PaymentGateway"])  # type: ignore[arg-type]
+    assert cache.facts(with_name, "pkg.a", False)
+    # Two regexes and a parse: each file was read once.
+    assert sorted(p.name for p in reads) == ["a.py", "b.py", "c.py"]
+
+
 @pytest.mark.parametrize("text", ["two words", "pkg.Name", "1abc", "", "a-b"])
 def test_names_that_are_no_pattern_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="is not a name pattern"):
