@@ -92,6 +92,14 @@ class Walker:
             found = self._slots[cls] = slot_names(cls)
         return found
 
+    def _simple(self, cls: type) -> bool:
+        return (
+            not issubclass(cls, tuple | frozenset)
+            and not self.slots(cls)
+            and not self.class_state(cls)
+            and _has_dict(cls)
+        )
+
     def children(self, obj: Any, kind: int) -> Iterable[Any]:
         """The values one hop away from ``obj`` (no names: the first pass)."""
         if kind == CONTAINER:
@@ -162,12 +170,9 @@ class Walker:
         # Types known to be no state, as a set: most attribute values (strings, numbers,
         # None) are dropped by one comprehension before any other work.
         plain = {t for t, kind in cache.items() if kind == SKIP}
-        # Classes whose instances have a plain __dict__: no slots, no mutable class state.
-        simple = {
-            cls
-            for cls in {type(root) for root, _ in instances}
-            if not self.slots(cls) and not self.class_state(cls) and _has_dict(cls)
-        }
+        # Per class: do its instances have a plain __dict__ (no slots, no mutable class
+        # state)? Then their attributes are read without a call.
+        simple: dict[type, bool] = {}
         for index, (root, key) in enumerate(instances):
             level: list[tuple[Any, int]] = [(root, OBJECT)]
             for hop in range(depth):
@@ -179,11 +184,13 @@ class Walker:
                         values: Iterable[Any] = parent.values()
                         if len(parent) > MAX_ITEMS:
                             values = itertools.islice(values, MAX_ITEMS)
-                    elif ptype is list and len(parent) <= MAX_ITEMS:
+                    elif (ptype is list or ptype is tuple) and len(parent) <= MAX_ITEMS:
                         values = parent
-                    elif parent_kind == OBJECT and ptype in simple:
+                    elif parent_kind != CONTAINER and simple.get(ptype) is True:
                         values = parent.__dict__.values()
                     else:
+                        if parent_kind != CONTAINER and ptype not in simple:
+                            simple[ptype] = self._simple(ptype)
                         values = children(parent, parent_kind)
                     for child in [v for v in values if type(v) not in plain]:
                         kind = cache.get(type(child))
