@@ -610,13 +610,18 @@ def test_json_junit_and_github_output(
             'id = "ctx-alone"\nname = "ctx imports no manager"\ntype = "forbidden"\n'
             'source_modules = ["iso.ctx"]\nforbidden_modules = ["iso.managers"]\n'
         )
+    pytest.importorskip("networkx")  # for --ssot-html
     result = run(
         pytester,
         "--ssot-report=r.json",
         "--junitxml=j.xml",
+        "--ssot-html=r.html",
         "-o",
         "ssot_runtime_outside_code=ignore",
     )
+    page = Path("r.html").read_text(encoding="utf-8")
+    assert "State shared between users (keys)" in page
+    assert "share one dict at .connections" in page
     report = json.loads(Path("r.json").read_text())
     [finding] = [f for f in report["runtime"] if f["check"] == "shared-state"]
     assert finding["fingerprint"] == "shared-state: m .connections"
