@@ -117,3 +117,11 @@ def test_shared_ok_patterns(pattern: str, path: str, matches: bool) -> None:
 @pytest.mark.parametrize("pattern", ["_registry", "", ".a b", "registry._x"])
 def test_shared_ok_must_be_a_path(pattern: str) -> None:
     assert shared_ok_problem(pattern)
+
+
+def test_asyncio_primitives_are_not_state_and_its_queue_is() -> None:
+    import asyncio
+
+    assert kinds().of(asyncio.Lock) == SKIP
+    assert kinds().of(asyncio.Event) == SKIP
+    assert kinds().of(asyncio.Queue) == OBJECT

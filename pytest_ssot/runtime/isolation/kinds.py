@@ -5,7 +5,6 @@ Decided once per type and cached: the walk asks for every value it meets.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import enum
@@ -61,18 +60,25 @@ EXCLUDED: tuple[type, ...] = (
     threading.Event,
     threading.Semaphore,
     threading.Barrier,
-    asyncio.Lock,
-    asyncio.Event,
-    asyncio.Condition,
-    asyncio.Semaphore,
     logging.Logger,
     logging.LoggerAdapter,
     logging.Handler,
     logging.Filterer,
 )
-"""Synchronisation primitives and loggers: shared on purpose, not a user's state."""
+"""Synchronisation primitives and loggers: shared on purpose, not a user's state (asyncio's
+are added when asyncio is imported: see ``_asyncio_types``; importing it costs tens of ms)."""
 _CONTAINERS: tuple[type, ...] = (dict, list, set, bytearray, collections.deque)
-_QUEUES: tuple[type, ...] = (queue.Queue, asyncio.Queue)
+_ASYNCIO_EXCLUDED = ("Lock", "Event", "Condition", "Semaphore", "BoundedSemaphore")
+
+
+def _asyncio_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """asyncio's (primitives, queues) if asyncio is imported; none of its objects exist before."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return (), ()
+    excluded = tuple(getattr(asyncio, name) for name in _ASYNCIO_EXCLUDED if hasattr(asyncio, name))
+    queue_type = getattr(asyncio, "Queue", None)
+    return excluded, ((queue_type,) if isinstance(queue_type, type) else ())
 
 
 class Kinds:
@@ -91,7 +97,8 @@ class Kinds:
         return kind
 
     def _classify(self, cls: type) -> int:
-        if issubclass(cls, EXCLUDED) or issubclass(cls, _IMMUTABLE + _CALLABLE):
+        async_excluded, async_queues = _asyncio_types()
+        if issubclass(cls, EXCLUDED + async_excluded) or issubclass(cls, _IMMUTABLE + _CALLABLE):
             return SKIP
         if issubclass(cls, enum.Enum | types.GenericAlias):
             return SKIP
@@ -99,7 +106,7 @@ class Kinds:
             return TRANSPARENT
         if issubclass(cls, _CONTAINERS):
             return CONTAINER
-        if issubclass(cls, _QUEUES):
+        if issubclass(cls, (queue.Queue, *async_queues)):
             return OBJECT
         if not self._project_class(cls):
             return SKIP
