@@ -18,7 +18,7 @@ import pytest
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.fileio import locked
-from pytest_ssot.items import ContractSource, SsotConfigError, SsotContext
+from pytest_ssot.items import ContractItem, ContractSource, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats, SsotError
 from pytest_ssot.reporting.github import (
     annotation_lines,
@@ -37,6 +37,7 @@ from pytest_ssot.runtime.import_checks import (
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import LoadedFile, display_path, load_sources
 
@@ -299,6 +300,11 @@ class SsotSession:
         self.runtime_imports.is_frozen = self.frozen_rule
         self.findings.is_frozen = lambda f: self.frozen_rule(f.rule, f.fingerprint)
         self.deselected = 0
+        self._selection: Selection | None = None
+        self.collected_sources: set[Path] = set()
+        """Contract files pytest collected because the command line named them."""
+        self.not_selected: list[pytest.Item] = []
+        """Contract items deselected because only tests were named on the command line."""
         self.merged_observed: set[tuple[str, str]] = set()
 
     def frozen_rule(self, rule: str, fingerprint: str) -> bool:
@@ -340,9 +346,47 @@ class SsotSession:
 
     # -- collection -------------------------------------------------------------
 
+    @property
+    def selection(self) -> Selection:
+        """Which contracts this run checks, from the command line (pytest_ssot.selection)."""
+        if self._selection is None:
+            config = self.config
+            self._selection = decide(
+                [str(a) for a in config.args],
+                explicit=config.args_source == pytest.Config.ArgsSource.ARGS,
+                invocation_dir=Path(config.invocation_params.dir),
+                sources=[f.path for f in self.loaded],
+                pyargs=bool(config.getoption("pyargs", False)),
+            )
+        return self._selection
+
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
-        # --ssot-only: contracts only, no test module is imported.
-        return True if self.settings.only else None
+        # --ssot-only: contracts only, no test module is imported; a contract file
+        # named on the command line (and the folders down to it) is still collected.
+        if not self.settings.only:
+            return None
+        path = collection_path.resolve()
+        if any(path == named or path in named.parents for named in self.selection.named):
+            return None
+        return True
+
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Collector | None:
+        """A contract file named on the command line is collected like a test file.
+
+        So ``pytest --ssot contracts/ssot.toml::some-id`` (the node id of a FAILED
+        line) selects that contract, and ``pytest --ssot contracts/ssot.toml`` the file.
+        """
+        named = self.selection.named
+        if not named or not parent.session.isinitpath(file_path):
+            return None
+        path = file_path.resolve()
+        for loaded in self.loaded:
+            if loaded.path.resolve() == path and path in named:
+                self.collected_sources.add(path)
+                return self._source_node(parent, loaded)
+        return None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -350,7 +394,30 @@ class SsotSession:
     ) -> None:
         # tryfirst: our items must exist before -k/-m deselection and --lf filtering.
         ours = [item for node in self._source_nodes(session) for item in session.genitems(node)]
+        if self.selection.mode == NONE:
+            # Only tests were named: the contracts do not run, and the final line says so.
+            self.not_selected = [i for i in ours if isinstance(i, ContractItem)]
+            ours = [i for i in ours if not isinstance(i, ContractItem)]
+            if self.not_selected:
+                config.hook.pytest_deselected(items=self.not_selected)
         items[:0] = ours
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> str | None:
+        return self._deselected_line(len(self.not_selected)) if self.not_selected else None
+
+    @staticmethod
+    def _deselected_line(count: int) -> str:
+        return (
+            f"pytest-ssot: {count} contract{'s' if count != 1 else ''} deselected: only the "
+            "tests named on the command line run (name a folder, a contract file or no path "
+            "to check the contracts)"
+        )
+
+    def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractSource:
+        node: ContractSource = ContractSource.from_parent(
+            parent, name=loaded.display, nodeid=loaded.display, loaded=loaded, context=self.context
+        )
+        return node
 
     def _source_nodes(self, session: pytest.Session) -> list[pytest.Collector]:
         if self.load_error is not None:
@@ -359,11 +426,12 @@ class SsotSession:
                     session, name="pytest-ssot", nodeid="pytest-ssot", message=str(self.load_error)
                 )
             ]
+        if self.selection.mode == NAMED:
+            return []  # pytest collected the named files itself (pytest_collect_file)
         return [
-            ContractSource.from_parent(
-                session, name=f.display, nodeid=f.display, loaded=f, context=self.context
-            )
+            self._source_node(session, f)
             for f in self.loaded
+            if f.path.resolve() not in self.collected_sources
         ]
 
     # -- the end of the run ----------------------------------------------------------
@@ -745,6 +813,10 @@ class SsotSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for problem in self.output_errors:
             terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
+        if self.selection.mode == NONE and self.specs and not self.not_selected:
+            # Under pytest-xdist the workers deselect, and neither the header nor the
+            # final line of the controller shows it: said here instead.
+            terminalreporter.write_line(self._deselected_line(len(self.specs)), yellow=True)
         results = list(self.context.results.values())
         # A baseline run that checked no contract (-k selected tests only) still says
         # what it did with the baseline.
