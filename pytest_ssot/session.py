@@ -21,10 +21,12 @@ from pytest_ssot.fileio import locked
 from pytest_ssot.items import ContractItem, ContractSource, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats, SsotError
 from pytest_ssot.reporting.github import (
+    RuntimeSite,
     annotation_lines,
     running_on_github,
-    runtime_annotation,
+    runtime_annotation_lines,
 )
+from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
@@ -412,6 +414,19 @@ class SsotSession:
             "tests named on the command line run (name a folder, a contract file or no path "
             "to check the contracts)"
         )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # tryfirst: before pytest's JUnit writer records the testcase (pytest_ssot.reporting.junit).
+        if self.is_worker or not self.config.option.xmlpath:
+            return
+        head = report.nodeid.split("::", 1)[0]
+        if head in self.source_displays:
+            set_classname(self.config, report, contract_classname(head))
+
+    @property
+    def source_displays(self) -> set[str]:
+        return {f.display for f in self.loaded}
 
     def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractSource:
         node: ContractSource = ContractSource.from_parent(
@@ -817,6 +832,8 @@ class SsotSession:
             # Under pytest-xdist the workers deselect, and neither the header nor the
             # final line of the controller shows it: said here instead.
             terminalreporter.write_line(self._deselected_line(len(self.specs)), yellow=True)
+        if running_on_github():
+            self._github_annotations(terminalreporter)
         results = list(self.context.results.values())
         # A baseline run that checked no contract (-k selected tests only) still says
         # what it did with the baseline.
@@ -842,28 +859,31 @@ class SsotSession:
                 terminalreporter.write_line(line)
         for line in self.written:
             terminalreporter.write_line(line)
-        if running_on_github():
-            items = [
-                (result, self.context.comparisons[cid].new)
-                if cid in self.context.comparisons
-                else (result, result.violations)
-                for cid, result in self.context.results.items()
-            ]
-            for line in annotation_lines(items, self.settings.rootdir):
-                terminalreporter.write_line(line)
-            for finding in self.findings.findings:
-                if finding.severity != "error" or finding.frozen or self.findings.allowed(finding):
-                    continue
-                terminalreporter.write_line(
-                    runtime_annotation(
-                        check=finding.check,
-                        rule=finding.rule,
-                        summary=finding.summary,
-                        file=finding.file,
-                        line=finding.line,
-                        rootdir=self.settings.rootdir,
-                    )
-                )
+
+    def _github_annotations(self, terminalreporter: Any) -> None:
+        """``::error`` workflow commands: each new violation, and each runtime site once."""
+        items = [
+            (result, self.context.comparisons[cid].new)
+            if cid in self.context.comparisons
+            else (result, result.violations)
+            for cid, result in self.context.results.items()
+        ]
+        for line in annotation_lines(items, self.settings.rootdir):
+            terminalreporter.write_line(line)
+        sites = [
+            RuntimeSite(
+                check=f.check,
+                rule=f.rule,
+                summary=f.summary,
+                file=f.file,
+                line=f.line,
+                nodeid=f.phase.nodeid if f.phase.in_test else "",
+            )
+            for f in self.findings.findings
+            if f.severity == "error" and not f.frozen and not self.findings.allowed(f)
+        ]
+        for line in runtime_annotation_lines(sites, self.settings.rootdir):
+            terminalreporter.write_line(line)
 
     def _baseline_lines(self) -> list[str]:
         assert self.baseline is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_ssot.model import ContractResult, Violation
@@ -88,3 +89,57 @@ def runtime_annotation(
             props.append(f"line={line}")
     props.append(f"title={_escape_property(f'pytest-ssot: {check} ({rule})')}")
     return f"::error {','.join(props)}::{_escape_data(summary)}"
+
+
+@dataclass(frozen=True)
+class RuntimeSite:
+    """A failing runtime finding, as far as an annotation needs it."""
+
+    check: str
+    rule: str
+    summary: str
+    file: str | None
+    line: int | None
+    nodeid: str
+    """The test it was found in ("" outside any test)."""
+
+
+SHOWN_TESTS = 10
+
+
+def runtime_annotation_lines(
+    findings: Iterable[RuntimeSite],
+    rootdir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> list[str]:
+    """One ``::error`` line per site (check, rule, file, line), listing the tests that hit it.
+
+    Two tests that run into the same factory bypass make one annotation, not two
+    identical ones. A finding without a file is its own site, told apart by its summary.
+    """
+    sites: dict[tuple[str, str, str, int | None], list[RuntimeSite]] = {}
+    for finding in findings:
+        where = finding.file or f"<{finding.summary}>"
+        sites.setdefault((finding.check, finding.rule, where, finding.line), []).append(finding)
+    lines = []
+    for group in sites.values():
+        first = group[0]
+        summary = first.summary
+        tests = list(dict.fromkeys(f.nodeid for f in group if f.nodeid))
+        if tests:
+            shown = tests[:SHOWN_TESTS]
+            more = f" and {len(tests) - len(shown)} more" if len(tests) > len(shown) else ""
+            noun = "test" if len(tests) == 1 else f"{len(tests)} tests"
+            summary += f"\nIn {noun}: {', '.join(shown)}{more}"
+        lines.append(
+            runtime_annotation(
+                check=first.check,
+                rule=first.rule,
+                summary=summary,
+                file=first.file,
+                line=first.line,
+                rootdir=rootdir,
+                environ=environ,
+            )
+        )
+    return lines
