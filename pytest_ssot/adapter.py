@@ -56,6 +56,12 @@ BUILT_IN_TYPES: Mapping[str, str] = {
     "private_modules": "importlinter.contracts.private_modules:PrivateModulesContract",
 }
 
+# pytest-ssot's own types, which a config registers with contract_types.
+OWN_TYPES: Mapping[str, str] = {
+    "single_source": "pytest_ssot.contract_types.SingleSourceContract",
+    "unique_definition": "pytest_ssot.contract_types.UniqueDefinitionContract",
+}
+
 # Options of the built-in types without which a contract checks nothing and passes.
 # import-linter accepts them empty; we do not (a misconfigured --ssot run must fail).
 MUST_NAME_SOMETHING: Mapping[str, tuple[str, ...]] = {
@@ -333,9 +339,23 @@ def resolve_contract_class(type_name: str, contract_types: Sequence[str]) -> typ
     if type_name in BUILT_IN_TYPES:
         return _load_class(BUILT_IN_TYPES[type_name], f"built-in type {type_name!r}")
     known = sorted({*BUILT_IN_TYPES, *(e.partition(": ")[0] for e in contract_types)})
+    ours = OWN_TYPES.get(type_name)
+    if ours is not None:
+        # pytest-ssot's own types are not built in: each config registers them, so
+        # that lint-imports reads the same file the same way.
+        raise ContractError(
+            f"unknown contract type {type_name!r}: it is one of pytest-ssot's own types, "
+            "which are registered per config file with contract_types. Add to the file's "
+            "[tool.importlinter] (or [importlinter]) section:\n"
+            f'    contract_types = ["{type_name}: {ours}"]\n'
+            "(INI: contract_types =\n"
+            f"    {type_name}: {ours}). See docs/contract-types.md, 'Registering them'. "
+            f"Known types here: {', '.join(known)}."
+        )
     raise ContractError(
         f"unknown contract type {type_name!r}. Known types: {', '.join(known)}. "
-        "Register your own with contract_types = name: package.module.ClassName."
+        "Register your own with contract_types = name: package.module.ClassName "
+        "(see docs/contract-types.md)."
     )
 
 

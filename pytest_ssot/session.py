@@ -64,6 +64,13 @@ class Settings:
     history: Path | None = None
     redundant_ignores: str = "warn"
     redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    given_as: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """How the user set a setting that has both an option and an ini key, by option name
+    (``--ssot-html``): the option itself, or "the ini key 'ssot_html'". Messages name it."""
+
+    def named(self, option: str) -> str:
+        """The option or ini key that set ``option``, as messages should name it."""
+        return self.given_as.get(option, option)
 
     static_dynamic_imports: bool = False
     static_dynamic_imports_per_contract: Mapping[str, bool] = dataclasses.field(
@@ -91,6 +98,8 @@ class Settings:
             ) from None
         rootdir = Path(config.rootpath)
 
+        given_as: dict[str, str] = {}
+
         def path_setting(option: str | None, ini: str) -> Path | None:
             # A command-line path is relative to the current directory, an ini path
             # to the rootdir, as with pytest's own options.
@@ -98,10 +107,14 @@ class Settings:
             if given:
                 return Path(given).absolute()
             value = str(config.getini(ini) or "").strip()
+            if option and value:
+                given_as["--" + option.replace("_", "-")] = f"the ini key {ini!r}"
             return rootdir / value if value else None
 
         redundant, per_contract = _redundant_settings(config)
         strict = config.getoption("ssot_baseline_strict")
+        if strict is None and config.getini("ssot_baseline_strict"):
+            given_as["--ssot-baseline-strict"] = "the ini key 'ssot_baseline_strict'"
         settings = cls(
             rootdir=rootdir,
             contract_entries=tuple(config.getini("ssot_contracts")),
@@ -125,6 +138,7 @@ class Settings:
             static_dynamic_imports_per_contract=_per_contract_bools(
                 config, "ssot_static_dynamic_imports_per_contract"
             ),
+            given_as=given_as,
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
             raise pytest.UsageError(
@@ -147,7 +161,7 @@ class Settings:
         if self.html is not None:
             from pytest_ssot.reporting.html_report import missing_dependency
 
-            problem = missing_dependency()
+            problem = missing_dependency(self.named("--ssot-html"))
             if problem is not None:
                 raise pytest.UsageError(f"pytest-ssot: {problem}")
         writes_baseline = self.baseline_update or self.baseline_prune
@@ -164,7 +178,8 @@ class Settings:
             problem = output_problem(path, lambda p: display_path(p, self.rootdir))
             if problem is not None:
                 raise pytest.UsageError(
-                    f"pytest-ssot: {option}: cannot write {display_path(path, self.rootdir)}: "
+                    f"pytest-ssot: {self.named(option)}: cannot write "
+                    f"{display_path(path, self.rootdir)}: "
                     f"{problem}; give the path of a regular file, for example "
                     f"{DEFAULT_NAMES[option]}"
                 )
@@ -574,10 +589,11 @@ class SsotSession:
     def _orphan_text(self, cid: str, fingerprints: set[str]) -> str:
         assert self.baseline is not None
         shown = display_path(self.baseline.path, self.settings.rootdir)
+        strict_name = self.settings.named("--ssot-baseline-strict")
         return "\n".join(
             [
                 f"{shown} lists {len(fingerprints)} violation(s) of contract {cid!r}, which no "
-                "longer exists (renamed or deleted), and ssot_baseline_strict is on:",
+                f"longer exists (renamed or deleted), and {strict_name} is on:",
                 *(f"  {fp}" for fp in sorted(fingerprints)),
                 "Drop them with: pytest --ssot --ssot-baseline-prune",
             ]

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ CONTRACT_FILE_SUFFIXES = (".toml", ".ini", ".cfg", ".importlinter")
 _TRUE = ("true", "True")
 _SECTION_RE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:[#;].*)?$")
 _TOML_CONTRACT_RE = re.compile(r"^\s*\[\[\s*tool\s*\.\s*importlinter\s*\.\s*contracts\s*\]\]")
-_ID_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+_ID_RE = re.compile(r"[^\w.-]+")  # \w: letters and digits of every script, and "_"
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ def display_path(path: Path, rootdir: Path) -> str:
 
 
 def derive_contract_id(name: str) -> str:
-    """An id for a TOML contract that has none: its name, made safe for node ids."""
-    slug = _ID_RE.sub("-", name.strip()).strip("-").lower()
+    """An id for a TOML contract that has none: its name, made safe for node ids.
+
+    Letters outside ASCII stay (``Cöntract für Déjà-vu`` -> ``cöntract-für-déjà-vu``),
+    in their composed form, so the id reads like the name and is the same however
+    the file spells an accented letter.
+    """
+    slug = _ID_RE.sub("-", unicodedata.normalize("NFC", name.strip().lower())).strip("-")
     return slug or "contract"
 
 

@@ -37,7 +37,7 @@ from pytest_ssot.reporting.history import entry_from_report
 ASSETS = Path(__file__).with_name("assets")
 COLLAPSE_LIMIT = 200
 """A map with more modules than this is drawn with packages instead of modules."""
-INSTALL_HINT = "pip install 'pytest-ssot[html]'"
+INSTALL_HINT = "pip install networkx (the only thing the 'html' extra of pytest-ssot adds)"
 
 ROLES = ("importer", "via", "legacy", "canonical")
 ROLE_LABELS = {
@@ -83,11 +83,15 @@ COUNT_CLASS = ' class="count"'
 _FINGERPRINT = re.compile(r"^(?P<kind>[\w.-]+): (?P<importer>\S+) -> (?P<imported>\S+)$")
 
 
-def missing_dependency() -> str | None:
-    """Why the HTML report cannot be drawn here, or None when it can."""
+def missing_dependency(setting: str = "--ssot-html") -> str | None:
+    """Why the HTML report cannot be drawn here, or None when it can.
+
+    ``setting``: what asked for the report, as the user set it (the option, or
+    "the ini key 'ssot_html'").
+    """
     if importlib.util.find_spec("networkx") is None:
         return (
-            "--ssot-html needs the networkx package, which lays out the migration map; "
+            f"{setting} needs the networkx package, which lays out the migration map; "
             f"install it with {INSTALL_HINT}"
         )
     return None

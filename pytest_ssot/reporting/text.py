@@ -16,6 +16,50 @@ DEFAULT_GUIDANCE = (
     "Remove the offending imports. If an import is allowed for now, freeze it in the "
     "baseline (--ssot-baseline-update) or list it in the contract's ignore_imports."
 )
+_FREEZE = "freeze it in the baseline (--ssot-baseline-update)"
+ADVICE: Mapping[str, str] = {
+    # import-linter's own types
+    "import": DEFAULT_GUIDANCE,
+    "undeclared": "Give each module its place in one of the contract's layers (the contract is "
+    "exhaustive), or list it in its exhaustive_ignores.",
+    "cycle": "Break the cycle: remove the listed import, or move what both modules need into a "
+    "module below them. If it is allowed for now, " + _FREEZE + " or list it in the contract's "
+    "ignore_imports.",
+    # single_source
+    "legacy-import": "Import from the canonical modules instead of the legacy ones. If an import "
+    "is allowed for now, " + _FREEZE + " or list it in the contract's ignore_imports.",
+    "shim-import": "A legacy module may only forward to the canonical modules: import what it "
+    "re-exports from them. If the import is allowed for now, " + _FREEZE + " or list it in the "
+    "contract's ignore_imports.",
+    "canonical-imports-legacy": "Canonical code must not depend on the legacy side: move what it "
+    "needs into the canonical modules. If the import is allowed for now, " + _FREEZE + " or list "
+    "it in the contract's ignore_imports.",
+    "shim-definition": "Move the definition into the canonical modules and re-export it here "
+    "(from <canonical module> import Name). If it must stay for now, " + _FREEZE + " or list it "
+    "in the contract's ignore_definitions.",
+    "shadow-subclass": "Use the canonical class under its own name, or give the subclass a name "
+    "of its own. If it must stay for now, " + _FREEZE + " or list it in the contract's "
+    "ignore_definitions.",
+    # unique_definition
+    "duplicate-definition": "Keep one definition: delete the others and import the name from the "
+    "single source (declare it with canonical_modules). If a copy must stay for now, "
+    + _FREEZE
+    + " or list it in the contract's ignore_definitions.",
+    "parse-error": "Fix the file so it parses: what it defines was not checked.",
+}
+"""The default "What to do" per finding kind, when the contract sets no broken_contract_guidance."""
+
+
+def advice(violations: Iterable[Violation]) -> str:
+    """The "What to do" for these findings: each kind's own advice, in order of appearance."""
+    kinds = list(dict.fromkeys(v.kind for v in violations))
+    texts = list(dict.fromkeys(ADVICE.get(kind, DEFAULT_GUIDANCE) for kind in kinds))
+    if not texts:
+        return DEFAULT_GUIDANCE
+    if len(texts) == 1:
+        return texts[0]
+    return "\n" + "\n".join(f"  - {text}" for text in texts)
+
 
 SourceReader = Callable[[str, int], str]
 
@@ -131,7 +175,7 @@ def render_failure(
     out.extend(notes)
     if result.ignored_import_count:
         out.append(f"({_ignored(result.ignored_import_count)} by ignore_imports.)")
-    out.append(f"What to do: {spec.guidance or DEFAULT_GUIDANCE}")
+    out.append(f"What to do: {spec.guidance or advice(violations)}")
     return "\n".join(out)
 
 

@@ -425,4 +425,7 @@ def test_missing_networkx_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     assert missing_dependency() is None
     monkeypatch.setattr(html_report.importlib.util, "find_spec", lambda name: None)
     message = missing_dependency()
-    assert message is not None and "pip install 'pytest-ssot[html]'" in message
+    assert message is not None and "pip install networkx" in message
+    assert message.startswith("--ssot-html needs the networkx package")
+    from_ini = missing_dependency("the ini key 'ssot_html'")
+    assert from_ini is not None and from_ini.startswith("the ini key 'ssot_html' needs")

@@ -119,6 +119,22 @@ def test_derived_ids_are_safe_for_node_ids(name: str) -> None:
     cid = derive_contract_id(name)
     assert cid
     assert ":" not in cid and " " not in cid and "/" not in cid
+    assert "[" not in cid and "]" not in cid  # pytest reads brackets as parameters
+    assert derive_contract_id(name) == cid
+
+
+@pytest.mark.parametrize(
+    ("name", "cid"),
+    [
+        ("Cöntract tëst nön-cöde pärsing", "cöntract-tëst-nön-cöde-pärsing"),
+        ("Straße: keine Altlasten!", "straße-keine-altlasten"),
+        ("契約 テスト", "契約-テスト"),
+        # The decomposed spelling (e + combining accent) gives the same id as the composed one.
+        ("Caf\u0065\u0301 rules", "caf\u00e9-rules"),
+        ("App [layers] :: v2", "app-layers-v2"),
+    ],
+)
+def test_derived_ids_keep_letters_of_every_script(name: str, cid: str) -> None:
     assert derive_contract_id(name) == cid
 
 
