@@ -325,6 +325,34 @@ def with_extra_imports(graph: BuiltGraph, extra: Sequence[DynamicImport]) -> Bui
     )
 
 
+def with_imports(graph: BuiltGraph, imports: Iterable[tuple[str, str]]) -> BuiltGraph:
+    """A copy of ``graph`` with more direct imports, for "would this import break a contract".
+
+    Imports between modules the graph does not hold are left out: no contract on this
+    graph can see them.
+    """
+    copied = copy.deepcopy(graph.graph)
+    modules = copied.modules
+    for importer, imported in sorted(set(imports)):
+        if importer in modules and imported in modules:
+            copied.add_import(importer=importer, imported=imported)
+    return BuiltGraph(
+        key=graph.key,
+        graph=copied,
+        package_dirs=graph.package_dirs,
+        build_ms=0.0,
+        modules=len(modules),
+        imports=copied.count_imports(),
+        _files=graph._files,
+    )
+
+
+def importers_of(graph: BuiltGraph, module: str) -> set[str]:
+    if module not in graph.graph.modules:
+        return set()
+    return set(graph.graph.find_modules_that_directly_import(module))
+
+
 # ---------------------------------------------------------------------------
 # Contract types
 

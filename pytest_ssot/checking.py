@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,47 @@ class StaticChecker:
 
     def graph_stats(self) -> list[GraphStats]:
         return list(self._stats.values())
+
+    def check_with_imports(self, imports: Iterable[tuple[str, str]]) -> dict[str, ContractResult]:
+        """Every contract checked again on its graph with ``imports`` added (nothing cached).
+
+        For the fixer: a new import that shows up in a violation here would break
+        that contract. A contract that cannot be checked gives a result with an error.
+        """
+        extra = sorted(set(imports))
+        adapter = _adapter()
+        results: dict[str, ContractResult] = {}
+        keys = sorted({spec.session.graph_key for spec in self.specs})
+        with _collector_paused():
+            for key in keys:
+                try:
+                    graph = adapter.with_imports(self._graph(key), extra)
+                except GraphError as exc:
+                    graph = exc
+                for spec in (s for s in self.specs if s.session.graph_key == key):
+                    if isinstance(graph, GraphError):
+                        results[spec.id] = ContractResult(spec=spec, kept=False, error=str(graph))
+                        continue
+                    try:
+                        with importable_from(self.rootdir):
+                            contract = adapter.instantiate(spec)
+                        raw = adapter.check(contract, graph)
+                    except SsotError as exc:
+                        results[spec.id] = ContractResult(spec=spec, kept=False, error=str(exc))
+                        continue
+                    results[spec.id] = ContractResult(
+                        spec=spec, kept=raw.kept, violations=raw.violations
+                    )
+        return results
+
+    def module_importers(self, key: GraphKey, module: str) -> set[str]:
+        """The modules of ``key``'s graph that directly import ``module`` (empty if unknown)."""
+        found: set[str] = _adapter().importers_of(self._graph(key), module)
+        return found
+
+    def graph_modules(self, key: GraphKey) -> set[str]:
+        found: set[str] = _adapter().module_names(self._graph(key))
+        return found
 
     def cache_dir_for(self, key: GraphKey) -> Path | None:
         """A grimp cache folder per option set: grimp's cache must not be shared between them."""

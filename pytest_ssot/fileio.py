@@ -91,6 +91,12 @@ def write_atomic(path: Path, text: str) -> None:
     Raises :class:`FileError` when the target exists and is not a regular file,
     and ``OSError`` when writing fails; the old file is then untouched.
     """
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` for bytes written as they are (a source file keeps its encoding,
+    byte-order mark and line endings)."""
     target = target_of(path)
     problem = output_problem(target)
     if problem is not None:
@@ -99,8 +105,8 @@ def write_atomic(path: Path, text: str) -> None:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,6 +14,9 @@ from pytest_ssot.checking import StaticChecker
 from pytest_ssot.model import Comparison, ContractResult, ContractSpec
 from pytest_ssot.reporting.text import SourceLines, render_failure
 from pytest_ssot.sources import LoadedFile
+
+if TYPE_CHECKING:
+    from pytest_ssot.fixing.runner import Fixer
 
 MARKER = "pytest_ssot"
 """Carried by every item of ours; namespaced so it cannot collide with a project's markers."""
@@ -40,10 +43,22 @@ class SsotContext:
     """--ssot-baseline-update: new violations are about to be frozen, not failures."""
     results: dict[str, ContractResult] = field(default_factory=dict)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
+    make_fixer: Callable[[], Fixer] | None = None
+    """Makes the planner of the fix shown under each chain (imported on the first failure)."""
     reader: SourceLines = field(init=False)
+    _fixer: Fixer | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reader = SourceLines(self.rootdir)
+
+    def fixer(self) -> Fixer | None:
+        if self._fixer is None and self.make_fixer is not None:
+            self._fixer = self.make_fixer()
+        return self._fixer
+
+    def reset_fixer(self) -> None:
+        """The tree changed (it was fixed): plan afresh when next asked."""
+        self._fixer = None
 
 
 class ContractFailed(Exception):
@@ -196,11 +211,38 @@ class ContractItem(pytest.Item):
             return self._describe(excinfo.value.result, excinfo.value.comparison)
         return super().repr_failure(excinfo, style=style)
 
+    def _fix_lines(self, result: ContractResult) -> dict[str, list[str]]:
+        """The fix (or why there is none) under each chain whose last import can move."""
+        if result.error is not None or self.context.make_fixer is None:
+            return {}
+        fixer = self.context.fixer()
+        if fixer is None:
+            return {}
+        from pytest_ssot.fixing.runner import fixable_violation
+
+        wanted = [v for v in result.violations if fixable_violation(result.spec, v)]
+        if not wanted:
+            return {}
+        plan = fixer.plan()
+        if plan is None:
+            return {}
+        lines = {}
+        for violation in wanted:
+            edge = plan.for_violation(violation)
+            if edge is not None:
+                lines[violation.fingerprint] = edge.lines()
+        return lines
+
     def _describe(self, result: ContractResult, comparison: Comparison | None) -> str:
         verbose = self.config.get_verbosity() > 0
+        fixes = self._fix_lines(result)
         if comparison is None:
             return render_failure(
-                result, self.context.reader, verbose=verbose, max_chains=self.context.max_chains
+                result,
+                self.context.reader,
+                verbose=verbose,
+                max_chains=self.context.max_chains,
+                fixes=fixes,
             )
         notes = []
         if comparison.frozen:
@@ -229,6 +271,7 @@ class ContractItem(pytest.Item):
             shown=comparison.new,
             marks={v.fingerprint: "NEW" for v in comparison.new},
             notes=notes,
+            fixes=fixes,
         )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

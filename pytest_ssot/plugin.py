@@ -91,6 +91,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a self-contained HTML report: contract list, migration maps, runtime "
         "findings, progress chart (also: ini key 'ssot_html'; needs pytest-ssot[html]).",
     )
+    group.addoption(
+        "--ssot-fix",
+        action="store_true",
+        default=False,
+        help="with --ssot: rewrite imports of forbidden modules to the names' canonical homes "
+        "before the checks run (needs pytest-ssot[fix]; see docs/fixing.md).",
+    )
+    group.addoption(
+        "--ssot-diff",
+        action="store_true",
+        default=False,
+        help="with --ssot: print the rewrites --ssot-fix would make, as a unified diff, and "
+        "change nothing.",
+    )
     parser.addini("ssot", type="bool", default=False, help="turn pytest-ssot on (like --ssot).")
     parser.addini(
         "ssot_baseline",
@@ -248,7 +262,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
     if not enabled(config):
-        for name in ("ssot_only", "ssot_baseline_update", "ssot_baseline_prune"):
+        for name in (
+            "ssot_only",
+            "ssot_baseline_update",
+            "ssot_baseline_prune",
+            "ssot_fix",
+            "ssot_diff",
+        ):
             if config.getoption(name):
                 flag = "--" + name.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --ssot (or the ini key 'ssot = true')")

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -43,6 +43,9 @@ from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
 from pytest_ssot.sources import LoadedFile, display_path, load_sources
 
+if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
+    from pytest_ssot.fixing.runner import Fixer, FixRun
+
 CACHE_DIR_NAME = "pytest-ssot"
 
 
@@ -62,6 +65,8 @@ class Settings:
     html: Path | None = None
     sarif: Path | None = None
     history: Path | None = None
+    fix: bool = False
+    diff: bool = False
     redundant_ignores: str = "warn"
     redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
     given_as: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -134,6 +139,8 @@ class Settings:
             history=path_setting(None, "ssot_history"),
             redundant_ignores=redundant,
             redundant_ignores_per_contract=per_contract,
+            fix=bool(config.getoption("ssot_fix")),
+            diff=bool(config.getoption("ssot_diff")),
             static_dynamic_imports=bool(config.getini("ssot_static_dynamic_imports")),
             static_dynamic_imports_per_contract=_per_contract_bools(
                 config, "ssot_static_dynamic_imports_per_contract"
@@ -151,6 +158,11 @@ class Settings:
                 "--ssot-baseline-update already drops fixed violations; "
                 "use it or --ssot-baseline-prune, not both"
             )
+        if settings.fix and settings.diff:
+            raise pytest.UsageError(
+                "--ssot-diff shows what --ssot-fix would change without changing it; "
+                "use one of them, not both"
+            )
         settings.check_outputs()
         return settings
 
@@ -158,6 +170,12 @@ class Settings:
         """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
         from pytest_ssot.fileio import output_problem
 
+        if self.fix or self.diff:
+            from pytest_ssot.fixing.summary import missing_dependency as fix_dependency
+
+            problem = fix_dependency("--ssot-fix" if self.fix else "--ssot-diff")
+            if problem is not None:
+                raise pytest.UsageError(f"pytest-ssot: {problem}")
         if self.html is not None:
             from pytest_ssot.reporting.html_report import missing_dependency
 
@@ -323,6 +341,33 @@ class SsotSession:
         self.not_selected: list[pytest.Item] = []
         """Contract items deselected because only tests were named on the command line."""
         self.merged_observed: set[tuple[str, str]] = set()
+        self.context.make_fixer = self._fixer
+        self.fix_run: FixRun | None = None
+
+    # -- fixing ---------------------------------------------------------------------------
+
+    def _fixer(self) -> Fixer:
+        from pytest_ssot.fixing.runner import Fixer
+
+        return Fixer(lambda: self.context.checker, self.specs, self.settings.rootdir)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # tryfirst: under pytest-xdist this runs on the controller before any worker
+        # starts (xdist starts them in its own, trylast, pytest_sessionstart), so the
+        # workers import and check the fixed files. Workers never fix.
+        settings = self.settings
+        if not (settings.fix or settings.diff) or self.is_worker or self.load_error:
+            return
+        fixer = self.context.fixer()
+        assert fixer is not None
+        self.fix_run = fixer.run(write=settings.fix)
+        if any(f.written for f in self.fix_run.files):
+            # The verdicts of this run are those of the fixed tree: check it afresh.
+            self.context.checker = StaticChecker(
+                self.settings.rootdir, self.context.checker.cache_root, self.specs
+            )
+            self.context.reset_fixer()
 
     def frozen_rule(self, rule: str, fingerprint: str) -> bool:
         """Whether the baseline freezes a runtime finding of ``rule`` (statically or at runtime)."""
@@ -838,12 +883,57 @@ class SsotSession:
             runtime=[
                 finding_dict(f, allowed=self.findings.allowed(f)) for f in self.findings.findings
             ],
+            fixes=self._fix_lookup(),
         )
         return report
+
+    def _fix_lookup(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each fixable-kind violation's fix, for the report (planned only if there is one)."""
+        from pytest_ssot.fixing.runner import fixable_violation
+
+        wanted = [
+            (result.spec.id, v)
+            for result in self.context.results.values()
+            for v in result.violations
+            if fixable_violation(result.spec, v)
+        ]
+        fixer = self.context.fixer() if wanted else None
+        plan = fixer.plan() if fixer is not None else None
+        if plan is None:
+            return {}
+        found = {}
+        for cid, violation in wanted:
+            edge = plan.for_violation(violation)
+            if edge is not None:
+                found[(cid, violation.fingerprint)] = edge.to_dict()
+        return found
+
+    def _fix_lines(self) -> list[str]:
+        from pytest_ssot.fixing.summary import summary_lines
+
+        run = self.fix_run
+        assert run is not None
+        deletable: list[str] = []
+        fixer = self.context.fixer()
+        if run.plan is not None and fixer is not None:
+            # Fixed: the tree as it is now. A diff: as it would be without the fixable imports.
+            removed = (
+                [e for e, fix in run.plan.edges.items() if fix.fixable] if not run.write else []
+            )
+            loaded = {fp.rpartition(" -> ")[2] for _, fp in self.runtime_observed()}
+            try:
+                deletable = fixer.deletable(self.context.checker, removed=removed, loaded=loaded)
+            except SsotError:
+                deletable = []
+        return summary_lines(run, deletable, diff=not run.write)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for problem in self.output_errors:
             terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
+        if self.fix_run is not None:
+            terminalreporter.section("pytest-ssot fix")
+            for line in self._fix_lines():
+                terminalreporter.write_line(line)
         if self.selection.mode == NONE and self.specs and not self.not_selected:
             # Under pytest-xdist the workers deselect, and neither the header nor the
             # final line of the controller shows it: said here instead.

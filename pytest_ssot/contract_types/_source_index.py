@@ -81,6 +81,11 @@ class ModuleFacts:
     """The final binding of each top-level name."""
     star_imports: tuple[str, ...]
     own_code: tuple[OwnCode, ...]
+    conditional: frozenset[str] = frozenset()
+    """Top-level names bound inside an ``if`` or ``try`` (a fallback import, a TYPE_CHECKING
+    block): which binding wins is not known statically."""
+    exports: tuple[str, ...] | None = None
+    """``__all__`` when it is a literal list or tuple of strings, else None."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ def extract_facts(tree: ast.Module, module: str, is_package: bool, source: str) 
         symbols=dict(collector.symbols),
         star_imports=tuple(collector.star_imports),
         own_code=tuple(collector.own_code),
+        conditional=frozenset(collector.conditional),
+        exports=collector.exports,
     )
 
 
@@ -141,6 +148,15 @@ def _target_names(node: ast.expr) -> list[str]:
     return []
 
 
+def _literal_names(node: ast.expr) -> tuple[str, ...] | None:
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    names = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+    if len(names) != len(node.elts) or not all(isinstance(n, str) for n in names):
+        return None
+    return tuple(str(n) for n in names)
+
+
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
@@ -154,6 +170,9 @@ class _Collector:
         self.symbols: dict[str, Symbol] = {}
         self.star_imports: list[str] = []
         self.own_code: list[OwnCode] = []
+        self.conditional: set[str] = set()
+        self.exports: tuple[str, ...] | None = None
+        self._depth = 0
 
     def visit_block(self, body: Sequence[ast.stmt]) -> None:
         for statement in body:
@@ -197,13 +216,17 @@ class _Collector:
             if not (names and all(_is_dunder(n) for n in names)):
                 self._own_statement(node, names)
         elif isinstance(node, ast.If):
+            self._depth += 1
             self.visit_block(node.body)
             self.visit_block(node.orelse)
+            self._depth -= 1
         elif isinstance(node, ast.Try | ast.TryStar):
+            self._depth += 1
             self.visit_block(node.body)
             for handler in node.handlers:
                 self.visit_block(handler.body)
             self.visit_block(node.orelse)
+            self._depth -= 1
             self.visit_block(node.finalbody)
         elif isinstance(node, ast.With | ast.AsyncWith):
             self.visit_block(node.body)
@@ -217,11 +240,17 @@ class _Collector:
 
     def _bind(self, reference: Reference) -> None:
         self.symbols[reference.name] = reference
+        self._mark(reference.name)
 
     def _define(self, definition: Definition) -> None:
         if not any(d.name == definition.name for d in self.definitions):
             self.definitions.append(definition)
         self.symbols[definition.name] = definition
+        self._mark(definition.name)
+
+    def _mark(self, name: str) -> None:
+        if self._depth:
+            self.conditional.add(name)
 
     def _resolve_from(self, node: ast.ImportFrom) -> str | None:
         if not node.level:
@@ -239,6 +268,8 @@ class _Collector:
 
     def _assignment(self, node: ast.stmt, targets: Sequence[ast.expr], value: ast.expr) -> None:
         names = [n for t in targets for n in _target_names(t)]
+        if names == ["__all__"] and not self._depth:
+            self.exports = _literal_names(value)
         if names and all(_is_dunder(n) for n in names):
             return  # __all__, __version__, __deprecated__ ...
         if _is_reference(value):
@@ -252,6 +283,7 @@ class _Collector:
             return
         for name in names:
             self.symbols.pop(name, None)
+            self._mark(name)
         self._own_statement(node, names)
 
     def _own_statement(self, node: ast.stmt, names: list[str]) -> None:
@@ -545,32 +577,54 @@ class Resolver:
             return None
         return facts
 
-    def resolve(self, module: str, name: str, _depth: int = 0) -> Located | None:
+    def resolve(
+        self,
+        module: str,
+        name: str,
+        _depth: int = 0,
+        trail: list[tuple[str, str]] | None = None,
+    ) -> Located | None:
+        """The class or function ``module.name`` is bound to, or None.
+
+        ``trail``, when given, receives every (module, name) the binding passes
+        through, the last being the definition (for callers that must know each step).
+        """
         if _depth > self.MAX_DEPTH:
             return None
         facts = self.facts(module)
         if facts is None:
             return None
+        if trail is not None:
+            trail.append((module, name))
         symbol = facts.symbols.get(name)
         if isinstance(symbol, Definition):
             return Located(module, symbol)
         if isinstance(symbol, Reference):
             if symbol.expression is not None:
-                return self.resolve_expression(module, symbol.expression, _depth + 1)
+                return self.resolve_expression(module, symbol.expression, _depth + 1, trail)
             if symbol.module is not None and symbol.attribute is not None:
-                return self.resolve(symbol.module, symbol.attribute, _depth + 1)
+                return self.resolve(symbol.module, symbol.attribute, _depth + 1, trail)
             return None  # a module
         for star in facts.star_imports:
-            found = self.resolve(star, name, _depth + 1)
+            star_facts = self.facts(star)
+            if star_facts is not None and not star_exports(star_facts, name):
+                continue
+            found = self.resolve(star, name, _depth + 1, trail)
             if found is not None:
                 return found
         return None
 
-    def resolve_expression(self, module: str, expression: str, _depth: int = 0) -> Located | None:
+    def resolve_expression(
+        self,
+        module: str,
+        expression: str,
+        _depth: int = 0,
+        trail: list[tuple[str, str]] | None = None,
+    ) -> Located | None:
         """What a dotted expression used in ``module`` (a base class, an alias) refers to."""
         head, *rest = expression.split(".")
         if not rest:
-            return self.resolve(module, head, _depth)
+            return self.resolve(module, head, _depth, trail)
         facts = self.facts(module)
         if facts is None:
             return None
@@ -582,7 +636,9 @@ class Resolver:
         )
         for part in rest[:-1]:
             target = f"{target}.{part}"
-        return self.resolve(target, rest[-1], _depth + 1)
+        if trail is not None:
+            trail.append((module, head))
+        return self.resolve(target, rest[-1], _depth + 1, trail)
 
     def is_subclass(
         self, candidate: Located, target: Located, _seen: frozenset[str] = frozenset()
@@ -597,3 +653,10 @@ class Resolver:
             if found == target or self.is_subclass(found, target, seen):
                 return True
         return False
+
+
+def star_exports(facts: ModuleFacts, name: str) -> bool:
+    """Whether ``from <module> import *`` binds ``name``: ``__all__``, else its public names."""
+    if facts.exports is not None:
+        return name in facts.exports
+    return not name.startswith("_")

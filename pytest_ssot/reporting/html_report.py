@@ -596,6 +596,7 @@ def _contract_block(contract: Mapping[str, Any], limit: int) -> str:
         f'<div class="muted">{len(contract.get("violations", []))} violations: '
         f"{esc(counts.get('new', 0))} new, {esc(counts.get('frozen', 0))} frozen, "
         f"{esc(counts.get('fixed', 0))} fixed since the baseline</div>"
+        f"{_fix_counts(contract)}"
     )
     svg = ""
     if has_map(contract):
@@ -619,6 +620,19 @@ def _contract_block(contract: Mapping[str, Any], limit: int) -> str:
     return (
         f'<div class="contract-map" id="map-{esc(_anchor(cid))}" data-contract="{esc(cid)}">'
         f"{head}{svg}{_chain_lists(contract, block_id)}</div>"
+    )
+
+
+def _fix_counts(contract: Mapping[str, Any]) -> str:
+    """How many of the contract's violations ``pytest --ssot --ssot-fix`` can fix."""
+    fixes = contract.get("fixes") or {}
+    fixable, manual = int(fixes.get("fixable", 0)), int(fixes.get("not_fixable", 0))
+    if not fixable and not manual:
+        return ""
+    return (
+        f'<div class="muted fix-counts" data-fixable="{fixable}" data-not-fixable="{manual}">'
+        f"{fixable} fixable by <code>pytest --ssot --ssot-fix</code>, "
+        f"{manual} need a human</div>"
     )
 
 

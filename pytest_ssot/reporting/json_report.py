@@ -38,7 +38,13 @@ class BaselineInfo:
     refused: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
-def violation_dict(violation: Violation, status: str) -> dict[str, Any]:
+FixLookup = Mapping[tuple[str, str], Mapping[str, Any]]
+"""(contract id, fingerprint) -> the violation's fix, as ``EdgeFix.to_dict`` gives it."""
+
+
+def violation_dict(
+    violation: Violation, status: str, fix: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     file, line = violation.site
     return {
         "fingerprint": violation.fingerprint,
@@ -50,6 +56,7 @@ def violation_dict(violation: Violation, status: str) -> dict[str, Any]:
         "message": violation.message,
         "file": file,
         "line": line,
+        "fix": None if fix is None else dict(fix),
         "chain": [hop_dict(hop) for hop in violation.hops],
     }
 
@@ -66,15 +73,22 @@ def hop_dict(hop: Hop) -> dict[str, Any]:
     return found
 
 
-def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict[str, Any]:
+def contract_dict(
+    result: ContractResult, comparison: Comparison | None, fixes: FixLookup | None = None
+) -> dict[str, Any]:
     spec = result.spec
+    lookup = fixes or {}
+
+    def one(v: Violation, status: str) -> dict[str, Any]:
+        return violation_dict(v, status, lookup.get((spec.id, v.fingerprint)))
+
     if comparison is None:
-        violations = [violation_dict(v, "new") for v in result.violations]
+        violations = [one(v, "new") for v in result.violations]
         counts = {"new": len(result.violations), "frozen": 0, "fixed": 0}
         fixed: list[str] = []
     else:
-        violations = [violation_dict(v, "new") for v in comparison.new]
-        violations += [violation_dict(v, "frozen") for v in comparison.frozen]
+        violations = [one(v, "new") for v in comparison.new]
+        violations += [one(v, "frozen") for v in comparison.frozen]
         counts = {
             "new": len(comparison.new),
             "frozen": len(comparison.frozen),
@@ -96,6 +110,10 @@ def contract_dict(result: ContractResult, comparison: Comparison | None) -> dict
         "counts": counts,
         "violations": violations,
         "fixed": fixed,
+        "fixes": {
+            "fixable": sum(1 for v in violations if v["fix"] and v["fix"]["fixable"]),
+            "not_fixable": sum(1 for v in violations if v["fix"] and not v["fix"]["fixable"]),
+        },
         "details": result.fallback_text or None,
         "roles": contract_roles(spec.options),
         "redundant_ignores": [
@@ -138,8 +156,9 @@ def build_report(
     exit_status: int,
     baseline: BaselineInfo | None = None,
     runtime: Sequence[Mapping[str, Any]] = (),
+    fixes: FixLookup | None = None,
 ) -> dict[str, Any]:
-    contracts = [contract_dict(r, c) for r, c in outcomes]
+    contracts = [contract_dict(r, c, fixes) for r, c in outcomes]
     totals = {"new": 0, "frozen": 0, "fixed": 0}
     for item in contracts:
         for key in totals:

@@ -124,11 +124,13 @@ def render_failure(
     marks: Mapping[str, str] | None = None,
     shown: Sequence[Violation] | None = None,
     notes: Iterable[str] = (),
+    fixes: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The failure section of one contract item.
 
     ``shown`` limits the listed violations (the baseline shows only new ones);
-    ``marks`` puts a word such as NEW in front of a violation by fingerprint.
+    ``marks`` puts a word such as NEW in front of a violation by fingerprint;
+    ``fixes`` adds lines under a violation (the fix, or why there is none).
     """
     spec = result.spec
     out = [
@@ -163,6 +165,7 @@ def render_failure(
         mark = (marks or {}).get(violation.fingerprint, "")
         label = f"{numbers[violation.heading]}. "
         out.extend(render_violation(violation, read, label=label, mark=mark))
+        out.extend(f"      {line}" for line in (fixes or {}).get(violation.fingerprint, ()))
         out.append("")
     if rest:
         out.append(

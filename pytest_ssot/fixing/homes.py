@@ -1,0 +1,205 @@
+"""Where a name imported from a forbidden module really lives, and which modules export it too.
+
+Names are followed with the contract types' ``Resolver`` (imports, aliases, ``__all__``,
+star imports), so "the same object" means what it means to ``single_source``: the same
+class or function definition. A binding that is conditional anywhere on the way (an
+``if``, a ``try``/``except ImportError`` fallback) or that only a module ``__getattr__``
+provides is never offered as a fix: which object it is cannot be proven statically.
+
+Homes are, best first: a module a contract names canonical; a public module (no ``_``
+segment) that re-exports the object on purpose (a package ``__init__``, or the name in
+its ``__all__``); the module that defines it. A module that merely imports a name for
+its own use is no home for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pytest_ssot.contract_types._source_index import (
+    Definition,
+    ModuleFacts,
+    Reference,
+    Resolver,
+    star_exports,
+)
+
+
+@dataclass(frozen=True, order=True)
+class Home:
+    """``from <module> import <name>`` gives the object wanted."""
+
+    module: str
+    name: str
+
+
+@dataclass(frozen=True)
+class HomeAnswer:
+    """The modules that export the object a name is bound to, best first; or why there are none."""
+
+    candidates: tuple[Home, ...] = ()
+    reason: str | None = None
+    defined_in: str | None = None
+    """The module that defines the object, when it was found."""
+
+
+def is_public(module: str) -> bool:
+    return not any(part.startswith("_") for part in module.split("."))
+
+
+def is_ancestor(package: str, module: str) -> bool:
+    return module.startswith(package + ".")
+
+
+class HomeFinder:
+    """Answers "where else can ``name`` be imported from" for names of forbidden modules.
+
+    ``modules`` are every module whose exports may be offered (the root packages'
+    modules); ``canonical`` says whether a module is named canonical by a contract.
+    The reverse index (object -> exporting modules) is built once, on first use.
+    """
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        modules: Iterable[str],
+        canonical: Callable[[str], bool] = lambda module: False,
+    ) -> None:
+        self.resolver = resolver
+        self.modules = sorted(set(modules))
+        self.canonical = canonical
+        self._exports: dict[tuple[str, str], list[Home]] | None = None
+        self._answers: dict[tuple[str, str], HomeAnswer] = {}
+
+    # -- the reverse index -----------------------------------------------------------
+
+    def _facts(self, module: str) -> ModuleFacts | None:
+        return self.resolver.facts(module)
+
+    def _follow(self, module: str, name: str) -> tuple[tuple[str, str] | None, str | None]:
+        """(defining module, defined name) of ``module.name``, or (None, why not)."""
+        trail: list[tuple[str, str]] = []
+        located = self.resolver.resolve(module, name, trail=trail)
+        for step_module, step_name in trail:
+            facts = self._facts(step_module)
+            if facts is not None and step_name in facts.conditional:
+                return None, (
+                    f"{step_module} binds {step_name} conditionally (an if, or a try/except "
+                    "ImportError fallback): which object it is cannot be proven"
+                )
+        if located is None:
+            return None, None
+        return (located.module, located.definition.name), None
+
+    def exports(self) -> dict[tuple[str, str], list[Home]]:
+        if self._exports is None:
+            index: dict[tuple[str, str], list[Home]] = {}
+            for module in self.modules:
+                facts = self._facts(module)
+                if facts is None:
+                    continue
+                names = set(facts.symbols)
+                for star in facts.star_imports:
+                    star_facts = self._facts(star)
+                    if star_facts is not None:
+                        names |= {n for n in star_facts.symbols if star_exports(star_facts, n)}
+                path = self.resolver.index.module_file(module)
+                package = path is not None and path.name == "__init__.py"
+                for name in sorted(names):
+                    target, _ = self._follow(module, name)
+                    if target is None:
+                        continue
+                    # A module that imports a name for its own use is no home for it: only
+                    # the definer, a canonical module, a package or an __all__ export is.
+                    exported = package or (facts.exports is not None and name in facts.exports)
+                    if exported or target[0] == module or self.canonical(module):
+                        index.setdefault(target, []).append(Home(module, name))
+            self._exports = index
+        return self._exports
+
+    # -- one name ----------------------------------------------------------------------
+
+    def find(self, forbidden: str, name: str) -> HomeAnswer:
+        """Every other module that exports what ``forbidden.name`` is, best first."""
+        key = (forbidden, name)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._find(forbidden, name)
+        return answer
+
+    def _find(self, forbidden: str, name: str) -> HomeAnswer:
+        facts = self._facts(forbidden)
+        if facts is None:
+            return HomeAnswer(reason=f"{forbidden} cannot be read or does not parse")
+        symbol = facts.symbols.get(name)
+        if name in facts.conditional:
+            return HomeAnswer(
+                reason=f"{forbidden} binds {name} conditionally (an if, or a try/except "
+                "ImportError fallback): which object it is cannot be proven"
+            )
+        if isinstance(symbol, Definition) or (
+            symbol is None and any(code.name == name for code in facts.own_code)
+        ):
+            return HomeAnswer(
+                reason=f"{forbidden} defines {name} itself: there is no other home to import it "
+                "from (move the definition first)"
+            )
+        if isinstance(symbol, Reference) and symbol.module and symbol.attribute is None:
+            return HomeAnswer(
+                reason=f"{forbidden}.{name} is a module, not a class or function: "
+                "import it by its own name"
+            )
+        if symbol is None and self.resolver.index.module_file(f"{forbidden}.{name}"):
+            return HomeAnswer(
+                reason=f"{forbidden}.{name} is a module of the legacy package: import it by "
+                "its new name by hand"
+            )
+        target, why = self._follow(forbidden, name)
+        if why is not None:
+            return HomeAnswer(reason=why)
+        if target is None:
+            if symbol is None and any(d.name == "__getattr__" for d in facts.definitions):
+                return HomeAnswer(
+                    reason=f"{forbidden} provides {name} through its module __getattr__: "
+                    "what it returns cannot be known statically"
+                )
+            return HomeAnswer(
+                reason=f"{name} cannot be followed from {forbidden} to a class or function "
+                "definition (a value, or a name bound at run time)"
+            )
+        defining, _ = target
+        if defining == forbidden:
+            return HomeAnswer(
+                reason=f"{forbidden} defines {name} itself: there is no other home to import it "
+                "from (move the definition first)",
+                defined_in=defining,
+            )
+        homes = [
+            home
+            for home in self.exports().get(target, ())
+            if home.module != forbidden and (not home.name.startswith("_") or home.name == name)
+        ]
+        homes.sort(key=lambda home: self._rank(home, name, defining))
+        if not homes:
+            return HomeAnswer(
+                reason=f"no module other than {forbidden} exports {name}", defined_in=defining
+            )
+        return HomeAnswer(candidates=tuple(homes), defined_in=defining)
+
+    def _rank(self, home: Home, name: str, defining: str) -> tuple[int, bool, int, str, str]:
+        if self.canonical(home.module):
+            rank = 0
+        elif home.module == defining:
+            rank = 2
+        elif is_public(home.module):
+            rank = 1
+        else:
+            rank = 3
+        return (rank, home.name != name, home.module.count("."), home.module, home.name)
+
+
+def usable_for(importer: str, home: Home) -> bool:
+    """Whether ``importer`` may import from ``home`` at all: not itself, not its own package
+    (an ``__init__`` that imports its submodules would make the import circular)."""
+    return home.module != importer and not is_ancestor(home.module, importer)
