@@ -265,6 +265,22 @@ def test_json_report_matches_its_schema(pytester: pytest.Pytester, example: Path
             "message": "",
             "file": "wsapp/routes/rooms.py",
             "line": 1,
+            # The bare module import uses no name of it: --ssot-fix cannot move anything.
+            "fix": {
+                "fixable": False,
+                "importer": "wsapp.routes.rooms",
+                "module": "wsapp.websocket",
+                "file": "wsapp/routes/rooms.py",
+                "statements": [
+                    {
+                        "line": 1,
+                        "old": "import wsapp.websocket",
+                        "new": [],
+                        "problems": ["no name is used through wsapp.websocket: nothing to move"],
+                    }
+                ],
+                "reason": None,
+            },
             "chain": [
                 {
                     "importer": "wsapp.routes.rooms",
