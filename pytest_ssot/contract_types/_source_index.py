@@ -453,6 +453,7 @@ class SourceIndex:
         self.root_packages = tuple(root_packages)
         self.cache = cache
         self._package_dirs: dict[str, tuple[Path, ...]] | None = None
+        self._files: dict[str, Path | None] = {}
         self.locate()
 
     def locate(self) -> bool:
@@ -492,13 +493,23 @@ class SourceIndex:
         return module.partition(".")[0] in self.root_packages
 
     def module_file(self, module: str) -> Path | None:
+        """The file of ``module``; memoised (an index lives for one check, files stay put)."""
+        try:
+            return self._files[module]
+        except KeyError:
+            pass
+        found: Path | None = None
         root, _, rest = module.partition(".")
         for base in self.package_dirs.get(root, ()):
             target = base.joinpath(*rest.split(".")) if rest else base
             for candidate in (target / "__init__.py", target.with_suffix(".py")):
                 if candidate.is_file():
-                    return candidate
-        return None
+                    found = candidate
+                    break
+            if found is not None:
+                break
+        self._files[module] = found
+        return found
 
     def unpackaged_modules(self, known: set[str]) -> dict[str, Path]:
         """Files below the root packages that grimp skips (folders without ``__init__.py``).
@@ -569,12 +580,19 @@ class Resolver:
     def __init__(self, index: SourceIndex) -> None:
         self.index = index
         self.failures: dict[str, ParseFailure] = {}
+        self._facts: dict[str, ModuleFacts | None] = {}
 
     def facts(self, module: str) -> ModuleFacts | None:
+        """The module's facts (memoised for the resolver's life: one check)."""
+        try:
+            return self._facts[module]
+        except KeyError:
+            pass
         facts = self.index.facts(module)
         if isinstance(facts, ParseFailure):
             self.failures[module] = facts
-            return None
+            facts = None
+        self._facts[module] = facts
         return facts
 
     def resolve(

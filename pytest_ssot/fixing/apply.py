@@ -14,10 +14,10 @@ import io
 import re
 import tokenize
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pytest_ssot.fileio import FileError, write_atomic_bytes
+from pytest_ssot.fileio import FileError, write_atomic_batch, write_atomic_bytes
 from pytest_ssot.fixing.plan import FileEdits
 
 CONFLICT_MARKER = re.compile(r"^(<{7}|>{7}|={7}|\|{7})(?: |$)", re.MULTILINE)
@@ -65,39 +65,61 @@ def unified_diff(old: str, new: str, display: str) -> str:
 
 def fix_file(edits: FileEdits, rootdir: Path, *, write: bool) -> FileOutcome:
     """Rewrite one file (or only diff it), following every safety rule."""
+    outcome, data = _rewritten(edits, rootdir)
+    if not write or data is None:
+        return outcome
+    try:
+        write_atomic_bytes(edits.path, data)
+    except FileError as exc:
+        return replace(outcome, skipped=f"cannot be written: {exc}")
+    except OSError as exc:
+        return replace(outcome, skipped=f"cannot be written: {exc.strerror}")
+    return replace(outcome, written=True)
+
+
+def _rewritten(edits: FileEdits, rootdir: Path) -> tuple[FileOutcome, bytes | None]:
+    """The outcome of rewriting one file in memory, and the bytes to write (None: nothing)."""
     from pytest_ssot.fixing.rewrite import RewriteError, rewrite_source
 
     display = edits.display
     why = refusal(edits.path, rootdir)
     if why is not None:
-        return FileOutcome(display, skipped=why)
+        return FileOutcome(display, skipped=why), None
     try:
         data = edits.path.read_bytes()
         old, encoding = decode(data)
     except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return FileOutcome(display, skipped=f"cannot be read: {exc}")
+        return FileOutcome(display, skipped=f"cannot be read: {exc}"), None
     if CONFLICT_MARKER.search(old):
-        return FileOutcome(display, skipped="holds merge-conflict markers: resolve them first")
+        return FileOutcome(
+            display, skipped="holds merge-conflict markers: resolve them first"
+        ), None
     try:
         new = rewrite_source(old, edits)
     except RewriteError as exc:
-        return FileOutcome(display, skipped=str(exc))
+        return FileOutcome(display, skipped=str(exc)), None
     if new == old:
-        return FileOutcome(display)
+        return FileOutcome(display), None
     try:
         compile(new, str(edits.path), "exec", flags=1024, dont_inherit=True)  # PyCF_ONLY_AST
     except (SyntaxError, ValueError) as exc:  # pragma: no cover - a bug of ours, never written
-        return FileOutcome(display, skipped=f"the rewrite would not compile ({exc}): left alone")
-    diff = unified_diff(old, new, display)
-    if write:
-        try:
-            write_atomic_bytes(edits.path, new.encode(encoding))
-        except FileError as exc:
-            return FileOutcome(display, diff=diff, skipped=f"cannot be written: {exc}")
-        except OSError as exc:
-            return FileOutcome(display, diff=diff, skipped=f"cannot be written: {exc.strerror}")
-    return FileOutcome(display, diff=diff, written=write)
+        why = f"the rewrite would not compile ({exc}): left alone"
+        return FileOutcome(display, skipped=why), None
+    return FileOutcome(display, diff=unified_diff(old, new, display)), new.encode(encoding)
 
 
 def fix_files(edits: Iterable[FileEdits], rootdir: Path, *, write: bool) -> Sequence[FileOutcome]:
-    return [fix_file(e, rootdir, write=write) for e in edits]
+    """Rewrite (or diff) every file; the rewritten ones are written together at the end."""
+    planned = [(e, _rewritten(e, rootdir)) for e in edits]
+    if not write:
+        return [outcome for _, (outcome, _) in planned]
+    failed = write_atomic_batch([(e.path, data) for e, (_, data) in planned if data is not None])
+    results = []
+    for e, (outcome, data) in planned:
+        if data is None:
+            results.append(outcome)
+        elif e.path in failed:
+            results.append(replace(outcome, skipped=f"cannot be written: {failed[e.path]}"))
+        else:
+            results.append(replace(outcome, written=True))
+    return results

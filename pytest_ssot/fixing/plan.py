@@ -265,11 +265,14 @@ class Planner:
 
     def collect(self, edges: Iterable[Edge]) -> list[EdgeRequest]:
         requests = []
+        trees: dict[str, ast.Module | EdgeRequest] = {}  # each importer parsed once
         for importer, forbidden in sorted(set(edges)):
-            requests.append(self._request(importer, forbidden))
+            requests.append(self._request(importer, forbidden, trees))
         return requests
 
-    def _request(self, importer: str, forbidden: str) -> EdgeRequest:
+    def _request(
+        self, importer: str, forbidden: str, trees: dict[str, ast.Module | EdgeRequest]
+    ) -> EdgeRequest:
         path = self.module_file(importer)
         if path is None:
             return EdgeRequest(
@@ -277,28 +280,11 @@ class Planner:
             )
         display = self.display(path)
         is_package = path.name == "__init__.py"
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(path.read_bytes(), filename=str(path))
-        except (SyntaxError, ValueError) as exc:
-            return EdgeRequest(
-                importer,
-                forbidden,
-                path,
-                display,
-                is_package,
-                reason=f"{display} does not parse ({exc}): left alone",
-            )
-        except OSError as exc:
-            return EdgeRequest(
-                importer,
-                forbidden,
-                path,
-                display,
-                is_package,
-                reason=f"cannot read {display}: {exc}",
-            )
+        tree = trees.get(importer)
+        if tree is None:
+            tree = trees[importer] = self._parse(importer, forbidden, path, display, is_package)
+        if isinstance(tree, EdgeRequest):
+            return EdgeRequest(importer, forbidden, path, display, is_package, reason=tree.reason)
         sites = find_sites(tree, importer, is_package, forbidden)
         if not sites:
             return EdgeRequest(
@@ -310,6 +296,21 @@ class Planner:
                 reason=f"no import statement of {forbidden} found in {display}",
             )
         return EdgeRequest(importer, forbidden, path, display, is_package, sites)
+
+    @staticmethod
+    def _parse(
+        importer: str, forbidden: str, path: Path, display: str, is_package: bool
+    ) -> ast.Module | EdgeRequest:
+        """The file's syntax tree, or a request saying why it cannot be read."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError) as exc:
+            reason = f"{display} does not parse ({exc}): left alone"
+        except OSError as exc:
+            reason = f"cannot read {display}: {exc}"
+        return EdgeRequest(importer, forbidden, path, display, is_package, reason=reason)
 
     def candidate_imports(self, requests: Iterable[EdgeRequest]) -> set[Edge]:
         """Every (importer, new module) a fix could add: what the contracts must be asked."""

@@ -291,3 +291,22 @@ def test_diff_writes_nothing(tmp_path: Path) -> None:
         "+from pkg.core import A",
     ]
     assert path.read_text() == "from pkg.legacy import A\n"
+
+
+def test_a_batch_write_replaces_each_file_and_reports_what_it_cannot(tmp_path: Path) -> None:
+    from pytest_ssot.fileio import write_atomic_batch
+
+    plain = tmp_path / "a.py"
+    plain.write_bytes(b"old\n")
+    plain.chmod(0o600)
+    real = tmp_path / "real.py"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    folder = tmp_path / "folder.py"
+    folder.mkdir()
+    failed = write_atomic_batch([(plain, b"new\r\n"), (link, b"linked"), (folder, b"x")])
+    assert plain.read_bytes() == b"new\r\n" and (plain.stat().st_mode & 0o777) == 0o600
+    assert link.is_symlink() and real.read_bytes() == b"linked"
+    assert list(failed) == [folder] and "directory" in failed[folder]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "folder.py", "link.py", "real.py"]
