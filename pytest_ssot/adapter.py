@@ -653,7 +653,8 @@ def find_redundant_ignores(
     for entry in sorted(matched, key=lambda e: (len(matched[e]), e)):
         if not own(entry):
             in_force.discard(entry)
-            redundant.append(RedundantIgnore(entry, "shadowed"))
+            by = tuple(sorted(o for o in in_force if matched[o] & matched[entry]))
+            redundant.append(RedundantIgnore(entry, "shadowed", shadowed_by=by))
     candidates = sorted(in_force)
     if candidates:
         if module in MONOTONE_TYPES:

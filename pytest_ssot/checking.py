@@ -192,6 +192,7 @@ class StaticChecker:
                     build_ms=graph.build_ms,
                     dynamic_imports=None if scanned is None else len(scanned[1].imports),
                     unresolved=() if scanned is None else self._unresolved(graph, scanned[1]),
+                    dynamic_added=() if scanned is None else self._added(graph, scanned[1]),
                 )
                 if state is not None:
                     self._write_cache(key, state, results, self._stats[key], graph, group)
@@ -243,6 +244,15 @@ class StaticChecker:
             known = (adapter.with_extra_imports(graph, found.imports), found)
             self._dynamic[graph.key] = known
         return known[0]
+
+    def _added(self, graph: BuiltGraph, found: ScanResult) -> tuple[str, ...]:
+        shown = []
+        for item in found.imports:
+            path = graph.module_file(item.importer)
+            where = display_path(path, self.rootdir) if path is not None else item.importer
+            loader = item.loader.removeprefix("builtins.")
+            shown.append(f"{where}:{item.line}: {item.importer} -> {item.imported} ({loader})")
+        return tuple(shown)
 
     def _unresolved(self, graph: BuiltGraph, found: ScanResult) -> tuple[str, ...]:
         shown = []

@@ -83,7 +83,8 @@ def redundant_ignore_lines(result: ContractResult) -> list[str]:
     lines = []
     for entry in result.redundant_ignores:
         if entry.reason == "shadowed":
-            why = "every import it matches is also ignored by another entry"
+            others = " and ".join(f"'{e}'" for e in entry.shadowed_by) or "another entry"
+            why = f"every import it matches is also ignored by {others}"
         else:
             shown = ", ".join(entry.imports[:3]) + (" ..." if len(entry.imports) > 3 else "")
             why = "removing it adds no violation" + (f" (it ignores {shown})" if shown else "")

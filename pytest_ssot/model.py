@@ -209,6 +209,8 @@ class GraphStats:
     """Such calls whose module name is computed: ``file:line: call``."""
     changed_files: int = 0
     """With ``from_cache``: files edited since the stored results without changing an import."""
+    dynamic_added: tuple[str, ...] = ()
+    """The imports added: ``file:line: importer -> imported (loader)``."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ class RedundantIgnore:
     (removing it adds no violation)."""
     imports: tuple[str, ...] = ()
     """The imports only this entry ignores, ``importer -> imported``."""
+    shadowed_by: tuple[str, ...] = ()
+    """For ``shadowed``: the entries that ignore its imports too."""
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,12 @@ def result_to_dict(result: ContractResult) -> dict[str, Any]:
         "fallback_text": result.fallback_text,
         "error": result.error,
         "redundant_ignores": [
-            {"expression": r.expression, "reason": r.reason, "imports": list(r.imports)}
+            {
+                "expression": r.expression,
+                "reason": r.reason,
+                "imports": list(r.imports),
+                "shadowed_by": list(r.shadowed_by),
+            }
             for r in result.redundant_ignores
         ],
     }
@@ -99,6 +104,7 @@ def result_from_dict(data: Mapping[str, Any], spec: ContractSpec) -> ContractRes
                 expression=str(r["expression"]),
                 reason=str(r["reason"]),
                 imports=tuple(str(i) for i in r.get("imports", ())),
+                shadowed_by=tuple(str(i) for i in r.get("shadowed_by", ())),
             )
             for r in data.get("redundant_ignores", ())
         ),
@@ -131,6 +137,7 @@ def stats_to_dict(stats: GraphStats) -> dict[str, Any]:
         "dynamic_imports": stats.dynamic_imports,
         "unresolved": list(stats.unresolved),
         "changed_files": stats.changed_files,
+        "dynamic_added": list(stats.dynamic_added),
     }
 
 
@@ -144,4 +151,5 @@ def stats_from_dict(data: Mapping[str, Any]) -> GraphStats:
         dynamic_imports=data.get("dynamic_imports"),
         unresolved=tuple(str(u) for u in data.get("unresolved", ())),
         changed_files=int(data.get("changed_files", 0)),
+        dynamic_added=tuple(str(u) for u in data.get("dynamic_added", ())),
     )

@@ -105,8 +105,9 @@ def test_shadowed_entry(pytester: pytest.Pytester, write: WriteFiles) -> None:
     lines = warned(result)
     assert len(lines) == 1, lines
     assert (
-        "'pkg.a -> pkg.*' no longer matters: every import it matches is also ignored" in (lines[0])
-    )
+        "'pkg.a -> pkg.*' no longer matters: every import it matches is also ignored by "
+        "'pkg.a -> pkg.legacy'; remove it"
+    ) in lines[0]
 
 
 def test_off_and_per_contract(pytester: pytest.Pytester, write: WriteFiles) -> None:
@@ -148,8 +149,14 @@ def test_reused_results_and_the_json_report_keep_them(
             "expression": "pkg.c -> pkg.legacy",
             "reason": "no-effect",
             "imports": ["pkg.c -> pkg.legacy"],
+            "shadowed_by": [],
         },
-        {"expression": "pkg.s -> pkg.x", "reason": "no-effect", "imports": ["pkg.s -> pkg.x"]},
+        {
+            "expression": "pkg.s -> pkg.x",
+            "reason": "no-effect",
+            "imports": ["pkg.s -> pkg.x"],
+            "shadowed_by": [],
+        },
     ]
     log = read_sarif("s.sarif")
     flagged = {r["properties"]["fingerprint"]: r for r in log["runs"][0]["results"]}

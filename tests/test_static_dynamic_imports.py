@@ -187,6 +187,14 @@ def test_results_are_reused_with_the_dynamic_hop(
                 "*dynamic imports seen statically in app: 1 added to the graph, 0 not resolved",
             ]
         )
+    verbose = pytester.runpytest("--ssot", "--ssot-only", "-v")
+    verbose.stdout.fnmatch_lines(
+        [
+            "*dynamic imports seen statically in app: 1 added to the graph, 0 not resolved",
+            "  added:",
+            "    app/plugins.py:5: app.plugins -> app.websocket.x (importlib.import_module)",
+        ]
+    )
     # Turning the option off is a different configuration: checked again, kept.
     project(write, LITERAL)
     third = pytester.runpytest("--ssot", "--ssot-only")

@@ -117,7 +117,12 @@ def contract_dict(
         "details": result.fallback_text or None,
         "roles": contract_roles(spec.options),
         "redundant_ignores": [
-            {"expression": r.expression, "reason": r.reason, "imports": list(r.imports)}
+            {
+                "expression": r.expression,
+                "reason": r.reason,
+                "imports": list(r.imports),
+                "shadowed_by": list(r.shadowed_by),
+            }
             for r in result.redundant_ignores
         ],
     }
@@ -192,7 +197,11 @@ def build_report(
                 **(
                     {}
                     if g.dynamic_imports is None
-                    else {"dynamic_imports": g.dynamic_imports, "unresolved": list(g.unresolved)}
+                    else {
+                        "dynamic_imports": g.dynamic_imports,
+                        "unresolved": list(g.unresolved),
+                        "dynamic_added": list(g.dynamic_added),
+                    }
                 ),
             }
             for g in graphs

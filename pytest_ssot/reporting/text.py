@@ -241,15 +241,16 @@ def summary_lines(
         lines.append(
             f"graph {graph.key.describe()}: {graph.modules} modules, {graph.imports} imports, {how}"
         )
-        lines.extend(dynamic_import_lines(graph))
+        lines.extend(dynamic_import_lines(graph, verbose=verbose))
     if verbose or labels["BROKEN"] or labels["ERROR"] or labels["FROZEN"]:
         for result in results:
             lines.append("  " + result_line(result, comparisons.get(result.spec.id)))
     return lines
 
 
-def dynamic_import_lines(graph: GraphStats) -> list[str]:
-    """What ssot_static_dynamic_imports found for one graph, and what it could not resolve."""
+def dynamic_import_lines(graph: GraphStats, *, verbose: bool = False) -> list[str]:
+    """What ssot_static_dynamic_imports found for one graph (each import with -v), and what it
+    could not resolve."""
     if graph.dynamic_imports is None:
         return []
     count = len(graph.unresolved)
@@ -258,5 +259,11 @@ def dynamic_import_lines(graph: GraphStats) -> list[str]:
         f"{graph.dynamic_imports} added to the graph, {count} not resolved"
         + (" (computed names: a contract cannot see what they load)" if count else "")
     ]
-    lines.extend(f"  {item}" for item in graph.unresolved)
+    if not verbose:
+        lines.extend(f"  {item}" for item in graph.unresolved)
+        return lines
+    for title, items in (("added", graph.dynamic_added), ("not resolved", graph.unresolved)):
+        if items:
+            lines.append(f"  {title}:")
+            lines.extend(f"    {item}" for item in items)
     return lines
