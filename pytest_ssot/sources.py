@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_ssot.fileio import FileError, read_text
 from pytest_ssot.model import ConfigError, ContractSource, ContractSpec, SessionOptions
 
 INI_SECTION = "importlinter"
@@ -157,6 +158,10 @@ def read_toml(path: Path, text: str) -> RawFile | None:
         raise ConfigError(
             f"{path.name}: not a valid TOML file: {exc}", path=path, line=line
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path.name}: its arrays or tables are nested too deep to read", path=path
+        ) from None
     tool = data.get("tool", {})
     table = tool.get("importlinter") if isinstance(tool, dict) else None
     if not table:
@@ -201,11 +206,11 @@ def _first_line(exc: Exception) -> str:
 def read_file(path: Path) -> RawFile | None:
     """Read one config or contract file, choosing the format by its name like import-linter."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", path=path) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path.name} is not UTF-8 text: {exc.reason}", path=path) from None
+        text = read_text(path)  # bounded: size limit, regular files only (docs/promises.md)
+    except FileError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", path=path) from None
+    if text is None:
+        raise ConfigError(f"cannot read {path}: it does not exist", path=path)
     if path.suffix == ".toml":
         return read_toml(path, text)
     return read_ini(path, text)
@@ -747,9 +752,9 @@ def declares_runtime_checks(path: Path) -> bool:
     if path.suffix != ".toml" or not path.is_file():
         return False
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
+        data = tomllib.loads(read_text(path) or "")
+    except (FileError, tomllib.TOMLDecodeError, RecursionError):
+        return False  # reported by the contract loader
     tool = data.get("tool")
     table = tool.get("ssot") if isinstance(tool, dict) else None
     return isinstance(table, dict) and any(table.get(key) for key in RUNTIME_TABLES)

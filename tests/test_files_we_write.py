@@ -319,3 +319,29 @@ def test_a_history_of_future_records_only_is_kept_and_appended_to(
     lines = (project / ".ssot-history.jsonl").read_text().splitlines()
     assert lines[0] == future and len(lines) == 2
     result.stdout.fnmatch_lines(["history: 1 runs in .ssot-history.jsonl"])
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("a = " + "[" * 200_000 + "]" * 200_000 + "\n", "nested too deep to read"),
+        (None, "larger than 64 MiB, the most we read"),
+    ],
+)
+def test_a_contract_file_too_deep_or_too_big_is_a_clear_error(
+    pytester: pytest.Pytester, project: Path, content: str | None, reason: str
+) -> None:
+    contracts = project / "contracts"
+    contracts.mkdir()
+    path = contracts / "team.toml"
+    if content is None:
+        write_huge(path)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.pytest.ini_options]\nssot_contracts = ["contracts/team.toml"]\n')
+    result = pytester.runpytest_subprocess(*ARGS, timeout=120)
+    text = clean(result)
+    assert "RecursionError" not in text
+    assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.INTERNAL_ERROR), text
+    assert reason in text, text

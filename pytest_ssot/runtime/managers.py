@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_ssot.fileio import FileError, read_text
 from pytest_ssot.model import ConfigError
 from pytest_ssot.sources import display_path, expand_contract_paths, is_dotted_name
 
@@ -353,9 +354,9 @@ def read_managers_file(path: Path, rootdir: Path) -> list[ManagerSpec]:
     loader (``sources.load_sources``), with the file's other problems.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path) or ""
         data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (FileError, tomllib.TOMLDecodeError, RecursionError):
         return []
     return parse_managers(data, display_path(path, rootdir), text)
 
