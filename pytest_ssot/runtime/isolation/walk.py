@@ -92,6 +92,17 @@ class Walker:
             found = self._slots[cls] = slot_names(cls)
         return found
 
+    def _values(self, obj: Any, kind: int, simple: dict[type, bool]) -> Iterable[Any]:
+        """The values one hop from ``obj``; a plain ``__dict__`` is read without a call."""
+        cls = type(obj)
+        if kind != CONTAINER:
+            plain_dict = simple.get(cls)
+            if plain_dict is None:
+                plain_dict = simple[cls] = self._simple(cls)
+            if plain_dict:
+                return obj.__dict__.values()  # type: ignore[no-any-return]
+        return self.children(obj, kind)
+
     def _simple(self, cls: type) -> bool:
         return (
             not issubclass(cls, tuple | frozenset)
@@ -166,7 +177,6 @@ class Walker:
         cache = self.kinds.cache
         of = self.kinds.of
         depth = self.depth
-        children = self.children
         # Types known to be no state, as a set: most attribute values (strings, numbers,
         # None) are dropped by one comprehension before any other work.
         plain = {t for t, kind in cache.items() if kind == SKIP}
@@ -174,25 +184,19 @@ class Walker:
         # state)? Then their attributes are read without a call.
         simple: dict[type, bool] = {}
         for index, (root, key) in enumerate(instances):
-            level: list[tuple[Any, int]] = [(root, OBJECT)]
+            # Each level is a list of iterables: the values one hop further.
+            level: list[Iterable[Any]] = [self._values(root, OBJECT, simple)]
             for hop in range(depth):
                 last = hop == depth - 1
-                following: list[tuple[Any, int]] = []
-                for parent, parent_kind in level:
-                    ptype = type(parent)
-                    if ptype is dict:  # the common containers, without a call
-                        values: Iterable[Any] = parent.values()
-                        if len(parent) > MAX_ITEMS:
-                            values = itertools.islice(values, MAX_ITEMS)
-                    elif (ptype is list or ptype is tuple) and len(parent) <= MAX_ITEMS:
-                        values = parent
-                    elif parent_kind != CONTAINER and simple.get(ptype) is True:
-                        values = parent.__dict__.values()
-                    else:
-                        if parent_kind != CONTAINER and ptype not in simple:
-                            simple[ptype] = self._simple(ptype)
-                        values = children(parent, parent_kind)
-                    for child in [v for v in values if type(v) not in plain]:
+                following: list[Iterable[Any]] = []
+                for values in level:
+                    # A comprehension filters a long attribute list fastest; for the few items
+                    # of the containers further on, its own call costs more than a plain loop.
+                    if hop == 0:
+                        values = [v for v in values if type(v) not in plain]
+                    for child in values:
+                        if type(child) in plain:
+                            continue
                         kind = cache.get(type(child))
                         if kind is None:
                             kind = of(type(child))
@@ -215,8 +219,20 @@ class Walker:
                                 elif key in entry.instances:
                                     continue  # this key reached it before
                                 entry.instances[key] = index
-                        if not last and (kind != CONTAINER or child):
-                            following.append((child, kind))  # an empty container leads nowhere
+                        if last or (kind == CONTAINER and not child):
+                            continue  # an empty container leads nowhere
+                        # What the child leads to, read here without a call where possible.
+                        ctype = type(child)
+                        if ctype is dict:
+                            following.append(
+                                child.values()
+                                if len(child) <= MAX_ITEMS
+                                else itertools.islice(child.values(), MAX_ITEMS)
+                            )
+                        elif (ctype is list or ctype is tuple) and len(child) <= MAX_ITEMS:
+                            following.append(child)
+                        else:
+                            following.append(self._values(child, kind, simple))
                 level = following
                 if not level:
                     break
