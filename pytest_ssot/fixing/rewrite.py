@@ -93,6 +93,23 @@ class _Rewriter(cst.CSTTransformer):
         self.merge_adds: dict[str, list[tuple[str, str]]] = {}
         self._plan_merges(module)
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Without module bindings to rename, only statement bodies change: expressions and
+        # the insides of simple statements are not walked (most of a file's nodes).
+        if not self.edits.module_moves and isinstance(
+            node, cst.BaseExpression | cst.SimpleStatementLine | cst.Decorator | cst.Parameters
+        ):
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        if not self.edits.module_moves and isinstance(
+            original_node,
+            cst.BaseExpression | cst.SimpleStatementLine | cst.Decorator | cst.Parameters,
+        ):
+            return updated_node
+        return super().on_leave(original_node, updated_node)
+
     # -- where an import goes ---------------------------------------------------------
 
     def _target(self, node: cst.ImportFrom) -> str | None:
