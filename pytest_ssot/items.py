@@ -198,6 +198,12 @@ class ContractItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
+        if isinstance(excinfo.value, PytestSsotWarning):
+            # A contract's warning that -W error (or filterwarnings) turned into an error.
+            return (
+                f"{excinfo.value}\n(A warning of this contract, made an error by the warning "
+                "filters: -W error or filterwarnings. Fix what it says, or change the filter.)"
+            )
         if isinstance(excinfo.value, RedundantIgnoresFailed):
             return "\n".join(
                 [

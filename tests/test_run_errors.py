@@ -267,3 +267,30 @@ def test_dynamic_import_warning_made_an_error_fails_the_test_not_the_import(
     # (Before: the warning was raised inside the import, a traceback through our frames.)
     assert "pytest_ssot/runtime" not in result.stdout.str()
     assert "<frozen importlib" not in result.stdout.str()
+
+
+def test_contract_warning_made_an_error_is_a_short_failure(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(
+        {
+            **PACKAGE,
+            "pyproject.toml": config(
+                contracts='[[tool.importlinter.contracts]]\nid = "loose"\nname = "loose"\n'
+                'type = "forbidden"\nsource_modules = ["pkg.b"]\nforbidden_modules = ["pkg.a"]\n'
+                'ignore_imports = ["pkg.b -> pkg.a"]\n'
+                'unmatched_ignore_imports_alerting = "warn"\n'
+            ),
+        }
+    )
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider", "-W", "error")
+    no_traceback(result)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "contract 'loose': No matches for ignored import pkg.b -> pkg.a.",
+            "(A warning of this contract, made an error by the warning filters: -W error or "
+            "filterwarnings. Fix what it says, or change the filter.)",
+        ]
+    )
+    assert "_pytest/nodes.py" not in result.stdout.str()
