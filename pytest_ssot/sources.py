@@ -525,11 +525,12 @@ def to_source(
         name = options.get("name")
         ctype = options.get("type")
         where = f"line {line}" if line else "a contract"
-        label = (
-            f"contract {name!r}"
-            if isinstance(name, str) and name.strip()
-            else f"the contract at {where}"
-        )
+        if isinstance(name, str) and name.strip():
+            label = f"contract {name!r}"
+        elif isinstance(options.get("id"), str) and options["id"].strip():
+            label = f"contract id {options['id']!r} ({where})"
+        else:
+            label = f"the contract at {where}"
         if not isinstance(options.get("id", ""), (str, int)):
             raise ConfigError(
                 f"{display}: {label}, field 'id': expected a string, got {_kind(options['id'])}",

@@ -242,7 +242,7 @@ forbidden_modules = ["pkg.b"]
         (
             "name",
             "5",
-            "pyproject.toml:4: pyproject.toml: the contract at line 4, field 'name': "
+            "pyproject.toml:4: pyproject.toml: contract id 'x' (line 4), field 'name': "
             "expected a string, got the integer 5",
         ),
         (
