@@ -105,7 +105,8 @@ class BuiltGraph:
 
     key: GraphKey
     graph: Any  # grimp.ImportGraph; Any keeps grimp's types inside this module
-    package_dirs: dict[str, Path]
+    package_dirs: dict[str, tuple[Path, ...]]
+    """Every folder of each root package: a namespace package can have several."""
     build_ms: float
     modules: int
     imports: int
@@ -118,26 +119,32 @@ class BuiltGraph:
         except KeyError:
             pass
         found: Path | None = None
-        root, _, rest = module.partition(".")
-        base = self.package_dirs.get(root)
-        if base is not None:
-            target = base.joinpath(*rest.split(".")) if rest else base
-            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                if candidate.is_file():
-                    found = candidate
+        # The root it belongs to, the longest first: a dotted root ("nestednamespace.foo")
+        # is a root package too.
+        for root in sorted(self.package_dirs, key=len, reverse=True):
+            if module != root and not module.startswith(root + "."):
+                continue
+            rest = module[len(root) + 1 :]
+            for base in self.package_dirs[root]:  # each portion of a namespace package
+                target = base.joinpath(*rest.split(".")) if rest else base
+                module_py = (target.with_suffix(".py"),) if rest else ()
+                found = next((c for c in (*module_py, target / "__init__.py") if c.is_file()), None)
+                if found is not None:
                     break
+            break
         self._files[module] = found
         return found
 
 
 def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     """Build the graph for one set of root packages. Raises GraphError with our message."""
-    package_dirs: dict[str, Path] = {}
+    package_dirs: dict[str, tuple[Path, ...]] = {}
     for name in key.root_packages:
-        package_dirs[name] = _find_package_dir(name)
+        package_dirs[name] = _find_package_dirs(name)
+    folders = [folder for dirs in package_dirs.values() for folder in dirs]
     # grimp follows symlinked folders without end and crashes on a broken .py link:
     # find them first, and name them.
-    problems = find_link_problems(package_dirs.values())
+    problems = find_link_problems(folders)
     if problems:
         if len(problems) == 1:
             raise GraphError(f"cannot build the import graph for {key.describe()}: {problems[0]}")
@@ -154,7 +161,7 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
             cache_dir=str(cache_dir) if cache_dir is not None else None,
         )
     except grimp.exceptions.SourceSyntaxError as exc:
-        raise GraphError(_syntax_error_message(key, exc, package_dirs)) from None
+        raise GraphError(_syntax_error_message(key, exc, folders)) from None
     except (ValueError, grimp.exceptions.GrimpException) as exc:
         raise GraphError(f"cannot build the import graph for {key.describe()}: {exc}") from None
     except OSError as exc:
@@ -173,7 +180,8 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     )
 
 
-def _find_package_dir(name: str) -> Path:
+def _find_package_dirs(name: str) -> tuple[Path, ...]:
+    """Every folder of a root package (all of a namespace package's portions)."""
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
@@ -189,15 +197,15 @@ def _find_package_dir(name: str) -> Path:
             f"{name!r} is a module, not a package: root_packages must name packages "
             "(folders with an __init__.py)."
         )
-    return Path(locations[0])
+    return tuple(Path(location) for location in locations)
 
 
 def _syntax_error_message(
-    key: GraphKey, exc: grimp.exceptions.SourceSyntaxError, package_dirs: Mapping[str, Path]
+    key: GraphKey, exc: grimp.exceptions.SourceSyntaxError, folders: Sequence[Path]
 ) -> str:
     # grimp stops at the first file it cannot parse; list them all so one run
     # tells the user everything to fix.
-    broken = sorted(set(find_unparsable_files(package_dirs.values())))
+    broken = sorted(set(find_unparsable_files(folders)))
     first = f"{exc.filename}:{exc.lineno or '?'}"
     lines = [
         f"cannot build the import graph for {key.describe()}: "

@@ -41,7 +41,7 @@ from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
-from pytest_ssot.sources import LoadedFile, display_path, load_sources
+from pytest_ssot.sources import LoadedFile, display_path, load_sources, project_config_path
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
     from pytest_ssot.fixing.runner import Fixer, FixRun
@@ -463,6 +463,21 @@ class SsotSession:
             if self.not_selected:
                 config.hook.pytest_deselected(items=self.not_selected)
         items[:0] = ours
+
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        """Which contract files this run loaded, as pytest prints its ``configfile:``.
+
+        Running in a subfolder with its own import-linter config, pytest-ssot still
+        reads the rootdir's (lint-imports would read the local one): this line says so.
+        """
+        project = project_config_path(self.settings.rootdir, self.settings.config_file)
+        parts = []
+        if project is not None:
+            parts.append(f"import-linter config {display_path(project, self.settings.rootdir)}")
+        others = [f.display for f in self.loaded if project is None or f.path != project]
+        if others:
+            parts.append(f"contract files {', '.join(others)}")
+        return f"pytest-ssot: {'; '.join(parts)}" if parts else None
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> str | None:
         return self._deselected_line(len(self.not_selected)) if self.not_selected else None

@@ -622,6 +622,21 @@ class LoadedFile:
     error: ConfigError | None
 
 
+def project_config_path(rootdir: Path, config_file: str | None = None) -> Path | None:
+    """The project's import-linter config file, found as ``load_sources`` finds it."""
+    if config_file:
+        path = Path(config_file)
+        return path if path.is_absolute() else rootdir / path
+    for name in PROJECT_CONFIG_FILES:
+        candidate = rootdir / name
+        try:
+            if candidate.is_file() and read_file(candidate) is not None:
+                return candidate
+        except ConfigError:
+            return candidate
+    return None
+
+
 def load_sources(
     rootdir: Path, contract_entries: Sequence[str], config_file: str | None = None
 ) -> list[LoadedFile]:

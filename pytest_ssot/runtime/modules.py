@@ -369,7 +369,12 @@ class HiddenFolder:
 
 
 def find_hidden_folders(layout: ProjectLayout) -> list[HiddenFolder]:
-    """Folders inside the root packages with ``.py`` files below them and no ``__init__.py``.
+    """Folders inside the root packages with ``.py`` files below them that grimp does not see.
+
+    A folder without ``__init__.py`` inside a regular package (one with
+    ``__init__.py``); folders of a namespace root package (or of a dotted root such
+    as ``nestednamespace.foo``) down to the first regular package are namespace
+    packages that grimp's graph contains, so they are not reported.
 
     Only folders whose names are identifiers (importable ones; grimp ignores the
     others too); ``__pycache__`` and dot-folders are skipped. A hidden folder's
@@ -382,7 +387,8 @@ def find_hidden_folders(layout: ProjectLayout) -> list[HiddenFolder]:
             if folder in seen:
                 continue
             seen.add(folder)
-            _scan_package(folder, name, layout, found)
+            in_package = os.path.isfile(os.path.join(folder, "__init__.py"))  # noqa: PTH113, PTH118
+            _scan_package(folder, name, layout, found, in_package)
     return sorted(found, key=lambda h: h.display)
 
 
@@ -402,13 +408,21 @@ def _subfolders(folder: str) -> list[os.DirEntry[str]]:
     return found
 
 
-def _scan_package(folder: str, module: str, layout: ProjectLayout, out: list[HiddenFolder]) -> None:
+def _scan_package(
+    folder: str, module: str, layout: ProjectLayout, out: list[HiddenFolder], in_package: bool
+) -> None:
     # os.scandir and plain strings, no pathlib: this runs at every session start over every
     # folder of the root packages (Django's locale folders alone are two thousand).
+    # As grimp reads a root package: a folder without __init__.py is a namespace package
+    # it walks into, until a folder with __init__.py (a regular package) is reached;
+    # inside a regular package, a folder without __init__.py is not seen at all.
     for entry in _subfolders(folder):
         child = f"{module}.{entry.name}"
         if os.path.isfile(os.path.join(entry.path, "__init__.py")):  # noqa: PTH113, PTH118
-            _scan_package(entry.path, child, layout, out)
+            _scan_package(entry.path, child, layout, out, True)
+            continue
+        if not in_package:
+            _scan_package(entry.path, child, layout, out, False)  # a namespace grimp sees
             continue
         count = _count_python_files(entry.path)
         if count:
