@@ -310,3 +310,13 @@ def test_a_batch_write_replaces_each_file_and_reports_what_it_cannot(tmp_path: P
     assert link.is_symlink() and real.read_bytes() == b"linked"
     assert list(failed) == [folder] and "directory" in failed[folder]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "folder.py", "link.py", "real.py"]
+
+
+def test_the_html_map_counts_fixable_and_manual_violations() -> None:
+    from pytest_ssot.reporting.html_report import _fix_counts
+
+    line = _fix_counts({"fixes": {"fixable": 3, "not_fixable": 1}})
+    assert 'data-fixable="3"' in line and 'data-not-fixable="1"' in line
+    assert "3 fixable by <code>pytest --ssot --ssot-fix</code>, 1 need a human" in line
+    assert _fix_counts({"fixes": {"fixable": 0, "not_fixable": 0}}) == ""
+    assert _fix_counts({}) == ""  # reports written before the field existed
