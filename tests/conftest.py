@@ -56,6 +56,18 @@ def _lean_inner_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _inner_runs_not_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs print pytest's short summary as on a developer's machine, in CI too.
+
+    With CI or BUILD_NUMBER set, pytest prints a failure's whole message in the short
+    summary instead of its first line, so tests counting our findings in the output
+    would count them twice on CI only. A test about CI output sets them itself.
+    """
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _preload_plugin_modules() -> None:
     """Import the heavy modules once, before pytester snapshots sys.modules.
 

@@ -118,13 +118,14 @@ def test_generated_baselines_never_crash_and_stay_untouched_when_refused(
 ) -> None:
     root = write(PROJECT)
     path = root / ".ssot-baseline.json"
-    path.write_text(content, encoding="utf-8")
+    # Bytes, not text: read_text would turn a lone "\r" into "\n" and hide a change.
+    path.write_bytes(content.encode("utf-8"))
     extra = ("--ssot-baseline-update",) if update else ()
     result = pytester.runpytest(*ARGS, BASELINE, *extra)
     text = checked(result)
     if result.ret == pytest.ExitCode.USAGE_ERROR:
         assert "pytest-ssot: " in text and ".ssot-baseline.json" in text
-        assert path.read_text(encoding="utf-8") == content
+        assert path.read_bytes() == content.encode("utf-8")
         return
     # The file was usable: contracts a and b were checked, and either freeze them or fail.
     assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), text
