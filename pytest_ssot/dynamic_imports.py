@@ -23,7 +23,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_ssot.contract_types._source_index import CACHE, SourceCache, SourceIndex
+from pytest_ssot.contract_types._source_index import (
+    CACHE,
+    SourceCache,
+    SourceIndex,
+    dotted_name,
+)
 from pytest_ssot.model import DynamicImport
 
 LOADERS: Mapping[str, str] = {
@@ -69,17 +74,6 @@ class ScanResult:
 # One file
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 class _Bindings(ast.NodeVisitor):
     """Every name an import binds anywhere in the module (scopes are not told apart)."""
 
@@ -103,7 +97,7 @@ class _Bindings(ast.NodeVisitor):
 
 
 def _qualified(function: ast.expr, names: Mapping[str, str]) -> str | None:
-    dotted = _dotted(function)
+    dotted = dotted_name(function)
     if dotted is None:
         return None
     head, _, rest = dotted.partition(".")

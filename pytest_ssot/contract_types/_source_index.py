@@ -112,7 +112,7 @@ def extract_facts(tree: ast.Module, module: str, is_package: bool, source: str) 
     )
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_name(node: ast.expr) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -126,16 +126,16 @@ def _dotted(node: ast.expr) -> str | None:
 
 def _base_name(node: ast.expr) -> str | None:
     if isinstance(node, ast.Subscript):  # Generic[T], Base[int]
-        return _dotted(node.value)
+        return dotted_name(node.value)
     if isinstance(node, ast.Call):  # with_metaclass(Meta, Base): the function, not the base
         return None
-    return _dotted(node)
+    return dotted_name(node)
 
 
 def _is_reference(node: ast.expr) -> bool:
     if isinstance(node, ast.Tuple | ast.List):
         return bool(node.elts) and all(_is_reference(e) for e in node.elts)
-    return _dotted(node) is not None
+    return dotted_name(node) is not None
 
 
 def _target_names(node: ast.expr) -> list[str]:
@@ -273,7 +273,7 @@ class _Collector:
         if names and all(_is_dunder(n) for n in names):
             return  # __all__, __version__, __deprecated__ ...
         if _is_reference(value):
-            expression = _dotted(value)
+            expression = dotted_name(value)
             for target in targets:
                 if isinstance(target, ast.Name) and expression is not None:
                     self._bind(Reference(target.id, node.lineno, expression=expression))
@@ -302,14 +302,14 @@ class _Collector:
         if not isinstance(value, ast.Call):
             return False
         function = value.func
-        if isinstance(function, ast.Attribute) and _dotted(function.value) == "__all__":
+        if isinstance(function, ast.Attribute) and dotted_name(function.value) == "__all__":
             return True  # __all__.extend([...])
         return self._is_warn(function)
 
     def _is_warn(self, function: ast.expr) -> bool:
         """``warnings.warn`` however it was imported: a deprecation warning is forwarding too."""
         if isinstance(function, ast.Attribute) and function.attr == "warn":
-            owner = _dotted(function.value)
+            owner = dotted_name(function.value)
             symbol = self.symbols.get(owner or "")
             return (
                 isinstance(symbol, Reference)

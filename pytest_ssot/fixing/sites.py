@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from pytest_ssot.contract_types._source_index import dotted_name
+
 FROM = "from"
 """``from module import A, B as C``."""
 STAR = "star"
@@ -59,17 +61,6 @@ def resolve_from(module: str, is_package: bool, level: int, name: str | None) ->
     return ".".join(parts)
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 class _Uses(ast.NodeVisitor):
     """Attribute uses through a binding: ``prefix.Name``; anything else is a problem."""
 
@@ -80,7 +71,7 @@ class _Uses(ast.NodeVisitor):
         self.problem: str | None = None
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        dotted = _dotted(node)
+        dotted = dotted_name(node)
         if dotted is not None and dotted.startswith(self.prefix + "."):
             rest = dotted[len(self.prefix) + 1 :]
             if "." not in rest:
