@@ -93,6 +93,30 @@ class FindingsReporter:
         """
         self._allowed.add((nodeid, check, rule))
 
+    def allow_marked(
+        self,
+        item: pytest.Item,
+        marker: str,
+        checks: Iterable[str],
+        known: Callable[[str], object],
+    ) -> None:
+        """Apply an opt-out marker found on ``item`` to ``checks``.
+
+        ``@marker`` opts the test out for every rule, ``@marker("a", "b")`` only for
+        those rules; ``known(name)`` raises ValueError for a rule nobody declared,
+        which fails the test with that message.
+        """
+        for mark in item.iter_markers(marker):
+            names: list[str | None] = [str(name) for name in mark.args]
+            for name in names:
+                try:
+                    known(str(name))
+                except ValueError as exc:
+                    pytest.fail(f"@pytest.mark.{marker}: {exc}", pytrace=False)
+            for check in checks:
+                for rule in names or [None]:
+                    self.allow(item.nodeid, check, rule=rule)
+
     @property
     def allowances(self) -> list[tuple[str, str, str | None]]:
         """Every (nodeid, check, rule) opt-out, to send from an xdist worker to the controller."""

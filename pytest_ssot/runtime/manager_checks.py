@@ -167,19 +167,7 @@ class ManagerChecks:
         if FIXTURE in getattr(item, "fixturenames", ()):
             # Records are kept only for the tests that can ask for them.
             self.tracker.keep_records(item.nodeid)
-        for marker in item.iter_markers(ALLOW_MARKER):
-            names = [str(name) for name in marker.args]
-            for name in names:
-                try:
-                    self.tracker.rule(name)
-                except ValueError as exc:
-                    pytest.fail(f"@pytest.mark.{ALLOW_MARKER}: {exc}", pytrace=False)
-            for check in (DUPLICATE, BYPASS):
-                if names:
-                    for name in names:
-                        self.findings.allow(item.nodeid, check, rule=name)
-                else:
-                    self.findings.allow(item.nodeid, check)
+        self.findings.allow_marked(item, ALLOW_MARKER, (DUPLICATE, BYPASS), self.tracker.rule)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self.tracker.end_test(nodeid)

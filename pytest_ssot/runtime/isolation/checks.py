@@ -201,18 +201,7 @@ class IsolationChecks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        for marker in item.iter_markers(ALLOW_MARKER):
-            names = [str(name) for name in marker.args]
-            for name in names:
-                try:
-                    self.tracker.rule(name)
-                except ValueError as exc:
-                    pytest.fail(f"@pytest.mark.{ALLOW_MARKER}: {exc}", pytrace=False)
-            for check in (SHARED, OUTLIVED):
-                if not names:
-                    self.findings.allow(item.nodeid, check)
-                for name in names:
-                    self.findings.allow(item.nodeid, check, rule=name)
+        self.findings.allow_marked(item, ALLOW_MARKER, (SHARED, OUTLIVED), self.tracker.rule)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
