@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import textwrap
 from collections.abc import Callable, Mapping
@@ -93,3 +94,7 @@ def _preload_plugin_modules() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != "libcst":  # the fix extra is optional (the lower-bound CI run)
                 raise
+    # libcst loads its Rust parser on the first parse. A PyO3 module cannot be loaded
+    # twice in one process, so it must not be dropped with a run's modules either.
+    with contextlib.suppress(ImportError):
+        importlib.import_module("libcst.native")
