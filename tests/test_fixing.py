@@ -503,3 +503,43 @@ def test_the_example_migration_is_finished_by_the_fixer(
     again = pytester.runpytest("--ssot", "--ssot-only", "--ssot-fix", "-p", "no:cacheprovider")
     again.stdout.fnmatch_lines(["fixed 0 imports in 0 files; 1 violation needs a human:"])
     assert {p: p.read_bytes() for p in (example / "wsapp").rglob("*.py")} == changed
+
+
+def test_a_module_loaded_at_run_time_is_not_called_deletable(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    """No static importer is left after the fix, but app code still loads the legacy
+    module by name while the tests run: it must not be called deletable."""
+    files = {
+        "app/web/user.py": "from app.legacy.shim import Manager\n",
+        "app/web/plugins.py": """
+            import importlib
+
+
+            def load():
+                return importlib.import_module("app.legacy.shim")
+        """,
+        "tests/test_plugins.py": """
+            from app.web.plugins import load
+
+
+            def test_load():
+                assert load().Manager
+        """,
+    }
+    project(write, files)
+    args = ("--ssot", "--ssot-diff", "-p", "no:cacheprovider", "-o", "ssot_runtime_imports=warn")
+    result = pytester.runpytest(*args)
+    result.stdout.fnmatch_lines(["would fix 1 import in 1 file"])
+    text = result.stdout.str()
+    assert "app.legacy.shim has no importers left" not in text
+    assert "app.legacy has no importers left" not in text
+    # Its siblings nobody loads are still named.
+    result.stdout.fnmatch_lines(["after the fix, app.legacy.own has no importers left: *"])
+
+    # The same tree without the test that loads it: nothing uses app.legacy any more.
+    (pytester.path / "tests" / "test_plugins.py").unlink()
+    result = pytester.runpytest(*args)
+    result.stdout.fnmatch_lines(
+        ["after the fix, app.legacy has no importers left: it can be deleted"]
+    )
