@@ -1180,6 +1180,23 @@ class XdistController:
             # A crashed worker: the runtime findings it saw are lost, so runtime
             # entries that were not seen again cannot be taken as fixed.
             self.session.workers_lost += 1
+        if error is None and not data:
+            # A worker that finished normally but sent nothing: pytest-xdist reports
+            # no problem, yet its contract results, runtime findings and run-level
+            # failures are gone. Passing such a run would be a silent pass.
+            worker = getattr(node, "gateway", None)
+            name = getattr(worker, "id", None) or "a worker"
+            report_run_failure(
+                self.session.config,
+                "xdist-worker",
+                f"pytest-xdist worker {name} finished without sending pytest-ssot's results",
+                f"pytest-xdist worker {name} finished its tests but sent no pytest-ssot "
+                "results, so the contract results, runtime findings and run-level failures "
+                "it saw are missing from this run's summary and reports.\n"
+                "What to do: check that every worker loads the same pytest-ssot (an "
+                "installation changed during the run, or a plugin removed "
+                f"config.workeroutput[{WORKER_OUTPUT_KEY!r}]), then run again.",
+            )
 
 
 def finding_to_wire(finding: Finding) -> dict[str, Any]:

@@ -448,6 +448,33 @@ def test_xdist_counts_match_the_serial_run(pytester: pytest.Pytester, write: Any
     assert sorted(summary("-n", "2")) == sorted(serial)
 
 
+def test_a_worker_that_sends_nothing_fails_the_run(pytester: pytest.Pytester, write: Any) -> None:
+    # A worker finishing normally without pytest-ssot's payload once gave a run with
+    # a third of the managers counted, no contract summary and exit 0 (a silent pass).
+    write(XDIST_PROJECT)
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(session):
+            output = getattr(session.config, "workeroutput", None)
+            if output is not None and session.config.workerinput["workerid"] == "gw1":
+                output.pop("pytest_ssot", None)
+        """
+    )
+    result = pytester.runpytest_subprocess("--ssot", "-p", "no:randomly", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED pytest-ssot::xdist-worker - pytest-xdist worker gw1 finished*",
+        ]
+    )
+    text = result.stdout.str()
+    assert "worker gw1 finished its tests but sent no pytest-ssot results" in text
+    assert "What to do: check that every worker loads the same pytest-ssot" in text
+
+
 # ---------------------------------------------------------------------------
 # Test code beside the package: a source of the contracts that are named for it
 
