@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import pytest_ssot
 from tests.conftest import WriteFiles
 
 pytest_plugins = ["pytester"]
@@ -155,7 +156,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for line in result.stdout.lines:
         match = re.match(r"^(PASSED|FAILED|ERROR) (\S+?)(?: - .*)?$", line)
         if match:
@@ -650,7 +651,7 @@ def test_report_schema_accepts_isolation_findings(
         extra='must_not_outlive = "test"',
     )
     run(pytester, "--ssot-report=r.json")
-    schema_path = Path(__import__("pytest_ssot").__file__).parent / "reporting/report.schema.json"
+    schema_path = Path(pytest_ssot.__file__).parent / "reporting/report.schema.json"
     report = json.loads(Path("r.json").read_text())
     jsonschema.validate(report, json.loads(schema_path.read_text()))
     assert [f["check"] for f in report["runtime"]] == ["outlived-test"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import re
@@ -350,7 +351,7 @@ def test_thousands_of_chains_collapse_into_packages() -> None:
     assert any("big.area5.pkg5.mod5 " in n["data-search"] + " " for n in nodes)
 
 
-EMPTY = {"canonical": [], "sources": []}
+EMPTY: dict[str, list[str]] = {"canonical": [], "sources": []}
 
 
 def test_small_maps_are_not_collapsed() -> None:
@@ -423,7 +424,7 @@ def test_module_expressions(expression: str, module: str, matches: bool) -> None
 
 def test_missing_networkx_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     assert missing_dependency() is None
-    monkeypatch.setattr(html_report.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     message = missing_dependency()
     assert message is not None and "pip install networkx" in message
     assert message.startswith("--ssot-html needs the networkx package")

@@ -87,7 +87,7 @@ def test_depth_bounds_the_walk() -> None:
 
 def test_container_items_beyond_the_bound_are_not_followed() -> None:
     inner: list[int] = []
-    big_a = [[] for _ in range(MAX_ITEMS)] + [inner]
+    big_a: list[list[int]] = [[] for _ in range(MAX_ITEMS)] + [inner]
     big_b = [inner]
     assert shared_paths([(Box(big_a), "a"), (Box(big_b), "b")]) == set()
 
