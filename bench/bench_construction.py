@@ -19,6 +19,7 @@ on how many instances are alive (issue 13: at most 2x at 16,000 what 1 costs).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -229,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
                 plain_times, tracked_times = [], []
                 for _ in range(args.repeat):
                     plain_times.append(
-                        _at_depth(args.depth, lambda f=untracked: _per_call(f, args.number, 1))
+                        _at_depth(
+                            args.depth, functools.partial(_per_call, untracked, args.number, 1)
+                        )
                     )
                     tracked_times.append(
-                        _at_depth(args.depth, lambda f=tracked: _per_call(f, args.number, 1))
+                        _at_depth(args.depth, functools.partial(_per_call, tracked, args.number, 1))
                     )
                     # A new test window for each timing, as the plugin resets it between tests.
                     tracker.end_test("bench.py::test_bench")

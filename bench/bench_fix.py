@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 CANONICAL = 20
@@ -107,9 +107,9 @@ def main() -> int:
 
     from pytest_ssot.checking import StaticChecker
     from pytest_ssot.contract_types._source_index import Resolver, SourceCache, SourceIndex
-    from pytest_ssot.fixing.apply import fix_files
+    from pytest_ssot.fixing.apply import FileOutcome, fix_files
     from pytest_ssot.fixing.homes import HomeFinder
-    from pytest_ssot.fixing.plan import Planner
+    from pytest_ssot.fixing.plan import FixPlan, Planner
     from pytest_ssot.fixing.runner import Fixer
     from pytest_ssot.sources import load_sources
 
@@ -137,7 +137,7 @@ def main() -> int:
         assert loaded.source is not None
         specs = list(loaded.source.contracts)
 
-        def full_plan() -> object:
+        def full_plan() -> FixPlan:
             checker = StaticChecker(work, None, specs)
             fixer = Fixer(lambda: checker, specs, work)
             plan = fixer.plan()
@@ -160,18 +160,18 @@ def main() -> int:
 
         pure = timed(pure_plan, args.repeat)
         plan = full_plan()
-        edits = plan.file_edits()  # type: ignore[attr-defined]
+        edits = plan.file_edits()
 
         def reset() -> None:
             shutil.rmtree(work / "fixapp")
             shutil.copytree(pristine / "fixapp", work / "fixapp")
 
-        outcomes: list[object] = []
+        outcomes: list[Sequence[FileOutcome]] = []
         apply = timed(
             lambda: outcomes.append(fix_files(edits, work, write=True)), args.repeat, reset
         )
-        written = sum(1 for o in outcomes[-1] if o.written)  # type: ignore[attr-defined]
-        fixable = sum(1 for e in plan.edges.values() if e.fixable)  # type: ignore[attr-defined]
+        written = sum(1 for o in outcomes[-1] if o.written)
+        fixable = sum(1 for e in plan.edges.values() if e.fixable)
 
     print(f"fixapp: {args.files} importer files, {len(edges)} violations (direct imports)")
     print(f"  lint-imports (same contract) {median_ms(lint)}")

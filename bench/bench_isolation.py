@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 live = [cls(module.Context(f"user-{i % keys}"), i) for i in range(INSTANCES)]
                 checks = IsolationChecks(
-                    None,  # type: ignore[arg-type]  (the config is not read by the check)
+                    None,  # type: ignore[arg-type]  # the config is not read by the check
                     phases,
                     _Findings(found),  # type: ignore[arg-type]
                     tracker,

@@ -124,7 +124,7 @@ def main() -> int:
             cpu.append(time.process_time() - started_cpu)
         ms = statistics.median(searches) * 1000
         print(
-            f"{one.type}: {len(one.options['ignore_imports'])} ignores, "  # type: ignore[arg-type]
+            f"{one.type}: {len(one.options['ignore_imports'])} ignores, "
             f"{len(raw.violations)} violations, {len(found)} no longer matter; "
             f"check {statistics.median(checks) * 1000:.0f} ms; search adds {ms:.0f} ms "
             f"(CPU {statistics.median(cpu) * 1000:.0f} ms; "

@@ -239,7 +239,9 @@ def outcomes(junit: Path) -> dict[str, str]:
     return found
 
 
-def run(python: Path, tree: Path, project: Project, label: str, extra: tuple[str, ...]) -> dict:
+def run(
+    python: Path, tree: Path, project: Project, label: str, extra: tuple[str, ...]
+) -> dict[str, Any]:
     tag = label.replace(" ", "")
     junit = WORK / f"{project.name}-{tag}.xml"
     report = WORK / f"{project.name}-{tag}-report.json"

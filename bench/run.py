@@ -1202,10 +1202,10 @@ def contract_figures(data: Mapping[str, Any]) -> list[Figure]:
             + ("; results reused" if all(ours[f"{kind}_reused"]) else "")
         )
         full = f"{name}: {label} / lint-imports"
-        limit = limits.get(name)
+        kind_limit = limits.get(name)
         figures.append(
-            at_most(full, value, "x", limit, note)
-            if limit is not None
+            at_most(full, value, "x", kind_limit, note)
+            if kind_limit is not None
             else Figure(full, value, "x", note=note)
         )
     added = (ours["warm_s"] - data["bare_pytest_s"]) * 1000
