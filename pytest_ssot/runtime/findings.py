@@ -57,8 +57,8 @@ class Finding:
 class FindingsReporter:
     """pytest hook object: turns recorded findings into failed reports and a summary."""
 
-    def __init__(self, tracker: PhaseTracker) -> None:
-        self.tracker = tracker
+    def __init__(self, phases: PhaseTracker) -> None:
+        self.phases = phases
         self._lock = threading.Lock()
         self.findings: list[Finding] = []
         self._pending: dict[tuple[str, str], list[Finding]] = {}

@@ -202,7 +202,7 @@ class RuntimeImportChecks:
         self,
         config: pytest.Config,
         specs: Iterable[ContractSpec],
-        tracker: PhaseTracker,
+        phases: PhaseTracker,
         findings: FindingsReporter,
         *,
         complete: bool = True,
@@ -217,7 +217,7 @@ class RuntimeImportChecks:
         self.settings = RuntimeSettings.from_config(
             config, [s.id for s in specs] if complete else None
         )
-        self.tracker = tracker
+        self.phases = phases
         self.findings = findings
         self.is_frozen = is_frozen
         """(rule id, fingerprint) -> frozen by the baseline; the session may replace it."""
@@ -309,7 +309,7 @@ class RuntimeImportChecks:
                     frozen_found.append((rule, breach))
                 else:
                     by_mode.setdefault(self.settings.mode_for(rule.id), []).append((rule, breach))
-            phase = self.tracker.current
+            phase = self.phases.current
             identity = (event.module, phase.when, phase.nodeid)
             if not by_mode:
                 self.load_kinds[identity] = "in the baseline"
@@ -326,7 +326,7 @@ class RuntimeImportChecks:
         from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
 
         info = event.importer
-        phase = self.tracker.current
+        phase = self.phases.current
         breach = found[0][1]
         source = linecache.getline(info.path, event.line).strip()
         lines = [
