@@ -41,7 +41,7 @@ from pytest_ssot.runtime.phase import Phase, PhaseTracker
 
 if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it
     from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
-    from pytest_ssot.runtime.rules import Breach, Rule, RuleBook
+    from pytest_ssot.runtime.rules import Breach, ImportRule, RuleBook
 
 FAIL = "fail"
 WARN = "warn"
@@ -280,7 +280,7 @@ class RuntimeImportChecks:
 
     def _on_load(self, event: LoadEvent) -> None:
         info = event.importer
-        breaches: list[tuple[Rule, Breach]] = []
+        breaches: list[tuple[ImportRule, Breach]] = []
         assert self.book is not None  # the watcher exists only with its rules
         for rule in self.book.rules:
             outside = info.root is None or info.root not in rule.roots
@@ -299,8 +299,8 @@ class RuntimeImportChecks:
             # Nothing forbidden; or the module does not exist and nothing was loaded; or
             # the package of "from package import submodule", whose load is reported.
             return
-        by_mode: dict[str, list[tuple[Rule, Breach]]] = {}
-        frozen_found: list[tuple[Rule, Breach]] = []
+        by_mode: dict[str, list[tuple[ImportRule, Breach]]] = {}
+        frozen_found: list[tuple[ImportRule, Breach]] = []
         with self._lock:  # imports may happen in several threads
             for rule, breach in breaches:
                 frozen = self.is_frozen(rule.id, breach.fingerprint)
@@ -322,7 +322,9 @@ class RuntimeImportChecks:
             frozen_finding = self._finding(frozen_found, event, FAIL)
             self.findings.record(dataclasses.replace(frozen_finding, frozen=True))
 
-    def _finding(self, found: list[tuple[Rule, Breach]], event: LoadEvent, mode: str) -> Finding:
+    def _finding(
+        self, found: list[tuple[ImportRule, Breach]], event: LoadEvent, mode: str
+    ) -> Finding:
         from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
 
         info = event.importer
@@ -367,7 +369,7 @@ class RuntimeImportChecks:
             line=event.line,
         )
 
-    def _why(self, rule: Rule, event: LoadEvent) -> str:
+    def _why(self, rule: ImportRule, event: LoadEvent) -> str:
         from pytest_ssot.runtime.rules import WatchRule  # loaded with the watcher
 
         info = event.importer

@@ -129,7 +129,7 @@ class Breach:
 
 
 @dataclass(frozen=True)
-class Rule:
+class ImportRule:
     """What one contract (or the ssot_watch_modules list) forbids, edge by edge."""
 
     id: str
@@ -172,7 +172,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class ForbiddenRule(Rule):
+class ForbiddenRule(ImportRule):
     sources: tuple[ModuleExpression, ...] = ()
     forbidden: tuple[ModuleExpression, ...] = ()
     as_packages: bool = True
@@ -219,7 +219,7 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class LayersRule(Rule):
+class LayersRule(ImportRule):
     layers: tuple[Layer, ...] = ()
     containers: tuple[ModuleExpression, ...] = ()
 
@@ -268,7 +268,7 @@ class LayersRule(Rule):
 
 
 @dataclass(frozen=True)
-class IndependenceRule(Rule):
+class IndependenceRule(ImportRule):
     modules: tuple[ModuleExpression, ...] = ()
 
     @property
@@ -289,7 +289,7 @@ class IndependenceRule(Rule):
 
 
 @dataclass(frozen=True)
-class ProtectedRule(Rule):
+class ProtectedRule(ImportRule):
     protected: tuple[ModuleExpression, ...] = ()
     allowed: tuple[ModuleExpression, ...] = ()
     as_packages: bool = True
@@ -316,7 +316,7 @@ class ProtectedRule(Rule):
 
 
 @dataclass(frozen=True)
-class WatchRule(Rule):
+class WatchRule(ImportRule):
     """``ssot_watch_modules``: project code may not load these modules at all."""
 
     modules: tuple[ModuleExpression, ...] = ()
@@ -378,7 +378,7 @@ def _parse_layer(text: str) -> Layer:
     return Layer(tuple(tails), independent=separator == "|")
 
 
-def rule_for(spec: ContractSpec) -> Rule:
+def rule_for(spec: ContractSpec) -> ImportRule:
     """The runtime rule of one contract. Raises RuleError for uncovered types and bad options."""
     options = spec.options
     base: dict[str, Any] = {
@@ -433,7 +433,7 @@ def watch_rule(patterns: Sequence[str], roots: Iterable[str]) -> WatchRule | Non
 
 @dataclass(frozen=True)
 class RuleBook:
-    rules: tuple[Rule, ...]
+    rules: tuple[ImportRule, ...]
     skipped: tuple[tuple[ContractSpec, str], ...] = ()
     """Contracts the runtime check does not cover, with the reason."""
 
@@ -461,7 +461,7 @@ def build_rules(
     watch: Sequence[str] = (),
 ) -> RuleBook:
     """Rules for every covered contract (``enabled`` may switch contracts off by id)."""
-    rules: list[Rule] = []
+    rules: list[ImportRule] = []
     skipped: list[tuple[ContractSpec, str]] = []
     roots: set[str] = set()
     for spec in specs:

@@ -88,7 +88,7 @@ class Bucket:
         self.strong: list[Raw] = []
         """Counted by construction (no weak reference possible): never removed."""
         self.peak_key = peak_key
-        """The key as the peaks keep it (see ``Rule.peak``)."""
+        """The key as the peaks keep it (see ``ManagerRule.peak``)."""
 
     def count(self) -> int:
         return len(self.live) + len(self.strong)
@@ -123,7 +123,7 @@ WindowCache = tuple[
 origin of constructions outside tests, None in a test)."""
 
 
-class Rule:
+class ManagerRule:
     """The runtime state of one declared manager."""
 
     def __init__(self, spec: ManagerSpec) -> None:

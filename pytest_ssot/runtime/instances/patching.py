@@ -15,12 +15,12 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, Protocol
 
-from pytest_ssot.runtime.instances.counting import Rule
+from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.keys import Binder
 from pytest_ssot.runtime.instances.records import ClassRef
 from pytest_ssot.runtime.instances.sites import codes_of
 
-Pairs = tuple[tuple[Rule, "Binder | None"], ...]
+Pairs = tuple[tuple[ManagerRule, "Binder | None"], ...]
 """The (manager, key binder) pairs one construction counts for."""
 
 
@@ -44,9 +44,9 @@ class Patch:
         self.original = original
         self.had_own = had_own
         self.installed: Any = None
-        self.rules: tuple[Rule, ...] = ()
-        self.rule_set: frozenset[Rule] = frozenset()
-        self.pairs: tuple[tuple[Rule, Binder | None], ...] = ()
+        self.rules: tuple[ManagerRule, ...] = ()
+        self.rule_set: frozenset[ManagerRule] = frozenset()
+        self.pairs: tuple[tuple[ManagerRule, Binder | None], ...] = ()
         self.alone = True
         """No other wrapped class is a base or a subclass of this one: no wrapper can run
         inside this one's for the same object, so the per-thread guard is not needed."""
@@ -88,7 +88,7 @@ class Patch:
             chain.append(entry)
         return chain
 
-    def add(self, rule: Rule, binder: Binder | None) -> None:
+    def add(self, rule: ManagerRule, binder: Binder | None) -> None:
         self.rules = (*self.rules, rule)
         self.rule_set = frozenset(self.rules)
         self.pairs = (*self.pairs, (rule, binder))
@@ -132,9 +132,9 @@ def original_new(patch: Patch) -> Callable[..., Any]:
     return call_next
 
 
-def busy_in(local: threading.local, name: str) -> dict[int, frozenset[Rule]]:
+def busy_in(local: threading.local, name: str) -> dict[int, frozenset[ManagerRule]]:
     """This thread's constructions in progress, by object (or class, for ``__new__``)."""
-    found: dict[int, frozenset[Rule]] | None = getattr(local, name, None)
+    found: dict[int, frozenset[ManagerRule]] | None = getattr(local, name, None)
     if found is None:
         found = {}
         setattr(local, name, found)
@@ -142,7 +142,7 @@ def busy_in(local: threading.local, name: str) -> dict[int, frozenset[Rule]]:
 
 
 def call_claimed(
-    busy: dict[int, frozenset[Rule]],
+    busy: dict[int, frozenset[ManagerRule]],
     guard: int,
     patch: Patch,
     call: Callable[..., Any],

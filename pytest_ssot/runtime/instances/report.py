@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_ssot.runtime.findings import Finding
-from pytest_ssot.runtime.instances.counting import Rule, class_names
+from pytest_ssot.runtime.instances.counting import ManagerRule, class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.managers import PROCESS, ManagerSpec
 from pytest_ssot.runtime.phase import Phase
@@ -20,7 +20,7 @@ class Violation:
     """What the tracker found on a construction, turned into a Finding outside its lock."""
 
     check: str
-    rule: Rule
+    rule: ManagerRule
     record: InstanceRecord
     others: tuple[InstanceRecord, ...] = ()
     """The other live instances shown: all, or the two oldest and the two newest."""

@@ -24,7 +24,7 @@ from pytest_ssot.runtime.instances.counting import (
     PRUNE_EVERY,
     Bucket,
     LiveRef,
-    Rule,
+    ManagerRule,
     gone,
     shown_others,
 )
@@ -70,7 +70,7 @@ class InstanceTracker:
         report: Callable[[Finding], None],
         paths: Paths,
     ) -> None:
-        self.rules = [Rule(spec) for spec in specs]
+        self.rules = [ManagerRule(spec) for spec in specs]
         self.phases = phases
         self.report = report
         self.paths = paths
@@ -161,7 +161,7 @@ class InstanceTracker:
                     kind = type(exc).__name__
                     self._problem(rule, f"{path.text} could not be instrumented ({kind}: {exc})")
 
-    def _resolve_and_wrap(self, rule: Rule, path: ObjectPath, module: ModuleType) -> None:
+    def _resolve_and_wrap(self, rule: ManagerRule, path: ObjectPath, module: ModuleType) -> None:
         try:
             target = path.resolve(module)
         except AttributeError:
@@ -199,7 +199,7 @@ class InstanceTracker:
             rule.instrumented[path.text] = qualified(target)
             self._types.clear()
 
-    def _inherits_wrapper(self, cls: type, rule: Rule) -> bool:
+    def _inherits_wrapper(self, cls: type, rule: ManagerRule) -> bool:
         attr = Patch.for_class(cls).attr
         if attr in cls.__dict__:
             return False
@@ -422,7 +422,9 @@ class InstanceTracker:
             for violation in violations:
                 self.report(violation_finding(violation))
 
-    def _inside_factory(self, rule: Rule, frames: tuple[Any, ...], rest: FrameType | None) -> bool:
+    def _inside_factory(
+        self, rule: ManagerRule, frames: tuple[Any, ...], rest: FrameType | None
+    ) -> bool:
         if rule.unresolved_factories:
             rule.resolve_factories(lambda problem: self._problem(rule, problem))
         codes = rule.factory_ids
@@ -490,7 +492,7 @@ class InstanceTracker:
                 found[id(obj)] = LiveInstance(obj, raw[KEY], InstanceRecord._make(raw))
         return list(found.values())
 
-    def rule(self, name: str) -> Rule:
+    def rule(self, name: str) -> ManagerRule:
         for rule in self.rules:
             if rule.spec.name == name:
                 return rule
@@ -499,7 +501,9 @@ class InstanceTracker:
 
     # -- problems and findings ------------------------------------------------------
 
-    def _problem(self, rule: Rule, problem: str, fingerprint_detail: str | None = None) -> None:
+    def _problem(
+        self, rule: ManagerRule, problem: str, fingerprint_detail: str | None = None
+    ) -> None:
         """A declaration that cannot be applied: reported once, as an error finding."""
         spec = rule.spec
         fingerprint = declaration_fingerprint(spec, fingerprint_detail or problem)

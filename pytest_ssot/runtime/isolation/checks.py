@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from pytest_ssot.runtime.findings import FindingsReporter
-from pytest_ssot.runtime.instances.counting import Rule
+from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.records import LiveInstance
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
@@ -95,7 +95,7 @@ class IsolationChecks:
                 pairs.extend(map(self._described, self._check_rule(rule, count=False)))
         return pairs
 
-    def _check_rule(self, rule: Rule, *, count: bool = True) -> list[SharedPair]:
+    def _check_rule(self, rule: ManagerRule, *, count: bool = True) -> list[SharedPair]:
         spec = rule.spec
         live = [li for li in self.tracker.live_instances(spec.name) if li.key is not None]
         keys = {li.key for li in live}
