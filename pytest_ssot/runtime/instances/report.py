@@ -16,7 +16,7 @@ DECLARATION = "manager-declaration"
 
 
 @dataclass(frozen=True)
-class Violation:
+class ManagerBreach:
     """What the tracker found on a construction, turned into a Finding outside its lock."""
 
     check: str
@@ -48,21 +48,21 @@ def declaration_finding(spec: ManagerSpec, problem: str, phase: Phase, fingerpri
     )
 
 
-def violation_finding(violation: Violation) -> Finding:
-    rule, record = violation.rule, violation.record
+def breach_finding(breach: ManagerBreach) -> Finding:
+    rule, record = breach.rule, breach.record
     spec = rule.spec
     site = record.site
     where = f"{site.file}::{site.function}" if site else "?"
     key_text = spec.key.text if spec.key else None
     rule_line = f"rule: {spec.describe_rule()} (manager {spec.name!r}, {spec.where})"
-    everyone = [*violation.others, record]
+    everyone = [*breach.others, record]
     names = class_names(
         {*rule.created_in_tests, *(path for _, path in rule.created_outside)}
         | {r.kind.path for r in everyone}
     )
     cls_name = names[record.kind.path]
-    if violation.check == DUPLICATE:
-        total = max(violation.total, len(everyone))
+    if breach.check == DUPLICATE:
+        total = max(breach.total, len(everyone))
         if key_text is not None:
             summary = (
                 f"{spec.name}: {total} live instances for {record.describe_key(key_text)}, "
@@ -114,7 +114,7 @@ def violation_finding(violation: Violation) -> Finding:
         todo = spec.guidance or f"call {calls} instead of constructing {cls_name}"
     lines.extend(["", f"What to do: {todo}."])
     return Finding(
-        check=violation.check,
+        check=breach.check,
         rule=spec.name,
         summary=summary,
         details="\n".join(lines),

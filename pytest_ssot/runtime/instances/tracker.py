@@ -49,10 +49,10 @@ from pytest_ssot.runtime.instances.records import (
 from pytest_ssot.runtime.instances.report import (
     BYPASS,
     DUPLICATE,
-    Violation,
+    ManagerBreach,
+    breach_finding,
     declaration_finding,
     declaration_fingerprint,
-    violation_finding,
 )
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
@@ -313,7 +313,7 @@ class InstanceTracker:
         path = kind.path
         oid = id(obj)
         lock = self._lock
-        violations: list[Violation] | None = None
+        breaches: list[ManagerBreach] | None = None
         for rule, binder in pairs:
             key: Hashable = None
             note: str | None = None
@@ -399,9 +399,9 @@ class InstanceTracker:
                     rule.peak[bucket.peak_key] = count
                 if count > rule.max and bucket is not None:
                     others = shown_others(raw, bucket, shared)
-                    violations = violations or []
-                    violations.append(
-                        Violation(
+                    breaches = breaches or []
+                    breaches.append(
+                        ManagerBreach(
                             DUPLICATE,
                             rule,
                             InstanceRecord._make(raw),
@@ -416,11 +416,11 @@ class InstanceTracker:
                 and not (frames and id(frames[0]) in rule.factory_ids)
                 and not self._inside_factory(rule, frames, last)
             ):
-                violations = violations or []
-                violations.append(Violation(BYPASS, rule, InstanceRecord._make(raw)))
-        if violations:
-            for violation in violations:
-                self.report(violation_finding(violation))
+                breaches = breaches or []
+                breaches.append(ManagerBreach(BYPASS, rule, InstanceRecord._make(raw)))
+        if breaches:
+            for breach in breaches:
+                self.report(breach_finding(breach))
 
     def _inside_factory(
         self, rule: ManagerRule, frames: tuple[Any, ...], rest: FrameType | None
