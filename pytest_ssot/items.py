@@ -106,7 +106,7 @@ class SsotConfigError(pytest.Collector):
         raise self.CollectError(f"pytest-ssot: {self.message}")
 
 
-class ContractSource(pytest.Collector):
+class ContractFile(pytest.Collector):
     """One file of contracts: the project's import-linter config or a contract file."""
 
     def __init__(self, *, loaded: LoadedFile, context: SsotContext, **kwargs: Any) -> None:
@@ -146,7 +146,7 @@ class ContractItem(pytest.Item):
     @property
     def context(self) -> SsotContext:
         parent = self.parent
-        assert isinstance(parent, ContractSource)
+        assert isinstance(parent, ContractFile)
         return parent.context
 
     def runtest(self) -> None:

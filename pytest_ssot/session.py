@@ -18,7 +18,7 @@ import pytest
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.fileio import locked
-from pytest_ssot.items import ContractItem, ContractSource, SsotConfigError, SsotContext
+from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats, SsotError
 from pytest_ssot.reporting.github import (
     RuntimeSite,
@@ -503,8 +503,8 @@ class SsotSession:
     def source_displays(self) -> set[str]:
         return {f.display for f in self.loaded}
 
-    def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractSource:
-        node: ContractSource = ContractSource.from_parent(
+    def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractFile:
+        node: ContractFile = ContractFile.from_parent(
             parent, name=loaded.display, nodeid=loaded.display, loaded=loaded, context=self.context
         )
         return node
