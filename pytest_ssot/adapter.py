@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import errno
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import re
@@ -32,6 +31,7 @@ from importlinter.application import output as il_output
 from importlinter.domain.contract import Contract, ContractCheck, InvalidContractOptions
 from importlinter.domain.helpers import MissingImport
 
+from pytest_ssot.installed import library_versions
 from pytest_ssot.model import (
     ContractError,
     ContractSpec,
@@ -74,16 +74,6 @@ MUST_NAME_SOMETHING: Mapping[str, tuple[str, ...]] = {
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _configured = False
-
-
-def versions() -> dict[str, str]:
-    result = {}
-    for dist in ("import-linter", "grimp"):
-        try:
-            result[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - broken install
-            result[dist] = "unknown"
-    return result
 
 
 def _ensure_configured() -> None:
@@ -402,7 +392,7 @@ def _load_class(target: str, what: str) -> type[Any]:
     except ImportError as exc:
         if module_name.startswith("importlinter."):
             raise ContractError(
-                f"{what} needs import-linter {versions()['import-linter']} to provide "
+                f"{what} needs import-linter {library_versions()['import-linter']} to provide "
                 f"{module_name}, which it does not ({exc})."
             ) from None
         raise ContractError(f"{what}: cannot import {module_name!r}: {exc}") from None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -638,17 +637,3 @@ def library_stamps() -> dict[str, str]:
             st = origin = None
         stamps[name] = f"{origin}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" if st else "missing"
     return stamps
-
-
-_VERSIONS: dict[str, str] = {}
-
-
-def library_versions() -> dict[str, str]:
-    """Installed import-linter and grimp versions, read without importing them."""
-    if not _VERSIONS:
-        for dist in ("import-linter", "grimp"):
-            try:
-                _VERSIONS[dist] = importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                _VERSIONS[dist] = "missing"
-    return _VERSIONS

@@ -870,7 +870,7 @@ class SsotSession:
         import datetime
 
         import pytest_ssot
-        from pytest_ssot.checking import library_versions
+        from pytest_ssot.installed import library_versions
         from pytest_ssot.reporting.json_report import BaselineInfo, build_report
 
         outcomes = [
