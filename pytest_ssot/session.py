@@ -8,7 +8,6 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from pytest_ssot.reporting.github import (
     runtime_annotation_lines,
 )
 from pytest_ssot.reporting.junit import contract_classname, set_classname
-from pytest_ssot.reporting.text import DEFAULT_MAX_CHAINS, summary_lines
+from pytest_ssot.reporting.text import summary_lines
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.runtime.findings import Finding, FindingsReporter, left_out
@@ -38,9 +37,11 @@ from pytest_ssot.runtime.import_checks import (
 )
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
+from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
 from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
+from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, display_path, load_sources, project_config_path
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
@@ -49,165 +50,48 @@ if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
 CACHE_DIR_NAME = "pytest-ssot"
 
 
-@dataclass(frozen=True)
-class Settings:
-    rootdir: Path
-    contract_entries: tuple[str, ...]
-    config_file: str | None
-    max_chains: int
-    only: bool
-    baseline: Path | None = None
-    baseline_update: bool = False
-    baseline_prune: bool = False
-    baseline_strict: bool = False
-    baseline_no_growth: bool = False
-    report: Path | None = None
-    html: Path | None = None
-    sarif: Path | None = None
-    history: Path | None = None
-    fix: bool = False
-    diff: bool = False
-    redundant_ignores: str = "warn"
-    redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    given_as: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """How the user set a setting that has both an option and an ini key, by option name
-    (``--ssot-html``): the option itself, or "the ini key 'ssot_html'". Messages name it."""
+def check_outputs(settings: Settings) -> None:
+    """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
+    from pytest_ssot.fileio import output_problem
 
-    def named(self, option: str) -> str:
-        """The option or ini key that set ``option``, as messages should name it."""
-        return self.given_as.get(option, option)
+    if settings.fix or settings.diff:
+        from pytest_ssot.fixing.summary import missing_dependency as fix_dependency
 
-    static_dynamic_imports: bool = False
-    static_dynamic_imports_per_contract: Mapping[str, bool] = dataclasses.field(
-        default_factory=dict
+        problem = fix_dependency("--ssot-fix" if settings.fix else "--ssot-diff")
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-ssot: {problem}")
+    if settings.html is not None:
+        from pytest_ssot.reporting.html_report import missing_dependency
+
+        problem = missing_dependency(settings.named("--ssot-html"))
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-ssot: {problem}")
+    writes_baseline = settings.baseline_update or settings.baseline_prune
+    outputs = (
+        ("--ssot-baseline", settings.baseline if writes_baseline else None),
+        ("--ssot-report", settings.report),
+        ("--ssot-html", settings.html),
+        ("--ssot-sarif", settings.sarif),
+        ("ssot_history", settings.history),
     )
+    for option, path in outputs:
+        if path is None:
+            continue
+        problem = output_problem(path, lambda p: display_path(p, settings.rootdir))
+        if problem is not None:
+            raise pytest.UsageError(
+                f"pytest-ssot: {settings.named(option)}: cannot write "
+                f"{display_path(path, settings.rootdir)}: "
+                f"{problem}; give the path of a regular file, for example "
+                f"{DEFAULT_NAMES[option]}"
+            )
+    if settings.history is not None:
+        from pytest_ssot.reporting.history import HistoryError, read_history
 
-    def static_dynamic(self, spec: ContractSpec) -> bool:
-        """Whether this contract's graph gets the modules loaded by name."""
-        return self.static_dynamic_imports_per_contract.get(spec.id, self.static_dynamic_imports)
-
-    def redundant_mode(self, spec: ContractSpec) -> str:
-        """warn, error or off: what to do about this contract's ignores that no longer matter."""
-        return self.redundant_ignores_per_contract.get(spec.id, self.redundant_ignores)
-
-    @classmethod
-    def from_config(cls, config: pytest.Config) -> Settings:
-        raw_max = str(config.getini("ssot_max_chains") or "").strip()
         try:
-            max_chains = int(raw_max) if raw_max else DEFAULT_MAX_CHAINS
-            if max_chains < 1:
-                raise ValueError
-        except ValueError:
-            raise pytest.UsageError(
-                f"ssot_max_chains must be a positive whole number, not {raw_max!r}"
-            ) from None
-        rootdir = Path(config.rootpath)
-
-        given_as: dict[str, str] = {}
-
-        def path_setting(option: str | None, ini: str) -> Path | None:
-            # A command-line path is relative to the current directory, an ini path
-            # to the rootdir, as with pytest's own options.
-            given = config.getoption(option) if option else None
-            if given:
-                return Path(given).absolute()
-            value = str(config.getini(ini) or "").strip()
-            if option and value:
-                given_as["--" + option.replace("_", "-")] = f"the ini key {ini!r}"
-            return rootdir / value if value else None
-
-        redundant, per_contract = _redundant_settings(config)
-        strict = config.getoption("ssot_baseline_strict")
-        if strict is None and config.getini("ssot_baseline_strict"):
-            given_as["--ssot-baseline-strict"] = "the ini key 'ssot_baseline_strict'"
-        settings = cls(
-            rootdir=rootdir,
-            contract_entries=tuple(config.getini("ssot_contracts")),
-            config_file=str(config.getini("ssot_config") or "").strip() or None,
-            max_chains=max_chains,
-            only=bool(config.getoption("ssot_only")),
-            baseline=path_setting("ssot_baseline", "ssot_baseline"),
-            baseline_update=bool(config.getoption("ssot_baseline_update")),
-            baseline_prune=bool(config.getoption("ssot_baseline_prune")),
-            baseline_strict=bool(
-                strict if strict is not None else config.getini("ssot_baseline_strict")
-            ),
-            baseline_no_growth=bool(config.getini("ssot_baseline_no_growth")),
-            report=path_setting("ssot_report", "ssot_report"),
-            html=path_setting("ssot_html", "ssot_html"),
-            sarif=path_setting("ssot_sarif", "ssot_sarif"),
-            history=path_setting(None, "ssot_history"),
-            redundant_ignores=redundant,
-            redundant_ignores_per_contract=per_contract,
-            fix=bool(config.getoption("ssot_fix")),
-            diff=bool(config.getoption("ssot_diff")),
-            static_dynamic_imports=bool(config.getini("ssot_static_dynamic_imports")),
-            static_dynamic_imports_per_contract=_per_contract_bools(
-                config, "ssot_static_dynamic_imports_per_contract"
-            ),
-            given_as=given_as,
-        )
-        if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
-            raise pytest.UsageError(
-                "--ssot-baseline-update and --ssot-baseline-prune need a baseline file: set the "
-                "ini key 'ssot_baseline' (for example .ssot-baseline.json) or pass "
-                "--ssot-baseline=PATH"
-            )
-        if settings.baseline_update and settings.baseline_prune:
-            raise pytest.UsageError(
-                "--ssot-baseline-update already drops fixed violations; "
-                "use it or --ssot-baseline-prune, not both"
-            )
-        if settings.fix and settings.diff:
-            raise pytest.UsageError(
-                "--ssot-diff shows what --ssot-fix would change without changing it; "
-                "use one of them, not both"
-            )
-        settings.check_outputs()
-        return settings
-
-    def check_outputs(self) -> None:
-        """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
-        from pytest_ssot.fileio import output_problem
-
-        if self.fix or self.diff:
-            from pytest_ssot.fixing.summary import missing_dependency as fix_dependency
-
-            problem = fix_dependency("--ssot-fix" if self.fix else "--ssot-diff")
-            if problem is not None:
-                raise pytest.UsageError(f"pytest-ssot: {problem}")
-        if self.html is not None:
-            from pytest_ssot.reporting.html_report import missing_dependency
-
-            problem = missing_dependency(self.named("--ssot-html"))
-            if problem is not None:
-                raise pytest.UsageError(f"pytest-ssot: {problem}")
-        writes_baseline = self.baseline_update or self.baseline_prune
-        outputs = (
-            ("--ssot-baseline", self.baseline if writes_baseline else None),
-            ("--ssot-report", self.report),
-            ("--ssot-html", self.html),
-            ("--ssot-sarif", self.sarif),
-            ("ssot_history", self.history),
-        )
-        for option, path in outputs:
-            if path is None:
-                continue
-            problem = output_problem(path, lambda p: display_path(p, self.rootdir))
-            if problem is not None:
-                raise pytest.UsageError(
-                    f"pytest-ssot: {self.named(option)}: cannot write "
-                    f"{display_path(path, self.rootdir)}: "
-                    f"{problem}; give the path of a regular file, for example "
-                    f"{DEFAULT_NAMES[option]}"
-                )
-        if self.history is not None:
-            from pytest_ssot.reporting.history import HistoryError, read_history
-
-            try:
-                read_history(self.history, display_path(self.history, self.rootdir))
-            except HistoryError as exc:
-                raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+            read_history(settings.history, display_path(settings.history, settings.rootdir))
+        except HistoryError as exc:
+            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
 
 
 DEFAULT_NAMES = {
@@ -237,6 +121,7 @@ class SsotSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.settings = Settings.from_config(config)
+        check_outputs(self.settings)
         # First, so that anything set up below can report a run-level failure.
         self.run_failures = RunFailures(config)
         config.pluginmanager.register(self.run_failures, RUN_FAILURES)
@@ -258,7 +143,7 @@ class SsotSession:
                 raise pytest.UsageError(f"pytest-ssot: {exc}") from None
         self.initial_baseline = self.baseline
         """The baseline as the run found it: what this run's findings are compared with."""
-        self.freezing = self.settings.baseline_update and not self.settings.baseline_no_growth
+        self.freezing = self.settings.freezing
         """--ssot-baseline-update: every violation found is frozen by this run, none fails."""
         self.dropped: dict[str, set[str]] = {}
         """Entries this run's baseline write dropped (fixed, or of contracts that are gone)."""
@@ -288,19 +173,12 @@ class SsotSession:
             max_chains=self.settings.max_chains,
             baseline=self.baseline,
             strict=self.settings.baseline_strict,
-            freezing=self.settings.baseline_update and not self.settings.baseline_no_growth,
+            freezing=self.settings.freezing,
         )
-        complete_load = self.load_error is None and all(f.error is None for f in self.loaded)
-        for key, named in (
-            ("ssot_redundant_ignores_per_contract", self.settings.redundant_ignores_per_contract),
-            (
-                "ssot_static_dynamic_imports_per_contract",
-                self.settings.static_dynamic_imports_per_contract,
-            ),
-        ):
-            unknown = sorted(set(named) - {spec.id for spec in self.specs})
-            if unknown and complete_load:
-                raise pytest.UsageError(f"{key} names unknown contract ids: " + ", ".join(unknown))
+        complete = self.load_error is None and all(f.error is None for f in self.loaded)
+        known_ids = [spec.id for spec in self.specs] if complete else None
+        if known_ids is not None:
+            self.settings.check_contract_ids(known_ids)
         self.baseline_written = False
         self.refused: dict[str, set[str]] = {}
         self.worker_graphs: dict[GraphKey, GraphStats] = {}
@@ -308,24 +186,30 @@ class SsotSession:
             config.pluginmanager.register(XdistController(self), "ssot-xdist")
         self.phases = PhaseTracker()
         self.findings = FindingsReporter(self.phases)
-        verbose = config.get_verbosity() > 0
-        self.findings.limit = None if verbose else self.settings.max_chains
+        self.findings.limit = None if self.settings.verbose else self.settings.max_chains
         config.pluginmanager.register(self.phases, "ssot-phases")
         config.pluginmanager.register(self.findings, "ssot-findings")
-        self.managers = ManagerChecks(config, self.phases, self.findings)
+        try:
+            manager_specs = load_manager_specs(
+                self.settings.rootdir, self.settings.contract_entries
+            )
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+        self.managers = ManagerChecks(
+            config, self.settings, manager_specs, self.phases, self.findings
+        )
         config.pluginmanager.register(self.managers, "ssot-managers")
         self.isolation = IsolationChecks(
             config, self.phases, self.findings, self.managers.tracker, self.ran_everything
         )
         config.pluginmanager.register(self.isolation, "ssot-isolation")
         self.managers.shared_now = self.isolation.shared_now
-        complete = self.load_error is None and all(f.error is None for f in self.loaded)
         self.runtime_imports = RuntimeImportChecks(
             config,
+            RuntimeSettings.from_config(config, known_ids),
             self.specs,
             self.phases,
             self.findings,
-            complete=complete,
             # --ssot-only imports no test module and runs no test: nothing for the import
             # watcher to see (the double-load and hidden-folder checks still run).
             watch_imports=not self.settings.only,
@@ -970,7 +854,7 @@ class SsotSession:
             lines = summary_lines(
                 results,
                 self.graph_stats(),
-                verbose=self.config.get_verbosity() > 0,
+                verbose=self.settings.verbose,
                 comparisons=self.context.comparisons,
             )
             for line in lines:
@@ -1102,7 +986,7 @@ class SsotSession:
 
     def _grouped(self, entries: dict[str, set[str]] | dict[str, tuple[str, ...]]) -> list[str]:
         """Entries grouped by contract or runtime key, capped like chains (-v lists all)."""
-        cap = None if self.config.get_verbosity() > 0 else self.settings.max_chains
+        cap = None if self.settings.verbose else self.settings.max_chains
         lines: list[str] = []
         for key, fingerprints in sorted(entries.items()):
             ordered = sorted(fingerprints)
@@ -1112,44 +996,6 @@ class SsotSession:
             if len(shown) < len(ordered):
                 lines.append(f"      ... and {len(ordered) - len(shown)} more (-v lists all)")
         return lines
-
-
-REDUNDANT_MODES = ("warn", "error", "off")
-
-
-def _redundant_settings(config: pytest.Config) -> tuple[str, dict[str, str]]:
-    mode = str(config.getini("ssot_redundant_ignores") or "warn").strip().lower()
-    if mode not in REDUNDANT_MODES:
-        raise pytest.UsageError(f"ssot_redundant_ignores must be warn, error or off, not {mode!r}")
-    per_contract: dict[str, str] = {}
-    for line in config.getini("ssot_redundant_ignores_per_contract") or []:
-        if not str(line).strip():
-            continue
-        cid, sep, value = str(line).rpartition(":")
-        cid, value = cid.strip(), value.strip().lower()
-        if not sep or not cid or value not in REDUNDANT_MODES:
-            raise pytest.UsageError(
-                f"ssot_redundant_ignores_per_contract: {str(line).strip()!r} must look like "
-                "'<contract id>: warn|error|off'"
-            )
-        per_contract[cid] = value
-    return mode, per_contract
-
-
-def _per_contract_bools(config: pytest.Config, key: str) -> dict[str, bool]:
-    values = {"true": True, "on": True, "yes": True, "false": False, "off": False, "no": False}
-    found: dict[str, bool] = {}
-    for line in config.getini(key) or []:
-        if not str(line).strip():
-            continue
-        cid, sep, value = str(line).rpartition(":")
-        cid, value = cid.strip(), value.strip().lower()
-        if not sep or not cid or value not in values:
-            raise pytest.UsageError(
-                f"{key}: {str(line).strip()!r} must look like '<contract id>: true|false'"
-            )
-        found[cid] = values[value]
-    return found
 
 
 @dataclass(frozen=True)

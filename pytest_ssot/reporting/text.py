@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_ssot.model import Comparison, ContractResult, GraphStats, Hop, Violation
+from pytest_ssot.settings import DEFAULT_MAX_CHAINS
 
-DEFAULT_MAX_CHAINS = 10
 DEFAULT_GUIDANCE = (
     "Remove the offending imports. If an import is allowed for now, freeze it in the "
     "baseline (--ssot-baseline-update) or list it in the contract's ignore_imports."

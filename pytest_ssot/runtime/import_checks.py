@@ -20,14 +20,13 @@ import linecache
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.expressions import ExpressionError, ImportExpression, ModuleExpression
 from pytest_ssot.model import ContractSpec
 from pytest_ssot.runtime.findings import ERROR, WARNING, Finding, FindingsReporter
 from pytest_ssot.runtime.modules import (
@@ -38,18 +37,11 @@ from pytest_ssot.runtime.modules import (
     find_hidden_folders,
 )
 from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.settings import FAIL, OFF, REPORT, WARN, RuntimeSettings
 
 if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it
     from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
     from pytest_ssot.runtime.rules import Breach, ImportRule, RuleBook
-
-FAIL = "fail"
-WARN = "warn"
-OFF = "off"
-REPORT = "report"
-SOURCE = "source"
-IGNORE = "ignore"
-CONTRACTS = "contracts"
 
 DOUBLE_LOAD_RULE = "ssot:double-load"
 HIDDEN_FOLDER_RULE = "ssot:hidden-folders"
@@ -63,125 +55,10 @@ DEFAULT_GUIDANCE = (
 SHOWN_FOLDERS = 20
 
 FrozenPredicate = Callable[[str, str], bool]
-_T = TypeVar("_T")
 
 
 def never_frozen(contract_id: str, fingerprint: str) -> bool:
     return False
-
-
-# ---------------------------------------------------------------------------
-# Settings
-
-
-def _choice(config: pytest.Config, key: str, choices: tuple[str, ...], default: str) -> str:
-    value = str(config.getini(key) or "").strip().lower() or default
-    if value not in choices:
-        raise pytest.UsageError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _lines(config: pytest.Config, key: str) -> list[str]:
-    return [str(v).strip() for v in config.getini(key) or [] if str(v).strip()]
-
-
-def _parsed(config: pytest.Config, key: str, parse: Callable[[str], _T]) -> list[_T]:
-    """Each line of an ini key read as an expression; a usage error naming the key if one is
-    not (a rule that can never match must not pass silently)."""
-    parsed = []
-    for line in _lines(config, key):
-        try:
-            parsed.append(parse(line))
-        except ExpressionError as exc:
-            raise pytest.UsageError(f"pytest-ssot: ini option {key}: {exc}") from None
-    return parsed
-
-
-def _outside_code(config: pytest.Config) -> tuple[str, frozenset[str]]:
-    """``ssot_runtime_outside_code``: ``ignore`` (the default), ``source``, or contract ids
-    separated by commas or spaces."""
-    raw = str(config.getini("ssot_runtime_outside_code") or "").strip()
-    if raw.lower() in ("", IGNORE):
-        return IGNORE, frozenset()
-    if raw.lower() == SOURCE:
-        return SOURCE, frozenset()
-    ids = frozenset(part for part in raw.replace(",", " ").split() if part)
-    return CONTRACTS, ids
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    imports: str = FAIL
-    per_contract: Mapping[str, str] | None = None
-    ignore: tuple[ImportExpression, ...] = ()
-    outside_code: str = IGNORE
-    """``ignore``: code outside the root packages is a source of no contract; ``source``: of
-    every contract; ``contracts``: of those in ``outside_sources``."""
-    outside_sources: frozenset[str] = frozenset()
-    watch: tuple[str, ...] = ()
-    double_load: str = FAIL
-    double_load_allow: tuple[ModuleExpression, ...] = ()
-    hidden_folders: str = REPORT
-    hidden_folders_allow: tuple[str, ...] = ()
-
-    def mode_for(self, rule_id: str) -> str:
-        return (self.per_contract or {}).get(rule_id, self.imports)
-
-    def outside_is_source(self, rule_id: str) -> bool:
-        """Whether code outside the root packages (tests beside the package) is held to
-        the contract ``rule_id`` as one of its source modules."""
-        if self.outside_code == SOURCE:
-            return True
-        return self.outside_code == CONTRACTS and rule_id in self.outside_sources
-
-    @classmethod
-    def from_config(
-        cls, config: pytest.Config, known_ids: Collection[str] | None = None
-    ) -> RuntimeSettings:
-        """Read the ini keys; ``known_ids`` (when every contract loaded) catches typos."""
-        per_contract: dict[str, str] = {}
-        for line in _lines(config, "ssot_runtime_imports_per_contract"):
-            cid, sep, mode = line.rpartition(":")
-            cid, mode = cid.strip(), mode.strip().lower()
-            if not sep or not cid or mode not in (FAIL, WARN, OFF):
-                raise pytest.UsageError(
-                    f"ssot_runtime_imports_per_contract: {line!r} must look like "
-                    "'<contract id>: fail|warn|off'"
-                )
-            per_contract[cid] = mode
-        if known_ids is not None:
-            unknown = sorted(set(per_contract) - set(known_ids))
-            if unknown:
-                raise pytest.UsageError(
-                    f"ssot_runtime_imports_per_contract names unknown contract ids: "
-                    f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
-                )
-        outside_code, outside_sources = _outside_code(config)
-        if known_ids is not None:
-            unknown = sorted(outside_sources - set(known_ids))
-            if unknown:
-                raise pytest.UsageError(
-                    f"ssot_runtime_outside_code names unknown contract ids: "
-                    f"{', '.join(unknown)} (known: {', '.join(sorted(known_ids)) or 'none'})"
-                )
-        ignore = tuple(_parsed(config, "ssot_runtime_imports_ignore", ImportExpression.parse))
-        watch = tuple(_lines(config, "ssot_watch_modules"))
-        _parsed(config, "ssot_watch_modules", ModuleExpression.parse)
-        allow = tuple(_parsed(config, "ssot_double_load_allow", ModuleExpression.parse))
-        return cls(
-            imports=_choice(config, "ssot_runtime_imports", (FAIL, WARN, OFF), FAIL),
-            per_contract=per_contract,
-            ignore=ignore,
-            outside_code=outside_code,
-            outside_sources=outside_sources,
-            watch=watch,
-            double_load=_choice(config, "ssot_double_load", (FAIL, WARN, OFF), FAIL),
-            double_load_allow=allow,
-            hidden_folders=_choice(config, "ssot_hidden_folders", (REPORT, FAIL, OFF), REPORT),
-            hidden_folders_allow=tuple(
-                v.rstrip("/") for v in _lines(config, "ssot_hidden_folders_allow")
-            ),
-        )
 
 
 @dataclass(frozen=True)
@@ -201,11 +78,11 @@ class RuntimeImportChecks:
     def __init__(
         self,
         config: pytest.Config,
+        settings: RuntimeSettings,
         specs: Iterable[ContractSpec],
         phases: PhaseTracker,
         findings: FindingsReporter,
         *,
-        complete: bool = True,
         is_frozen: FrozenPredicate = never_frozen,
         watch_imports: bool = True,
     ) -> None:
@@ -214,9 +91,7 @@ class RuntimeImportChecks:
         specs = list(specs)
         self.config = config
         self.rootdir = Path(config.rootpath)
-        self.settings = RuntimeSettings.from_config(
-            config, [s.id for s in specs] if complete else None
-        )
+        self.settings = settings
         self.phases = phases
         self.findings = findings
         self.is_frozen = is_frozen

@@ -10,13 +10,11 @@ runs after Ctrl-C and internal errors too.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from pytest_ssot.model import ConfigError
 from pytest_ssot.runtime.findings import Finding, FindingsReporter
 from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
@@ -25,8 +23,9 @@ from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.checks import ALLOW_MARKER as ALLOW_SHARED_MARKER
 from pytest_ssot.runtime.isolation.report import OUTLIVED, SHARED, UNMATCHED_SHARED_OK, SharedPair
-from pytest_ssot.runtime.managers import load_manager_specs
+from pytest_ssot.runtime.managers import ManagerSpec
 from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.settings import Settings
 
 ALLOW_MARKER = "pytest_ssot_allow_duplicates"
 PLUGIN_NAME = "ssot-managers"
@@ -139,19 +138,20 @@ class ManagerChecks:
     """pytest hook object for the declared managers."""
 
     def __init__(
-        self, config: pytest.Config, phases: PhaseTracker, findings: FindingsReporter
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        specs: Sequence[ManagerSpec],
+        phases: PhaseTracker,
+        findings: FindingsReporter,
     ) -> None:
-        rootdir = Path(config.rootpath)
-        try:
-            specs = load_manager_specs(rootdir, tuple(config.getini("ssot_contracts")))
-        except ConfigError as exc:
-            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
         self.config = config
+        self.settings = settings
         self.findings = findings
         self.merged: dict[str, dict[str, Any]] = {}
         """Per-manager summary state sent by pytest-xdist workers (on the controller)."""
-        patterns = [str(p) for p in config.getini("python_files")]
-        self.tracker = InstanceTracker(specs, phases, findings.record, Paths(rootdir, patterns))
+        paths = Paths(settings.rootdir, list(settings.python_files))
+        self.tracker = InstanceTracker(list(specs), phases, findings.record, paths)
         self.tracker.install()
         self.shared_now: Callable[[str | None], list[SharedPair]] | None = None
         """Set by the session to the isolation check's on-demand walk."""
@@ -176,7 +176,7 @@ class ManagerChecks:
         self.tracker.uninstall()
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.tracker.rules or self.config.getoption("ssot_only", False):
+        if not self.tracker.rules or self.settings.only:
             return  # nothing declared, or no test ran
         terminalreporter.section("pytest-ssot managers")
         if self.config.pluginmanager.hasplugin("dsession") and not self.merged:
