@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import errno
 import importlib
-import importlib.util
 import os
 import re
 import sys
@@ -31,7 +30,7 @@ from importlinter.application import output as il_output
 from importlinter.domain.contract import Contract, ContractCheck, InvalidContractOptions
 from importlinter.domain.helpers import MissingImport
 
-from pytest_ssot.installed import library_versions
+from pytest_ssot.installed import PackageNotFound, library_versions, package_folders
 from pytest_ssot.model import (
     ContractError,
     ContractSpec,
@@ -130,7 +129,7 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     """Build the graph for one set of root packages. Raises GraphError with our message."""
     package_dirs: dict[str, tuple[Path, ...]] = {}
     for name in key.root_packages:
-        package_dirs[name] = _find_package_dirs(name)
+        package_dirs[name] = _package_dirs(name)
     folders = [folder for dirs in package_dirs.values() for folder in dirs]
     # grimp follows symlinked folders without end and crashes on a broken .py link:
     # find them first, and name them.
@@ -170,24 +169,11 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
     )
 
 
-def _find_package_dirs(name: str) -> tuple[Path, ...]:
-    """Every folder of a root package (all of a namespace package's portions)."""
+def _package_dirs(name: str) -> tuple[Path, ...]:
     try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError) as exc:
-        raise GraphError(f"root package {name!r} cannot be found: {exc}") from None
-    if spec is None:
-        raise GraphError(
-            f"root package {name!r} cannot be found on sys.path. Make it importable: install "
-            "the project, or add its folder to pytest's 'pythonpath' ini option."
-        )
-    locations = list(spec.submodule_search_locations or [])
-    if not locations:
-        raise GraphError(
-            f"{name!r} is a module, not a package: root_packages must name packages "
-            "(folders with an __init__.py)."
-        )
-    return tuple(Path(location) for location in locations)
+        return tuple(Path(folder) for folder in package_folders(name))
+    except PackageNotFound as exc:
+        raise GraphError(str(exc)) from None
 
 
 def _syntax_error_message(

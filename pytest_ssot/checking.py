@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest_ssot
 from pytest_ssot.fileio import FileError, write_atomic
+from pytest_ssot.installed import PackageNotFound, package_folders
 from pytest_ssot.model import (
     ContractResult,
     ContractSpec,
@@ -348,10 +349,7 @@ class StaticChecker:
         try:
             with importable_from(self.rootdir):
                 for name in key.root_packages:
-                    spec = importlib.util.find_spec(name)
-                    if spec is None or not spec.submodule_search_locations:
-                        return None  # let the real check say what is wrong
-                    found.extend((name, Path(p)) for p in spec.submodule_search_locations)
+                    found.extend((name, Path(p)) for p in package_folders(name))
                 for entry in sorted({t for s in group for t in s.session.contract_types}):
                     # The module defining the type, and the whole top-level package it
                     # belongs to: a helper module the type imports can change its verdicts.
@@ -360,11 +358,11 @@ class StaticChecker:
                     if spec is None or spec.origin is None:
                         return None
                     found.append((None, Path(spec.origin)))
-                    top = importlib.util.find_spec(module.partition(".")[0])
-                    if top is not None and top.submodule_search_locations:
-                        found.extend((None, Path(p)) for p in top.submodule_search_locations)
-        except (ImportError, ValueError):
-            return None
+                    with contextlib.suppress(PackageNotFound):  # a top-level module
+                        top = package_folders(module.partition(".")[0])
+                        found.extend((None, Path(p)) for p in top)
+        except (PackageNotFound, ImportError, ValueError):
+            return None  # let the real check say what is wrong
         return found
 
     def _reuse(

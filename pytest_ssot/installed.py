@@ -1,5 +1,9 @@
 """What the import system and the installed distributions say, asked without importing.
 
+- ``package_folders``: the folders of a root package, found as grimp and lint-imports
+  find them (``importlib.util.find_spec`` on the current ``sys.path``; put the rootdir
+  on it first with ``syspath.importable_from``). The static check, the result cache,
+  the contract types and the runtime checks all ask this one function.
 - ``library_versions``: the installed import-linter and grimp versions.
 
 No pytest, no import-linter, no grimp: every layer may ask.
@@ -7,8 +11,41 @@ No pytest, no import-linter, no grimp: every layer may ask.
 
 from __future__ import annotations
 
+import importlib.util
+
 LIBRARIES = ("import-linter", "grimp")
 """The distributions our adapter depends on, by their distribution names."""
+
+
+class PackageNotFound(LookupError):
+    """A root package the import system cannot find, or a module that is not a package.
+
+    The message says which and what to do, in the words of the ``root_packages`` option.
+    """
+
+
+def package_folders(name: str) -> tuple[str, ...]:
+    """Every folder of the package ``name`` (all portions of a namespace package).
+
+    Raises ``PackageNotFound`` when it cannot be found or is a plain module. A dotted
+    name imports its parent package, as ``find_spec`` does.
+    """
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as exc:
+        raise PackageNotFound(f"root package {name!r} cannot be found: {exc}") from None
+    if spec is None:
+        raise PackageNotFound(
+            f"root package {name!r} cannot be found on sys.path. Make it importable: install "
+            "the project, or add its folder to pytest's 'pythonpath' ini option."
+        )
+    folders = tuple(spec.submodule_search_locations or ())
+    if not folders:
+        raise PackageNotFound(
+            f"{name!r} is a module, not a package: root_packages must name packages "
+            "(folders with an __init__.py)."
+        )
+    return folders
 
 
 _VERSIONS: dict[str, str] = {}

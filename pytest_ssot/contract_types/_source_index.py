@@ -5,7 +5,7 @@ module *defines* (classes, functions), what its names are bound to (imports,
 aliases) and whether it holds code of its own. That comes from the syntax tree.
 
 File discovery is grimp's: the root packages are found with
-``importlib.util.find_spec`` (so ``sys.path`` and ``sys.modules`` decide which copy
+``installed.package_folders`` (``find_spec``, so ``sys.path`` and ``sys.modules`` decide which copy
 is read, as for the graph) and a module of the graph maps to ``<name>.py`` or
 ``<name>/__init__.py`` below its root package. Folders without an
 ``__init__.py``, which grimp skips, can be listed separately.
@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
+
+from pytest_ssot.installed import PackageNotFound, package_folders
 
 T = TypeVar("T")
 
@@ -467,15 +469,9 @@ class SourceIndex:
         found: dict[str, tuple[Path, ...]] = {}
         for name in self.root_packages:
             try:
-                spec = importlib.util.find_spec(name)
-            except (ImportError, ValueError):
+                found[name] = tuple(Path(p) for p in package_folders(name))
+            except PackageNotFound:
                 return False
-            locations = (
-                tuple(Path(p) for p in (spec.submodule_search_locations or ())) if spec else ()
-            )
-            if not locations:
-                return False
-            found[name] = locations
         self._package_dirs = found
         return True
 

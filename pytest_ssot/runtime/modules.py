@@ -12,7 +12,7 @@ Plain functions of the file system and of the mappings passed in; no pytest.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import os
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from pytest_ssot.installed import PackageNotFound, package_folders
 from pytest_ssot.syspath import importable_from
 
 SKIPPED_DIRS = frozenset({"__pycache__"})
@@ -34,13 +35,8 @@ def find_package_dirs(rootdir: Path, names: Iterable[str]) -> dict[str, tuple[st
     found: dict[str, tuple[str, ...]] = {}
     with importable_from(rootdir):
         for name in names:
-            try:
-                spec = importlib.util.find_spec(name)
-            except (ImportError, ValueError):
-                continue
-            locations = list(spec.submodule_search_locations or []) if spec else []
-            if locations:
-                found[name] = tuple(absolute(p) for p in locations)
+            with contextlib.suppress(PackageNotFound):
+                found[name] = tuple(absolute(p) for p in package_folders(name))
     return found
 
 

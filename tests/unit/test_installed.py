@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
-from pytest_ssot.installed import LIBRARIES, library_versions
+import pytest
+
+from pytest_ssot.installed import LIBRARIES, PackageNotFound, library_versions, package_folders
+from pytest_ssot.syspath import importable_from
 
 
 def test_library_versions_are_the_installed_distributions() -> None:
@@ -17,3 +21,28 @@ def test_library_versions_are_the_installed_distributions() -> None:
 def test_library_versions_hands_out_a_copy() -> None:
     library_versions()["grimp"] = "changed by a caller"
     assert library_versions()["grimp"] == importlib.metadata.version("grimp")
+
+
+def test_package_folders_finds_every_portion_of_a_namespace_package(tmp_path: Path) -> None:
+    for portion in ("one", "two"):
+        (tmp_path / portion / "ssot_ns_unit" / "sub").mkdir(parents=True)
+    (tmp_path / "one" / "ssot_regular_unit").mkdir()
+    (tmp_path / "one" / "ssot_regular_unit" / "__init__.py").write_text("")
+    with importable_from(tmp_path / "one"), importable_from(tmp_path / "two"):
+        folders = package_folders("ssot_ns_unit")
+        regular = package_folders("ssot_regular_unit")
+    assert sorted(folders) == sorted(str(tmp_path / p / "ssot_ns_unit") for p in ("one", "two"))
+    assert regular == (str(tmp_path / "one" / "ssot_regular_unit"),)
+
+
+def test_package_folders_says_why_a_name_is_no_package(tmp_path: Path) -> None:
+    (tmp_path / "ssot_plain_module_unit.py").write_text("")
+    with importable_from(tmp_path):
+        with pytest.raises(PackageNotFound, match="is a module, not a package"):
+            package_folders("ssot_plain_module_unit")
+        with pytest.raises(
+            PackageNotFound, match=r"cannot be found on sys\.path\. Make it importable"
+        ):
+            package_folders("ssot_nowhere_unit")
+        with pytest.raises(PackageNotFound, match="root package '' cannot be found: "):
+            package_folders("")
