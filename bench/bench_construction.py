@@ -30,11 +30,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pytest_ssot.runtime.findings import Finding
+from pytest_ssot.model import Finding, Phase
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import ManagerSpec, parse_managers
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 
 MODULE = "bench_managed_classes"
 SOURCE = """

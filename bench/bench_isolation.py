@@ -36,12 +36,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.runtime.findings import Finding
+from pytest_ssot.model import Finding, Phase
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.managers import parse_managers
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 
 MODULE = "bench_isolation_classes"
 SOURCE = """

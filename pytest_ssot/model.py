@@ -7,7 +7,7 @@ module speaks in these terms; nothing here imports pytest, import-linter or grim
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +242,6 @@ class ContractResult:
     """The contract type's own rendering, for types whose findings we cannot read."""
     error: str | None = None
     """Set when the contract could not be checked at all; ``kept`` is then False."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
     redundant_ignores: tuple[RedundantIgnore, ...] = ()
     """``ignore_imports`` entries that no longer matter (when that check is on)."""
 
@@ -261,3 +260,64 @@ class Comparison:
     frozen: tuple[Violation, ...] = ()
     fixed: tuple[str, ...] = ()
     """Fingerprints the baseline lists that no longer occur."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The part of the run a runtime finding happened in (set by ``runtime.phase.PhaseTracker``)."""
+
+    when: str
+    """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'; 'scan' for
+    session-wide checks of the project's files that belong to no phase."""
+    nodeid: str = ""
+    fixture: str | None = None
+    fixture_scope: str | None = None
+
+    @property
+    def in_test(self) -> bool:
+        return self.when in ("setup", "call", "teardown") and bool(self.nodeid)
+
+    def describe(self) -> str:
+        if self.fixture:
+            return (
+                f"setup of fixture {self.fixture!r} ({self.fixture_scope} scope) for {self.nodeid}"
+            )
+        if self.when == "collection":
+            return f"collection of {self.nodeid}" if self.nodeid else "collection"
+        if self.in_test:
+            return f"{self.when} of {self.nodeid}"
+        return {
+            "startup": "start-up (plugins and conftest files)",
+            "finish": "session end",
+            "scan": "the scan of the root packages",
+        }.get(self.when, self.when)
+
+
+ERROR = "error"
+WARNING = "warning"
+"""A finding's severity: an error fails its test or the run, a warning only warns."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a runtime check saw (a duplicate manager, a forbidden dynamic import, ...)."""
+
+    check: str
+    """Which runtime check found it, e.g. 'duplicate-instance', 'dynamic-import'."""
+    rule: str
+    """The declared rule or contract it breaks (a manager name, a contract id)."""
+    summary: str
+    """One line, shown in summaries."""
+    details: str
+    """The full text: sites, stacks, what to do."""
+    phase: Phase
+    fingerprint: str
+    """Stable identity for the baseline: no line numbers, no object ids."""
+    severity: str = ERROR
+    file: str | None = None
+    line: int | None = None
+    frozen: bool = False
+    """The baseline freezes it: kept for summaries and reports, fails nothing."""
+
+    def render(self) -> str:
+        return f"[{self.check}] {self.summary}\n{self.details}".rstrip()

@@ -1,7 +1,7 @@
 """Model objects to JSON-able dicts and back.
 
-Used for the result cache on disk and for sending results from pytest-xdist
-workers to the controller. A contract is referred to by id; the receiving side
+Used for the result cache on disk and for sending results and runtime findings
+from pytest-xdist workers to the controller. A contract is referred to by id; the receiving side
 owns the ContractSpec (it loaded the same configuration).
 """
 
@@ -13,9 +13,11 @@ from typing import Any
 from pytest_ssot.model import (
     ContractResult,
     ContractSpec,
+    Finding,
     GraphKey,
     GraphStats,
     Hop,
+    Phase,
     RedundantIgnore,
     Violation,
 )
@@ -152,4 +154,52 @@ def stats_from_dict(data: Mapping[str, Any]) -> GraphStats:
         unresolved=tuple(str(u) for u in data.get("unresolved", ())),
         changed_files=int(data.get("changed_files", 0)),
         dynamic_added=tuple(str(u) for u in data.get("dynamic_added", ())),
+    )
+
+
+def phase_to_dict(phase: Phase) -> dict[str, Any]:
+    return {
+        "when": phase.when,
+        "nodeid": phase.nodeid,
+        "fixture": phase.fixture,
+        "fixture_scope": phase.fixture_scope,
+    }
+
+
+def phase_from_dict(data: Mapping[str, Any]) -> Phase:
+    return Phase(
+        when=str(data["when"]),
+        nodeid=str(data["nodeid"]),
+        fixture=data.get("fixture"),
+        fixture_scope=data.get("fixture_scope"),
+    )
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "check": finding.check,
+        "rule": finding.rule,
+        "summary": finding.summary,
+        "details": finding.details,
+        "phase": phase_to_dict(finding.phase),
+        "fingerprint": finding.fingerprint,
+        "severity": finding.severity,
+        "file": finding.file,
+        "line": finding.line,
+        "frozen": finding.frozen,
+    }
+
+
+def finding_from_dict(data: Mapping[str, Any]) -> Finding:
+    return Finding(
+        check=str(data["check"]),
+        rule=str(data["rule"]),
+        summary=str(data["summary"]),
+        details=str(data["details"]),
+        phase=phase_from_dict(data["phase"]),
+        fingerprint=str(data["fingerprint"]),
+        severity=str(data["severity"]),
+        file=data.get("file"),
+        line=data.get("line"),
+        frozen=bool(data.get("frozen", False)),
     )

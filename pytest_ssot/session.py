@@ -7,7 +7,6 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,15 @@ from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.fileio import locked
 from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotContext
-from pytest_ssot.model import ConfigError, ContractSpec, GraphKey, GraphStats, SsotError
+from pytest_ssot.model import (
+    ConfigError,
+    ContractSpec,
+    Finding,
+    GraphKey,
+    GraphStats,
+    Phase,
+    SsotError,
+)
 from pytest_ssot.reporting.github import (
     RuntimeSite,
     annotation_lines,
@@ -29,7 +36,7 @@ from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.reporting.text import summary_lines
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import Finding, FindingsReporter, left_out
+from pytest_ssot.runtime.findings import FindingsReporter, left_out
 from pytest_ssot.runtime.import_checks import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
@@ -38,9 +45,16 @@ from pytest_ssot.runtime.import_checks import (
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.managers import load_manager_specs
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.selection import NAMED, NONE, Selection, decide
-from pytest_ssot.serialize import result_from_dict, result_to_dict, stats_from_dict, stats_to_dict
+from pytest_ssot.serialize import (
+    finding_from_dict,
+    finding_to_dict,
+    result_from_dict,
+    result_to_dict,
+    stats_from_dict,
+    stats_to_dict,
+)
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, display_path, load_sources, project_config_path
 
@@ -555,7 +569,7 @@ class SsotSession:
             "deselected": self.deselected,
             "results": [result_to_dict(r) for r in self.context.results.values()],
             "graphs": [stats_to_dict(g) for g in self.context.checker.graph_stats()],
-            "findings": [finding_to_wire(f) for f in self.findings.findings],
+            "findings": [finding_to_dict(f) for f in self.findings.findings],
             "run_failures": self.run_failures.to_wire(),
         }
 
@@ -586,7 +600,7 @@ class SsotSession:
         self.run_failures.merge_wire(data.get("run_failures", ()))
         seen = {finding_identity(f) for f in self.findings.findings}
         for item in data.get("findings", ()):
-            finding = finding_from_wire(item)
+            finding = finding_from_dict(item)
             if finding_identity(finding) not in seen:
                 seen.add(finding_identity(finding))
                 self.findings.findings.append(finding)
@@ -1043,16 +1057,6 @@ class XdistController:
                 "installation changed during the run, or a plugin removed "
                 f"config.workeroutput[{WORKER_OUTPUT_KEY!r}]), then run again.",
             )
-
-
-def finding_to_wire(finding: Finding) -> dict[str, Any]:
-    return dataclasses.asdict(finding)
-
-
-def finding_from_wire(data: dict[str, Any]) -> Finding:
-    fields = dict(data)
-    fields["phase"] = Phase(**fields["phase"])
-    return Finding(**fields)
 
 
 def finding_identity(finding: Finding) -> tuple[str, str, str, str]:

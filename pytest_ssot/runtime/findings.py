@@ -17,41 +17,15 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass
 
 import pytest
 
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
-
-ERROR = "error"
-WARNING = "warning"
+from pytest_ssot.model import ERROR, WARNING, Finding
+from pytest_ssot.runtime.phase import PhaseTracker
 
 
 class PytestSsotRuntimeWarning(UserWarning):
     """A runtime finding configured to warn rather than fail."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    """Which runtime check found it, e.g. 'duplicate-instance', 'dynamic-import'."""
-    rule: str
-    """The declared rule or contract it breaks (a manager name, a contract id)."""
-    summary: str
-    """One line, shown in summaries."""
-    details: str
-    """The full text: sites, stacks, what to do."""
-    phase: Phase
-    fingerprint: str
-    """Stable identity for the baseline: no line numbers, no object ids."""
-    severity: str = ERROR
-    file: str | None = None
-    line: int | None = None
-    frozen: bool = False
-    """The baseline freezes it: kept for summaries and reports, fails nothing."""
-
-    def render(self) -> str:
-        return f"[{self.check}] {self.summary}\n{self.details}".rstrip()
 
 
 class FindingsReporter:

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.model import ContractSpec
-from pytest_ssot.runtime.findings import ERROR, WARNING, Finding, FindingsReporter
+from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding, Phase
+from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.modules import (
     DoubleLoad,
     HiddenFolder,
@@ -36,7 +36,7 @@ from pytest_ssot.runtime.modules import (
     find_double_loads,
     find_hidden_folders,
 )
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.settings import FAIL, OFF, REPORT, WARN, RuntimeSettings
 
 if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it

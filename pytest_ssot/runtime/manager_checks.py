@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from pytest_ssot.runtime.findings import Finding, FindingsReporter
+from pytest_ssot.model import Finding
+from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE

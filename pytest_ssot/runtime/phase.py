@@ -9,39 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
 
 import pytest
 
-
-@dataclass(frozen=True)
-class Phase:
-    when: str
-    """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'; 'scan' for
-    session-wide checks of the project's files that belong to no phase."""
-    nodeid: str = ""
-    fixture: str | None = None
-    fixture_scope: str | None = None
-
-    @property
-    def in_test(self) -> bool:
-        return self.when in ("setup", "call", "teardown") and bool(self.nodeid)
-
-    def describe(self) -> str:
-        if self.fixture:
-            return (
-                f"setup of fixture {self.fixture!r} ({self.fixture_scope} scope) for {self.nodeid}"
-            )
-        if self.when == "collection":
-            return f"collection of {self.nodeid}" if self.nodeid else "collection"
-        if self.in_test:
-            return f"{self.when} of {self.nodeid}"
-        return {
-            "startup": "start-up (plugins and conftest files)",
-            "finish": "session end",
-            "scan": "the scan of the root packages",
-        }.get(self.when, self.when)
-
+from pytest_ssot.model import Phase
 
 STARTUP = Phase("startup")
 

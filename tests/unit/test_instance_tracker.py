@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from pytest_ssot.runtime.findings import Finding
+from pytest_ssot.model import Finding, Phase
 from pytest_ssot.runtime.instances.report import BYPASS, DUPLICATE
 from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import parse_managers
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 
 MODULE = "ssot_tracker_unit_app"
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Hashable, Sequence
 from types import CodeType
 from typing import Any, NamedTuple
 
+from pytest_ssot.model import Phase
 from pytest_ssot.runtime.instances.sites import SHOWN_FRAMES, Paths, Site, line_of
-from pytest_ssot.runtime.phase import Phase
 
 Raw = tuple[Any, ...]
 """An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""

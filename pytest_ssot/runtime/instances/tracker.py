@@ -17,8 +17,8 @@ from collections.abc import Callable, Hashable, Iterable
 from types import FrameType, ModuleType
 from typing import Any
 
+from pytest_ssot.model import Finding
 from pytest_ssot.runtime import forking
-from pytest_ssot.runtime.findings import Finding
 from pytest_ssot.runtime.instances.counting import (
     PLAIN_KEYS,
     PRUNE_EVERY,

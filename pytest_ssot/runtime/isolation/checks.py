@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.model import Phase
 from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.records import LiveInstance
@@ -44,7 +45,7 @@ from pytest_ssot.runtime.isolation.report import (
 )
 from pytest_ssot.runtime.isolation.walk import Walker
 from pytest_ssot.runtime.managers import ManagerSpec
-from pytest_ssot.runtime.phase import Phase, PhaseTracker
+from pytest_ssot.runtime.phase import PhaseTracker
 
 ALLOW_MARKER = "pytest_ssot_allow_shared_state"
 _UNKNOWN = Where("")
