@@ -10,6 +10,8 @@ import pytest
 
 from pytest_ssot.reporting.json_report import SCHEMA_FILE
 
+pytestmark = pytest.mark.library_surface
+
 jsonschema = pytest.importorskip("jsonschema")
 
 ARGS = ("--ssot", "--ssot-only", "--ssot-baseline=.ssot-baseline.json")

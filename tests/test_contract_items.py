@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 pytest_plugins = ["pytester"]
 
 LAYERED = {

@@ -25,6 +25,8 @@ from pytest_ssot.items import ContractItem
 from pytest_ssot.model import ContractResult
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 Row = tuple[str, str, str, tuple[str, ...]]
 
 CONTRACT_TYPES = """

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO, WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 BIN = Path(sys.executable).parent
 IMPORT_LINTER = tuple(int(p) for p in importlib.metadata.version("import-linter").split(".")[:2])
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import CONTRACTS
 
+pytestmark = pytest.mark.library_surface
+
 
 def lint_imports(config: Path, cwd: Path) -> dict[str, str]:
     """Run the real lint-imports and read each contract's verdict by name."""

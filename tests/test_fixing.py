@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 pytest.importorskip("libcst")
 
 CONFIG = """

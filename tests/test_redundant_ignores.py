@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import WriteFiles
 from tests.sarif_check import read_sarif
 
+pytestmark = pytest.mark.library_surface
+
 IGNORES = [
     "pkg.a -> pkg.legacy",  # needed: a imports legacy directly
     "pkg.c -> pkg.legacy",  # written for b -> c -> legacy; b no longer imports c

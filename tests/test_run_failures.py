@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 PROJECT = {
     "pkg/__init__.py": "",
     "pkg/app/__init__.py": "",

@@ -21,6 +21,8 @@ from pytest_ssot.runtime.modules import ProjectLayout
 from pytest_ssot.runtime.rules import NameFilter
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 pytest_plugins = ["pytester"]
 
 CONFIG = """

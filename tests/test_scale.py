@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 COUNTING_CONFTEST = """
 import os
 

@@ -9,6 +9,8 @@ import pytest
 from pytest_ssot.selection import ALL, NAMED, NONE, decide
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 PROJECT = {
     "pkg/__init__.py": "",
     "pkg/core.py": "",

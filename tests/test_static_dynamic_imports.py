@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import WriteFiles
 from tests.sarif_check import read_sarif
 
+pytestmark = pytest.mark.library_surface
+
 CONTRACT = """
 [tool.importlinter]
 root_package = "app"

@@ -13,6 +13,8 @@ from pytest_ssot.fixing.homes import Home, HomeFinder, usable_for
 from pytest_ssot.fixing.plan import FileEdits, ModuleMove, Planner, relative_name
 from pytest_ssot.fixing.sites import MODULE_AS, MODULE_DOTTED, find_sites
 
+pytestmark = pytest.mark.library_surface
+
 
 def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> SourceIndex:
     for name, text in files.items():

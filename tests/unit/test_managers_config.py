@@ -27,6 +27,8 @@ from pytest_ssot.runtime.managers import (
 )
 from pytest_ssot.sources import load_sources
 
+pytestmark = pytest.mark.library_surface
+
 
 def parse(text: str) -> list[ManagerSpec]:
     text = textwrap.dedent(text)

@@ -37,6 +37,8 @@ from pytest_ssot.runtime.rules import (
     rule_for,
 )
 
+pytestmark = pytest.mark.library_surface
+
 SEGMENTS = ["a", "b", "c"]
 names = st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=4)
 

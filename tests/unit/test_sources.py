@@ -21,6 +21,8 @@ from pytest_ssot.sources import (
     to_source,
 )
 
+pytestmark = pytest.mark.library_surface
+
 importlinter_api = pytest.importorskip("importlinter.api")
 
 module_names = st.lists(
