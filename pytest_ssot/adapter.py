@@ -19,7 +19,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -794,55 +794,79 @@ def _route_violations(route: Mapping[str, Any], heading: str) -> Iterator[Violat
 
 
 def _violations(contract: Any, metadata: Mapping[str, Any]) -> Iterator[Violation]:
-    if "invalid_chains" in metadata:  # forbidden, independence
-        for group in metadata["invalid_chains"]:
-            heading = (
-                f"{group['downstream_module']} is not allowed to import {group['upstream_module']}"
-            )
-            for chain in group["chains"]:
-                # forbidden gives a list of links; independence (since import-linter
-                # 2.17) gives a detailed chain with extra heads and tails.
-                if isinstance(chain, Mapping):
-                    yield from _route_violations(chain, heading)
-                else:
-                    yield _chain_violation(chain, heading)
-        return
-    if "invalid_dependencies" in metadata:  # layers
-        for dependency in metadata["invalid_dependencies"]:
-            heading = f"{dependency['importer']} is not allowed to import {dependency['imported']}"
-            for route in dependency["routes"]:
-                yield from _route_violations(route, heading)
-        for module in sorted(metadata.get("undeclared_modules", ())):
+    # One shape of metadata per contract type: the first key found names the shape.
+    for key, read in _METADATA_SHAPES:
+        if key in metadata:
+            yield from read(metadata)
+            return
+
+
+def _invalid_chains(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    # forbidden, independence
+    for group in metadata["invalid_chains"]:
+        heading = (
+            f"{group['downstream_module']} is not allowed to import {group['upstream_module']}"
+        )
+        for chain in group["chains"]:
+            # forbidden gives a list of links; independence (since import-linter
+            # 2.17) gives a detailed chain with extra heads and tails.
+            if isinstance(chain, Mapping):
+                yield from _route_violations(chain, heading)
+            else:
+                yield _chain_violation(chain, heading)
+
+
+def _invalid_dependencies(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    # layers
+    for dependency in metadata["invalid_dependencies"]:
+        heading = f"{dependency['importer']} is not allowed to import {dependency['imported']}"
+        for route in dependency["routes"]:
+            yield from _route_violations(route, heading)
+    for module in sorted(metadata.get("undeclared_modules", ())):
+        yield Violation(
+            kind="undeclared",
+            importer=str(module),
+            imported=str(module),
+            heading="Modules not listed as layers (the contract is exhaustive)",
+            message=f"{module} is not listed in any layer",
+        )
+
+
+def _illegal_imports(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    # protected (objects), private_modules (links)
+    for entry in metadata["illegal_imports"]:
+        if isinstance(entry, Mapping):
+            yield _chain_violation([entry], "Imports of private modules")
+            continue
+        heading = f"Illegal imports of protected package {entry.top_level_module}"
+        for link in entry.illegal_links:
+            yield _chain_violation([link], heading)
+
+
+def _cycle_breakers(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    # acyclic_siblings
+    for package, breakers in sorted(metadata["cycle_breakers_by_package"].items()):
+        for importer, imported in sorted(breakers):
             yield Violation(
-                kind="undeclared",
-                importer=str(module),
-                imported=str(module),
-                heading="Modules not listed as layers (the contract is exhaustive)",
-                message=f"{module} is not listed in any layer",
+                kind="cycle",
+                importer=str(importer),
+                imported=str(imported),
+                heading=f"No cycles are allowed in {package}",
+                message=f"{importer} -> {imported} (removing it helps break the cycle)",
             )
-        return
-    if "illegal_imports" in metadata:  # protected (objects), private_modules (links)
-        for entry in metadata["illegal_imports"]:
-            if isinstance(entry, Mapping):
-                yield _chain_violation([entry], "Imports of private modules")
-                continue
-            heading = f"Illegal imports of protected package {entry.top_level_module}"
-            for link in entry.illegal_links:
-                yield _chain_violation([link], heading)
-        return
-    if "cycle_breakers_by_package" in metadata:  # acyclic_siblings
-        for package, breakers in sorted(metadata["cycle_breakers_by_package"].items()):
-            for importer, imported in sorted(breakers):
-                yield Violation(
-                    kind="cycle",
-                    importer=str(importer),
-                    imported=str(imported),
-                    heading=f"No cycles are allowed in {package}",
-                    message=f"{importer} -> {imported} (removing it helps break the cycle)",
-                )
-        return
-    if "ssot_violations" in metadata:  # pytest-ssot's own contract types
-        for item in metadata["ssot_violations"]:
-            if isinstance(item, Violation):
-                yield item
-        return
+
+
+def _ssot_violations(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    # pytest-ssot's own contract types
+    for item in metadata["ssot_violations"]:
+        if isinstance(item, Violation):
+            yield item
+
+
+_METADATA_SHAPES: tuple[tuple[str, Callable[[Mapping[str, Any]], Iterator[Violation]]], ...] = (
+    ("invalid_chains", _invalid_chains),
+    ("invalid_dependencies", _invalid_dependencies),
+    ("illegal_imports", _illegal_imports),
+    ("cycle_breakers_by_package", _cycle_breakers),
+    ("ssot_violations", _ssot_violations),
+)

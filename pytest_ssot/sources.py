@@ -647,49 +647,10 @@ def load_sources(
     file that is missing) are raised.
     """
     loaded: list[LoadedFile] = []
-    project_raw: RawFile | None = None
-    project_error: ConfigError | None = None
     if config_file:
-        path = Path(config_file) if Path(config_file).is_absolute() else rootdir / config_file
-        if not path.is_file():
-            if path.exists() or path.is_symlink():
-                raise ConfigError(
-                    f"ssot_config: '{config_file}' is {describe_file_type(path)}, not a config "
-                    "file (name a setup.cfg, .importlinter, .ini or .toml file)"
-                )
-            raise ConfigError(f"ssot_config: '{config_file}' does not exist (looked in {path})")
-        try:
-            project_raw = read_file(path)
-        except ConfigError as exc:
-            project_error = exc
-            loaded.append(LoadedFile(path, display_path(path, rootdir), None, exc))
-        else:
-            if project_raw is None:
-                section = "[tool.importlinter]" if path.suffix == ".toml" else "[importlinter]"
-                raise ConfigError(f"ssot_config: '{config_file}' has no {section} section")
+        project_raw, project_error = _named_project_config(rootdir, config_file, loaded)
     else:
-        for name in PROJECT_CONFIG_FILES:
-            candidate = rootdir / name
-            if not candidate.is_file():
-                if candidate.is_symlink() or candidate.exists():
-                    # A dangling link or a folder where import-linter looks: never skip it.
-                    error = ConfigError(
-                        f"{name} is {describe_file_type(candidate)}, so the import-linter "
-                        "configuration it may hold cannot be read",
-                        path=candidate,
-                    )
-                    project_error = error
-                    loaded.append(LoadedFile(candidate, name, None, error))
-                    break
-                continue
-            try:
-                project_raw = read_file(candidate)
-            except ConfigError as exc:
-                project_error = exc
-                loaded.append(LoadedFile(candidate, display_path(candidate, rootdir), None, exc))
-                break
-            if project_raw is not None:
-                break
+        project_raw, project_error = _found_project_config(rootdir, loaded)
 
     contract_paths = expand_contract_paths(contract_entries, rootdir)
     # Runtime declarations ([[tool.ssot.managers]], docs/runtime-managers.md) are
@@ -716,6 +677,84 @@ def load_sources(
             # to the contract files; it is checked when it is all there is.
             loaded.append(_load_one(project_raw, rootdir, None))
 
+    if _load_contract_files(contract_paths, rootdir, inherited, loaded):
+        runtime_declared = True
+
+    if (
+        not any(f.source and f.source.contracts for f in loaded)
+        and not any(f.error for f in loaded)
+        and not runtime_declared
+    ):
+        where = loaded[0].display if loaded else str(rootdir)
+        raise ConfigError(
+            f"no contracts to check: {where} has import-linter session options but no contract, "
+            "and ssot_contracts adds none. With --ssot on, an empty contract set is an error, "
+            "never a silent pass."
+        )
+    return _reject_duplicate_ids(loaded)
+
+
+def _named_project_config(
+    rootdir: Path, config_file: str, loaded: list[LoadedFile]
+) -> tuple[RawFile | None, ConfigError | None]:
+    """The project config ``ssot_config`` names: a problem with it stops the run,
+    except a file that cannot be parsed, which is attached to it in ``loaded``."""
+    path = Path(config_file) if Path(config_file).is_absolute() else rootdir / config_file
+    if not path.is_file():
+        if path.exists() or path.is_symlink():
+            raise ConfigError(
+                f"ssot_config: '{config_file}' is {describe_file_type(path)}, not a config "
+                "file (name a setup.cfg, .importlinter, .ini or .toml file)"
+            )
+        raise ConfigError(f"ssot_config: '{config_file}' does not exist (looked in {path})")
+    try:
+        project_raw = read_file(path)
+    except ConfigError as exc:
+        loaded.append(LoadedFile(path, display_path(path, rootdir), None, exc))
+        return None, exc
+    if project_raw is None:
+        section = "[tool.importlinter]" if path.suffix == ".toml" else "[importlinter]"
+        raise ConfigError(f"ssot_config: '{config_file}' has no {section} section")
+    return project_raw, None
+
+
+def _found_project_config(
+    rootdir: Path, loaded: list[LoadedFile]
+) -> tuple[RawFile | None, ConfigError | None]:
+    """The first of the files import-linter looks in that has its section; a file there
+    that cannot be read is attached to it in ``loaded`` and ends the search."""
+    for name in PROJECT_CONFIG_FILES:
+        candidate = rootdir / name
+        if not candidate.is_file():
+            if candidate.is_symlink() or candidate.exists():
+                # A dangling link or a folder where import-linter looks: never skip it.
+                error = ConfigError(
+                    f"{name} is {describe_file_type(candidate)}, so the import-linter "
+                    "configuration it may hold cannot be read",
+                    path=candidate,
+                )
+                loaded.append(LoadedFile(candidate, name, None, error))
+                return None, error
+            continue
+        try:
+            project_raw = read_file(candidate)
+        except ConfigError as exc:
+            loaded.append(LoadedFile(candidate, display_path(candidate, rootdir), None, exc))
+            return None, exc
+        if project_raw is not None:
+            return project_raw, None
+    return None, None
+
+
+def _load_contract_files(
+    contract_paths: Sequence[Path],
+    rootdir: Path,
+    inherited: Mapping[str, Any] | None,
+    loaded: list[LoadedFile],
+) -> bool:
+    """Load each ``ssot_contracts`` file into ``loaded``; True if one of them holds only
+    runtime declarations (a check, so not an empty contract source)."""
+    runtime_declared = False
     for path in contract_paths:
         try:
             raw = read_file(path)
@@ -744,19 +783,7 @@ def load_sources(
             loaded.append(LoadedFile(path, display_path(path, rootdir), None, error))
             continue
         loaded.append(_load_one(raw, rootdir, inherited))
-
-    if (
-        not any(f.source and f.source.contracts for f in loaded)
-        and not any(f.error for f in loaded)
-        and not runtime_declared
-    ):
-        where = loaded[0].display if loaded else str(rootdir)
-        raise ConfigError(
-            f"no contracts to check: {where} has import-linter session options but no contract, "
-            "and ssot_contracts adds none. With --ssot on, an empty contract set is an error, "
-            "never a silent pass."
-        )
-    return _reject_duplicate_ids(loaded)
+    return runtime_declared
 
 
 RUNTIME_TABLES = ("managers",)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,13 +206,62 @@ def parse_manager(
         raise fail(
             "'classes' must be a non-empty list of class paths like [\"package.module:ClassName\"]"
         )
-    classes: list[ObjectPath] = []
-    for text in classes_raw:
-        try:
-            classes.append(ObjectPath.parse(text))
-        except ValueError as exc:
-            raise fail(f"classes: {exc}") from None
+    classes = _object_paths(classes_raw, "classes", fail)
+    key, scope = _key_and_scope(table, fail)
 
+    raw_max = table.get("max", 1)
+    if isinstance(raw_max, bool) or not isinstance(raw_max, int) or raw_max < 1:
+        raise fail(f"'max' must be a whole number of at least 1, not {raw_max!r}")
+
+    raw_factories = table.get("factories", [])
+    factories_list = _string_list(raw_factories)
+    if factories_list is None:
+        raise fail("'factories' must be a list of function paths like [\"package.module:get_x\"]")
+    factories = _object_paths(factories_list, "factories", fail)
+
+    allow_direct = table.get("allow_direct_in_tests", True)
+    if not isinstance(allow_direct, bool):
+        raise fail("'allow_direct_in_tests' must be true or false")
+    guidance = table.get("guidance", "")
+    if not isinstance(guidance, str):
+        raise fail("'guidance' must be a string")
+    shared_state, depth, shared_ok = _shared_state(table, key, fail)
+    outlive = table.get("must_not_outlive")
+    if outlive is not None and outlive not in OUTLIVE_CHOICES:
+        raise fail(f"'must_not_outlive' must be \"test\" (or left out), not {outlive!r}")
+
+    return ManagerSpec(
+        name=name,
+        classes=tuple(dict.fromkeys(classes)),
+        scope=scope,
+        key=key,
+        max=raw_max,
+        factories=tuple(dict.fromkeys(factories)),
+        allow_direct_in_tests=allow_direct,
+        guidance=guidance.strip(),
+        source=display,
+        line=line,
+        shared_state=shared_state,
+        shared_depth=depth,
+        shared_ok=tuple(dict.fromkeys(p.strip() for p in shared_ok)),
+        must_not_outlive=outlive,
+    )
+
+
+_Fail = Callable[[str], ConfigError]
+
+
+def _object_paths(texts: Sequence[str], setting: str, fail: _Fail) -> list[ObjectPath]:
+    paths: list[ObjectPath] = []
+    for text in texts:
+        try:
+            paths.append(ObjectPath.parse(text))
+        except ValueError as exc:
+            raise fail(f"{setting}: {exc}") from None
+    return paths
+
+
+def _key_and_scope(table: Mapping[str, Any], fail: _Fail) -> tuple[KeyPath | None, str]:
     raw_key = table.get("key")
     key: KeyPath | None = None
     if raw_key is not None:
@@ -233,29 +282,13 @@ def parse_manager(
         raise fail(
             "scope 'test' counts all instances; to count per key in each test use scope 'key'"
         )
+    return key, scope
 
-    raw_max = table.get("max", 1)
-    if isinstance(raw_max, bool) or not isinstance(raw_max, int) or raw_max < 1:
-        raise fail(f"'max' must be a whole number of at least 1, not {raw_max!r}")
 
-    raw_factories = table.get("factories", [])
-    factories_list = _string_list(raw_factories)
-    if factories_list is None:
-        raise fail("'factories' must be a list of function paths like [\"package.module:get_x\"]")
-    factories: list[ObjectPath] = []
-    for text in factories_list:
-        try:
-            factories.append(ObjectPath.parse(text))
-        except ValueError as exc:
-            raise fail(f"factories: {exc}") from None
-
-    allow_direct = table.get("allow_direct_in_tests", True)
-    if not isinstance(allow_direct, bool):
-        raise fail("'allow_direct_in_tests' must be true or false")
-    guidance = table.get("guidance", "")
-    if not isinstance(guidance, str):
-        raise fail("'guidance' must be a string")
-
+def _shared_state(
+    table: Mapping[str, Any], key: KeyPath | None, fail: _Fail
+) -> tuple[bool, int, list[str]]:
+    """``shared_state``, ``shared_depth`` and ``shared_ok``, checked together."""
     shared_state = table.get("shared_state", True)
     if not isinstance(shared_state, bool):
         raise fail("'shared_state' must be true or false")
@@ -277,26 +310,7 @@ def parse_manager(
             "'shared_ok' and 'shared_depth' need a 'key': the shared-state check compares the "
             "instances of different keys"
         )
-    outlive = table.get("must_not_outlive")
-    if outlive is not None and outlive not in OUTLIVE_CHOICES:
-        raise fail(f"'must_not_outlive' must be \"test\" (or left out), not {outlive!r}")
-
-    return ManagerSpec(
-        name=name,
-        classes=tuple(dict.fromkeys(classes)),
-        scope=scope,
-        key=key,
-        max=raw_max,
-        factories=tuple(dict.fromkeys(factories)),
-        allow_direct_in_tests=allow_direct,
-        guidance=guidance.strip(),
-        source=display,
-        line=line,
-        shared_state=shared_state,
-        shared_depth=depth,
-        shared_ok=tuple(dict.fromkeys(p.strip() for p in shared_ok)),
-        must_not_outlive=outlive,
-    )
+    return shared_state, depth, shared_ok
 
 
 _SHARED_OK_RE = re.compile(r"^(?:\.(?:[A-Za-z_*][A-Za-z0-9_*]*)|\[[^\]]*\])+$")

@@ -138,28 +138,30 @@ def _class_site(cls: type, display: Callable[[str], str]) -> str:
 def _step(holder: Any, child: Any, modules: dict[int, str]) -> Link:
     kind = type(holder).__name__
     if isinstance(holder, dict):
-        for key, value in holder.items():
-            if value is child:
-                if id(holder) in modules:
-                    return Link(f".{key}", "module")
-                return Link(f"[{_short(key)}]", kind)
-            if key is child:
-                return Link(f"[key {_short(key)}]", kind)
-        return Link("[?]", kind)
+        return _dict_step(holder, child, kind, id(holder) in modules)
     if isinstance(holder, list | tuple):
-        for index, value in enumerate(holder):
-            if value is child:
-                return Link(f"[{index}]", kind)
-        return Link("[?]", kind)
+        index = next((i for i, value in enumerate(holder) if value is child), None)
+        return Link("[?]" if index is None else f"[{index}]", kind)
     if isinstance(holder, set | frozenset):
         return Link("[*]", kind)
     if isinstance(holder, types.CellType):
         return Link("", "cell")
     if isinstance(holder, type):
-        for name, value in vars(holder).items():
-            if value is child:
-                return Link(f".{name}", "class")
-        return Link(".?", "class")
+        name = next((n for n, value in vars(holder).items() if value is child), None)
+        return Link(".?" if name is None else f".{name}", "class")
+    return _attribute_step(holder, child, kind)
+
+
+def _dict_step(holder: dict[Any, Any], child: Any, kind: str, is_module: bool) -> Link:
+    for key, value in holder.items():
+        if value is child:
+            return Link(f".{key}", "module") if is_module else Link(f"[{_short(key)}]", kind)
+        if key is child:
+            return Link(f"[key {_short(key)}]", kind)
+    return Link("[?]", kind)
+
+
+def _attribute_step(holder: Any, child: Any, kind: str) -> Link:
     own = getattr(holder, "__dict__", None)
     if isinstance(own, dict):
         if own is child:
