@@ -175,7 +175,7 @@ def _at_depth(depth: int, func: Callable[[], float]) -> float:
     return _at_depth(depth - 1, func)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915  a benchmark script read top to bottom: setup, timings, table
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=20000, help="constructions per timing")
     parser.add_argument("--repeat", type=int, default=15, help="timings per case (median)")

@@ -120,7 +120,7 @@ def _flat_package(root: str, group: str, size: int, subpackages: int) -> list[Mo
     return modules
 
 
-def plan(total_modules: int, seed: int) -> Plan:
+def plan(total_modules: int, seed: int) -> Plan:  # noqa: C901, PLR0915  one pass that lays out the whole generated tree, step by step
     rng = random.Random(seed)
     fixed = 1 + 1 + PLUGINS * PLUGIN_MODULES + LEGACY_MODULES  # bigapp, bigapp.plugins, ...
     per_layer, extra = divmod(total_modules - fixed, len(LAYERS))

@@ -132,7 +132,7 @@ def _warn_once(config: pytest.Config, problem: str) -> None:
 
 
 class SsotSession:
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config) -> None:  # noqa: PLR0915  the wiring of SsotSession, being split per feature (issue 18)
         self.config = config
         self.settings = Settings.from_config(config)
         check_outputs(self.settings)

@@ -248,7 +248,7 @@ class InstanceTracker:
             types[id(cls)] = info
         return info
 
-    def constructed(
+    def constructed(  # noqa: C901, PLR0915  the hot path, inlined on purpose (see below)
         self,
         obj: object,
         pairs: Pairs,

@@ -167,7 +167,7 @@ class Walker:
 
     # -- the two passes -----------------------------------------------------------
 
-    def shared(self, instances: Sequence[tuple[Any, Hashable]]) -> list[SharedObject]:
+    def shared(self, instances: Sequence[tuple[Any, Hashable]]) -> list[SharedObject]:  # noqa: C901, PLR0915  the hot loop, inlined on purpose (bench/bench_isolation.py)
         """The mutable objects that instances of different keys reach, with both paths."""
         # id -> (key, index) of the first instance that reached it. One lookup tells an
         # object to skip, one this instance has seen, one of the same key, a shared one.
