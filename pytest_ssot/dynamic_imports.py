@@ -65,6 +65,14 @@ class Unresolved:
 
 @dataclass(frozen=True)
 class ScanResult:
+    """What the dynamic-import scan of a project found.
+
+    The imports it adds to the graph (a module loaded by a literal name), the calls
+    whose module name is computed, and the files it could not parse. Made by
+    ``scan``, which the static checker calls when the scan is on; ``imports`` join
+    the graph, the rest is reported through ``GraphStats``.
+    """
+
     imports: tuple[DynamicImport, ...]
     unresolved: tuple[Unresolved, ...]
     parse_failures: tuple[str, ...] = ()

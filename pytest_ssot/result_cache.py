@@ -66,6 +66,14 @@ class Folder:
 
 @dataclass(frozen=True)
 class SourceState:
+    """A snapshot of the project's Python files, for telling whether stored results still hold.
+
+    ``header`` fingerprints what the results depend on besides the files (contracts,
+    settings, versions), ``folders`` holds the size, times and inode of each file,
+    and ``fingerprint`` covers both. Made by ``source_state`` for the static
+    checker; stored beside the cached results and compared on the next run.
+    """
+
     header: str
     folders: tuple[Folder, ...]
     fingerprint: str

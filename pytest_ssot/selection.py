@@ -31,6 +31,12 @@ NONE = "none"
 
 @dataclass(frozen=True)
 class Selection:
+    """Which contracts this run checks, decided once from the command line.
+
+    Made by ``decide``; the session reads it to collect all contract items, only
+    those of the contract files named, or none (only tests were named).
+    """
+
     mode: str
     """``all`` contracts, only the ``named`` sources, or ``none`` (deselected)."""
     named: frozenset[Path] = frozenset()

@@ -77,6 +77,14 @@ class OwnCode:
 
 @dataclass(frozen=True)
 class ModuleFacts:
+    """What one module's source says, read once and cached.
+
+    Its top-level definitions, the final binding of each top-level name, star
+    imports, the code that is more than forwarding names, and ``__all__``. Made by
+    ``extract_facts``; ``SourceCache.facts`` parses each file once and keeps them.
+    Read by the ``Resolver`` and the SSOT contract types.
+    """
+
     module: str
     definitions: tuple[Definition, ...]
     symbols: Mapping[str, Symbol]
@@ -92,6 +100,12 @@ class ModuleFacts:
 
 @dataclass(frozen=True)
 class ParseFailure:
+    """Why a module's source could not be read or parsed, and the line (0 when none).
+
+    Returned by ``SourceCache.facts`` in place of ``ModuleFacts``; the contract
+    types report it as a finding instead of guessing.
+    """
+
     message: str
     line: int
 
@@ -556,6 +570,12 @@ def _python_files(base: Path) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Located:
+    """A definition found by following a name: the module that defines it, and the definition.
+
+    Made by ``Resolver.resolve`` (and by the single-source contract type's own
+    lookup); the SSOT contract types compare ``qualname`` with the home they expect.
+    """
+
     module: str
     definition: Definition
 

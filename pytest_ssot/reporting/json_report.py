@@ -30,6 +30,13 @@ ROLE_OPTIONS = {
 
 @dataclass(frozen=True)
 class BaselineInfo:
+    """The baseline as the JSON report describes it.
+
+    Its path, whether it exists and is strict, entries no contract or rule matches
+    any more (``orphaned``), whether this run wrote it, and what the ratchet refused
+    to add. Made by the session when it writes the report, read only here.
+    """
+
     path: str
     exists: bool
     strict: bool

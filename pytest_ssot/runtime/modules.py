@@ -235,6 +235,13 @@ class ModuleCopy:
 
 @dataclass(frozen=True)
 class DoubleLoad:
+    """One project file loaded as two (or more) modules, as ``app.models`` and ``src.app.models``.
+
+    Holds the file, how it is shown, and each module object's copy (name, aliases,
+    where it was loaded). Made by ``find_double_loads``; the runtime import checks
+    turn it into a finding.
+    """
+
     file: str
     display: str
     copies: tuple[ModuleCopy, ...]
@@ -352,6 +359,13 @@ def _entry_display(entry: str, layout: ProjectLayout) -> str:
 
 @dataclass(frozen=True)
 class HiddenFolder:
+    """A folder without ``__init__.py`` inside a root package, so invisible to the import graph.
+
+    Holds its path, how it is shown, the module name it is imported under, and how
+    many Python files grimp skips with it. Made by ``find_hidden_folders``; the
+    runtime import checks report it once per session.
+    """
+
     path: str
     display: str
     module: str

@@ -433,6 +433,13 @@ def watch_rule(patterns: Sequence[str], roots: Iterable[str]) -> WatchRule | Non
 
 @dataclass(frozen=True)
 class RuleBook:
+    """The runtime import rules of one run, and the contracts they could not cover.
+
+    One ``ImportRule`` per contract the import watcher can check at run time (plus the
+    ``ssot_watch_modules`` rule), and each skipped contract with the reason. Made by
+    ``build_rules``; the runtime import checks ask it which modules to watch.
+    """
+
     rules: tuple[ImportRule, ...]
     skipped: tuple[tuple[ContractSpec, str], ...] = ()
     """Contracts the runtime check does not cover, with the reason."""
