@@ -31,6 +31,15 @@ class BaselineError(SsotError):
 
 @dataclass
 class Baseline:
+    """The violations one baseline file (``--ssot-baseline``) has frozen.
+
+    Holds, per contract id or runtime rule key, the fingerprints of the frozen
+    violations; ``exists`` tells an empty baseline from a missing file. Made by
+    ``Baseline.load`` when the session starts and by ``updated`` when the ratchet
+    writes the file again; ``compare`` turns one contract's violations into a
+    ``Comparison`` (new, frozen, fixed).
+    """
+
     path: Path
     entries: dict[str, set[str]] = field(default_factory=dict)
     """Contract id (or runtime rule key) -> fingerprints."""

@@ -39,7 +39,12 @@ class GraphError(SsotError):
 
 @dataclass(frozen=True, order=True)
 class GraphKey:
-    """What makes two contracts able to share one import graph."""
+    """What makes two contracts able to share one import graph.
+
+    The root packages and the two session options that change the graph; contracts
+    with equal keys are checked against one graph, built once. Made by
+    ``SessionOptions.graph_key``; the static checker and the result cache key on it.
+    """
 
     root_packages: tuple[str, ...]
     include_external_packages: bool = False
@@ -76,7 +81,13 @@ class SessionOptions:
 
 @dataclass(frozen=True)
 class ContractSpec:
-    """One contract as written in a config file, before anything is checked."""
+    """One contract as written in a config file, before anything is checked.
+
+    Holds its id, name, type and raw options, where it was written (file and line,
+    for messages and the pytest node id) and the session options it runs under.
+    Made by ``sources.load_sources`` from each contract file; every later stage
+    (items, the checker, the baseline, the reports) refers to a contract by it.
+    """
 
     id: str
     name: str
@@ -105,7 +116,11 @@ class ContractSpec:
 
 @dataclass(frozen=True)
 class ContractSource:
-    """One file that contributes contracts."""
+    """One file that contributes contracts: its session options and its contracts.
+
+    Made by ``sources`` when it loads the file (one per ``LoadedFile`` that has no
+    error); the session turns each into a pytest collector of contract items.
+    """
 
     path: Path
     display: str
@@ -115,7 +130,11 @@ class ContractSource:
 
 @dataclass(frozen=True)
 class Hop:
-    """One direct import inside a chain."""
+    """One direct import inside a chain: importer, imported, the lines and file of the import.
+
+    Made by the adapter from import-linter's report (and by the SSOT contract types);
+    a ``Violation`` holds the chain as a tuple of hops.
+    """
 
     importer: str
     imported: str
@@ -134,6 +153,9 @@ class Violation:
     ``importer`` and ``imported`` are the two ends of the offending chain: they,
     with the kind, make the fingerprint that survives unrelated edits (line
     numbers and intermediate modules are not part of it).
+
+    Made by the adapter (from import-linter's report) and by our own contract
+    types; the baseline stores fingerprints, the reports and the fixer read the hops.
     """
 
     kind: str
@@ -198,6 +220,14 @@ class DynamicImport:
 
 @dataclass(frozen=True)
 class GraphStats:
+    """What building (or reusing) one import graph cost and found.
+
+    One per ``GraphKey``: module and import counts, build time, and what the
+    dynamic-import scan added or could not resolve. Made by the static checker when
+    it builds a graph (or reads a cached one); shown in the summary and the JSON
+    report, and carried across xdist workers by ``serialize``.
+    """
+
     key: GraphKey
     modules: int
     imports: int
@@ -230,7 +260,13 @@ class RedundantIgnore:
 
 @dataclass(frozen=True)
 class ContractResult:
-    """What checking one contract produced."""
+    """What checking one contract produced: kept or broken, its violations, or the error.
+
+    Also the contract type's warnings and fallback text, the ignored-import count,
+    the time taken and the redundant ``ignore_imports`` entries. Made by the static
+    checker (or read back from the result cache or an xdist worker by ``serialize``);
+    the contract item reports it, the baseline compares its violations.
+    """
 
     spec: ContractSpec
     kept: bool
@@ -254,7 +290,11 @@ class ContractResult:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One contract's violations measured against the baseline."""
+    """One contract's violations measured against the baseline: new, frozen, fixed.
+
+    Made by ``Baseline.compare``; the contract item fails on ``new`` (and on ``fixed``
+    with a strict baseline), the summary and the reports show all three.
+    """
 
     new: tuple[Violation, ...] = ()
     frozen: tuple[Violation, ...] = ()
@@ -264,7 +304,12 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Phase:
-    """The part of the run a runtime finding happened in (set by ``runtime.phase.PhaseTracker``)."""
+    """The part of the run a runtime finding happened in (set by ``runtime.phase.PhaseTracker``).
+
+    What part (``when``), the test's node id, and the fixture being set up if any.
+    ``PhaseTracker`` makes one at each phase change; every ``Finding`` carries the
+    one that was current, so a message can say "during setup of fixture 'db' for ...".
+    """
 
     when: str
     """'startup', 'collection', 'setup', 'call', 'teardown' or 'finish'; 'scan' for
@@ -300,7 +345,14 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem a runtime check saw (a duplicate manager, a forbidden dynamic import, ...)."""
+    """One problem a runtime check saw (a duplicate manager, a forbidden dynamic import, ...).
+
+    Holds the check and rule, the text at two lengths, the phase it happened in, a
+    fingerprint for the baseline, a severity and a site. Made by the runtime checks
+    (``runtime.import_checks``, ``runtime.instances.report``, ``runtime.isolation.report``)
+    and handed to ``FindingsReporter.record``, which fails the phase or the run; xdist
+    workers send it to the controller through ``serialize``.
+    """
 
     check: str
     """Which runtime check found it, e.g. 'duplicate-instance', 'dynamic-import'."""
