@@ -36,7 +36,7 @@ from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.reporting.text import summary_lines
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import FindingsReporter, left_out
+from pytest_ssot.runtime.findings import FindingsReporter, check_of, left_out
 from pytest_ssot.runtime.import_checks import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
@@ -784,6 +784,7 @@ class SsotSession:
                 orphaned={k: sorted(v) for k, v in self.orphaned().items()},
                 written=self.baseline_written,
                 refused={k: sorted(v) for k, v in self.refused.items()},
+                runtime_fixed=self.runtime_fixed(),
             )
         report = build_report(
             outcomes=outcomes,
@@ -797,8 +798,21 @@ class SsotSession:
                 finding_dict(f, allowed=self.findings.allowed(f)) for f in self.findings.findings
             ],
             fixes=self._fix_lookup(),
+            runtime_checks=sorted(
+                self.managers.checks_on | self.isolation.checks_on | self.runtime_imports.checks_on
+            ),
         )
         return report
+
+    def runtime_fixed(self) -> list[tuple[str, str, str]] | None:
+        """(key, check, fingerprint) of runtime baseline entries gone; None: not known."""
+        if not self.complete:
+            return None
+        return [
+            (key, check_of(fingerprint), fingerprint)
+            for key, row in self.runtime_comparisons().items()
+            for fingerprint in row.fixed or ()
+        ]
 
     def _fix_lookup(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Each fixable-kind violation's fix, for the report (planned only if there is one)."""

@@ -200,3 +200,178 @@ def test_paths_are_relative_to_the_github_workspace(
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
     }
     assert "examples/websocket_migration/wsapp/routes/admin.py" in uris
+
+
+RUNTIME_PROJECT = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["."]
+        ssot_runtime_outside_code = "source"
+
+        [tool.importlinter]
+        root_package = "pkg"
+
+        [[tool.importlinter.contracts]]
+        id = "no-legacy"
+        name = "App code does not use the legacy package"
+        type = "forbidden"
+        source_modules = ["pkg.app"]
+        forbidden_modules = ["pkg.legacy"]
+
+        [[tool.ssot.managers]]
+        name = "manager"
+        classes = ["pkg.app.managers:Manager"]
+        factories = ["pkg.app.managers:get_manager"]
+    """,
+    "pkg/__init__.py": "",
+    "pkg/app/__init__.py": "",
+    "pkg/app/managers.py": """
+        class Manager:
+            pass
+
+
+        def get_manager():
+            return Manager()
+    """,
+    "pkg/legacy/__init__.py": "",
+    "pkg/legacy/old.py": "",
+    "suite/test_load.py": """
+        import importlib
+
+        import pkg.app.managers
+
+
+        def test_load():
+            importlib.import_module("pkg.legacy.old")
+
+
+        def test_other():
+            pass
+    """,
+}
+NOT_LOADED = """
+    import pkg.app.managers
+
+
+    def test_load():
+        pass
+
+
+    def test_other():
+        pass
+"""
+LOADED = "import: suite.test_load -> pkg.legacy.old"
+
+
+def test_fixed_runtime_baseline_entry_is_absent(pytester: pytest.Pytester, write: Any) -> None:
+    """A runtime finding frozen, then fixed: the JSON report and the SARIF log say so."""
+    import json
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from pytest_ssot.reporting.json_report import SCHEMA_FILE
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    write(RUNTIME_PROJECT)
+    base = ("--ssot", "--ssot-baseline=b.json", "-p", "no:randomly")
+    frozen = pytester.runpytest(*base, "--ssot-baseline-update")
+    assert frozen.ret == pytest.ExitCode.OK, frozen.stdout.str()
+    assert json.loads(Path("b.json").read_text())["violations"] == {"runtime:no-legacy": [LOADED]}
+    # Still loaded: unchanged, as a frozen runtime finding.
+    again = pytester.runpytest(*base, "--ssot-sarif=again.sarif")
+    assert again.ret == pytest.ExitCode.OK, again.stdout.str()
+    states = {
+        r["properties"]["fingerprint"]: r["baselineState"]
+        for r in read_sarif("again.sarif")["runs"][0]["results"]
+    }
+    assert states == {LOADED: "unchanged"}
+
+    write({"suite/test_load.py": NOT_LOADED})
+    # A run that skips a test cannot tell fixed from not run: nothing is called absent.
+    partial = pytester.runpytest(
+        *base, "-k", "test_other", "--ssot-sarif=partial.sarif", "--ssot-report=partial.json"
+    )
+    assert partial.ret == pytest.ExitCode.OK, partial.stdout.str()
+    report = json.loads(Path("partial.json").read_text())
+    jsonschema.validate(report, schema)
+    assert report["baseline"]["runtime_fixed"] is None
+    assert read_sarif("partial.sarif")["runs"][0]["results"] == []
+
+    fixed = pytester.runpytest(*base, "--ssot-sarif=fixed.sarif", "--ssot-report=fixed.json")
+    assert fixed.ret == pytest.ExitCode.OK, fixed.stdout.str()
+    report = json.loads(Path("fixed.json").read_text())
+    jsonschema.validate(report, schema)
+    assert report["baseline"]["runtime_fixed"] == [
+        {
+            "key": "runtime:no-legacy",
+            "rule": "no-legacy",
+            "check": "dynamic-import",
+            "fingerprint": LOADED,
+        }
+    ]
+    run = read_sarif("fixed.sarif")["runs"][0]
+    [absent] = run["results"]
+    assert absent["baselineState"] == "absent"
+    assert absent["kind"] == "pass" and absent["level"] == "none"
+    assert absent["ruleId"] == "runtime/dynamic-import"
+    assert run["tool"]["driver"]["rules"][absent["ruleIndex"]]["id"] == "runtime/dynamic-import"
+    # The same identity as the finding had while it was frozen, so code scanning closes it.
+    assert absent["partialFingerprints"] == {
+        FINGERPRINT_KEY: partial_fingerprint("runtime:no-legacy", LOADED)
+    }
+
+
+def test_runtime_checks_that_ran_have_rules_without_findings(
+    pytester: pytest.Pytester, write: Any
+) -> None:
+    """A rule per runtime check that was on, found or not, so code scanning can close alerts."""
+    write({**RUNTIME_PROJECT, "suite/test_load.py": NOT_LOADED})
+    result = pytester.runpytest("--ssot", "-p", "no:randomly", "--ssot-sarif=on.sarif")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    run = read_sarif("on.sarif")["runs"][0]
+    assert run["results"] == []
+    runtime_rules = {
+        r["id"] for r in run["tool"]["driver"]["rules"] if r["id"].startswith("runtime/")
+    }
+    assert runtime_rules == {
+        "runtime/dynamic-import",
+        "runtime/double-load",
+        "runtime/duplicate-instance",
+        "runtime/factory-bypass",
+        "runtime/manager-declaration",
+    }
+
+    # Checks switched off have none, nor those that watch tests when --ssot-only runs none.
+    pyproject = Path("pyproject.toml")
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'ssot_runtime_outside_code = "source"',
+            'ssot_double_load = "off"\nssot_hidden_folders = "fail"',
+        )
+    )
+    only = pytester.runpytest("--ssot", "--ssot-only", "--ssot-sarif=only.sarif")
+    assert only.ret == pytest.ExitCode.OK, only.stdout.str()
+    run = read_sarif("only.sarif")["runs"][0]
+    runtime_rules = {
+        r["id"] for r in run["tool"]["driver"]["rules"] if r["id"].startswith("runtime/")
+    }
+    assert runtime_rules == {"runtime/hidden-folder"}
+
+
+def test_every_runtime_fingerprint_names_its_check() -> None:
+    """A fixed runtime entry (only a key and a fingerprint) gets the rule of its check."""
+    from pytest_ssot.runtime.findings import check_of
+    from pytest_ssot.runtime.rules import Breach
+
+    breach = Breach("no-legacy", "pkg.app", "pkg.legacy", reason="")
+    assert check_of(breach.fingerprint) == "dynamic-import"
+    for check in (
+        "duplicate-instance",
+        "factory-bypass",
+        "manager-declaration",
+        "double-load",
+        "hidden-folder",
+        "shared-state",
+        "outlived-test",
+        "shared-ok-unmatched",
+    ):
+        assert check_of(f"{check}: manager at app/x.py:3") == check

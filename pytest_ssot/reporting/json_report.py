@@ -18,6 +18,8 @@ from pytest_ssot.model import Comparison, ContractResult, GraphStats, Hop, Viola
 SCHEMA = "pytest-ssot-report"
 SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+RUNTIME_KEY_PREFIX = "runtime:"
+"""Baseline keys of runtime findings: ``runtime:<rule>``."""
 
 
 ROLE_OPTIONS = {
@@ -43,6 +45,9 @@ class BaselineInfo:
     orphaned: Mapping[str, Sequence[str]] = field(default_factory=dict)
     written: bool = False
     refused: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    runtime_fixed: Sequence[tuple[str, str, str]] | None = None
+    """Runtime entries no longer seen, as (baseline key, check, fingerprint); None when not
+    known (not every test ran, so a finding not seen may just not have been run)."""
 
 
 FixLookup = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -169,7 +174,9 @@ def build_report(
     baseline: BaselineInfo | None = None,
     runtime: Sequence[Mapping[str, Any]] = (),
     fixes: FixLookup | None = None,
+    runtime_checks: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """The report's dict; ``runtime_checks`` are the runtime checks that were on."""
     contracts = [contract_dict(r, c, fixes) for r, c in outcomes]
     totals = {"new": 0, "frozen": 0, "fixed": 0}
     for item in contracts:
@@ -223,8 +230,20 @@ def build_report(
             "written": baseline.written,
             "orphaned": {k: sorted(v) for k, v in sorted(baseline.orphaned.items())},
             "refused": {k: sorted(v) for k, v in sorted(baseline.refused.items())},
+            "runtime_fixed": None
+            if baseline.runtime_fixed is None
+            else [
+                {
+                    "key": key,
+                    "rule": key.removeprefix(RUNTIME_KEY_PREFIX),
+                    "check": check,
+                    "fingerprint": fingerprint,
+                }
+                for key, check, fingerprint in sorted(baseline.runtime_fixed)
+            ],
         },
         "runtime": [dict(f) for f in runtime],
+        "runtime_checks": sorted(set(runtime_checks)),
     }
 
 

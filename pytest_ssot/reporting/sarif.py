@@ -37,6 +37,9 @@ RUNTIME_CHECKS: Mapping[str, str] = {
     "dynamic-import": "A module the contracts forbid, loaded at run time",
     "double-load": "One source file loaded as two modules",
     "hidden-folder": "A folder of Python files without __init__.py inside a root package",
+    "shared-state": "Instances of a keyed manager for different keys that share mutable state",
+    "outlived-test": "A manager instance created in a test still alive after it",
+    "shared-ok-unmatched": "A shared_ok pattern of a manager that excused nothing",
 }
 """Descriptions of the runtime checks we know; others get a generic one."""
 
@@ -183,17 +186,16 @@ def _violation_result(
     return result
 
 
-def _absent_result(
-    contract: Mapping[str, Any], fingerprint: str, rule_index: int
-) -> dict[str, Any]:
+def _absent_result(rule_id: str, key: str, fingerprint: str, rule_index: int) -> dict[str, Any]:
+    """A baseline entry (of baseline key ``key``) no longer found: code scanning closes it."""
     return {
-        "ruleId": contract["id"],
+        "ruleId": rule_id,
         "ruleIndex": rule_index,
         "kind": "pass",
         "level": "none",
         "baselineState": "absent",
         "message": {"text": f"Fixed since the baseline: {fingerprint}"},
-        "partialFingerprints": {FINGERPRINT_KEY: partial_fingerprint(contract["id"], fingerprint)},
+        "partialFingerprints": {FINGERPRINT_KEY: partial_fingerprint(key, fingerprint)},
         "properties": {"fingerprint": fingerprint, "frozen": False},
     }
 
@@ -273,6 +275,43 @@ def _runtime_result(
     return result
 
 
+def _cannot_check(
+    contract: Mapping[str, Any], rule_index: int, places: _Locations
+) -> dict[str, Any]:
+    """A contract that could not be checked: a notification of the run, not a result."""
+    notification: dict[str, Any] = {
+        "level": "error",
+        "message": {"text": f"contract {contract['id']} cannot be checked: {contract['error']}"},
+        "descriptor": {"id": contract["id"], "index": rule_index},
+    }
+    where = places.location(contract["source"], contract.get("line"))
+    if where is not None:
+        notification["locations"] = [where]
+    return notification
+
+
+def _contract_results(
+    contract: Mapping[str, Any], rule_index: int, places: _Locations, with_baseline: bool
+) -> list[dict[str, Any]]:
+    """The results of one contract that was checked."""
+    results = [
+        _violation_result(contract, violation, rule_index, places, with_baseline)
+        for violation in contract["violations"]
+    ]
+    if contract["status"] == "broken" and not contract["violations"] and contract["details"]:
+        results.append(_unread_result(contract, rule_index, places))
+    if with_baseline:
+        results += [
+            _absent_result(contract["id"], contract["id"], fp, rule_index)
+            for fp in contract["fixed"]
+        ]
+    results += [
+        _redundant_ignore_result(contract, entry, rule_index, places)
+        for entry in contract.get("redundant_ignores", ())
+    ]
+    return results
+
+
 def build_sarif(
     report: Mapping[str, Any], environ: Mapping[str, str] = os.environ
 ) -> dict[str, Any]:
@@ -296,34 +335,24 @@ def build_sarif(
     for contract in contracts:
         number = rule_index(contract["id"], lambda c=contract: _contract_rule(c))
         if contract["error"] is not None:
-            notification: dict[str, Any] = {
-                "level": "error",
-                "message": {
-                    "text": f"contract {contract['id']} cannot be checked: {contract['error']}"
-                },
-                "descriptor": {"id": contract["id"], "index": number},
-            }
-            where = places.location(contract["source"], contract.get("line"))
-            if where is not None:
-                notification["locations"] = [where]
-            notifications.append(notification)
-            continue
-        for violation in contract["violations"]:
-            results.append(_violation_result(contract, violation, number, places, with_baseline))
-        if contract["status"] == "broken" and not contract["violations"] and contract["details"]:
-            results.append(_unread_result(contract, number, places))
-        if with_baseline:
-            results.extend(_absent_result(contract, fp, number) for fp in contract["fixed"])
-        results.extend(
-            _redundant_ignore_result(contract, entry, number, places)
-            for entry in contract.get("redundant_ignores", ())
-        )
+            notifications.append(_cannot_check(contract, number, places))
+        else:
+            results += _contract_results(contract, number, places, with_baseline)
+    # A rule per runtime check that was on, found or not: a viewer (code scanning) can
+    # tell "ran and found nothing" from "did not run".
+    for check in report.get("runtime_checks", ()):
+        rule_index(RUNTIME_RULE_PREFIX + check, lambda c=check: _runtime_rule(c))
     for finding in report.get("runtime", ()):
         if finding.get("severity") not in ("error", "warning"):
             continue
         check = finding["check"]
         number = rule_index(RUNTIME_RULE_PREFIX + check, lambda c=check: _runtime_rule(c))
         results.append(_runtime_result(finding, number, places, with_baseline))
+    if with_baseline:
+        for entry in report["baseline"].get("runtime_fixed") or ():
+            rule_id = RUNTIME_RULE_PREFIX + entry["check"]
+            number = rule_index(rule_id, lambda c=entry["check"]: _runtime_rule(c))
+            results.append(_absent_result(rule_id, entry["key"], entry["fingerprint"], number))
     tool = report.get("tool", {})
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications and report["exit_status"] in (0, 1),

@@ -23,6 +23,18 @@ import pytest
 from pytest_ssot.model import ERROR, WARNING, Finding
 from pytest_ssot.runtime.phase import PhaseTracker
 
+DYNAMIC_IMPORT = "dynamic-import"
+
+
+def check_of(fingerprint: str) -> str:
+    """The runtime check whose findings have this (baseline) fingerprint.
+
+    Every runtime fingerprint starts with its check's name, except a dynamic import's,
+    which is the static one (``import: a -> b``) so that one baseline entry freezes both.
+    """
+    kind = fingerprint.partition(":")[0]
+    return DYNAMIC_IMPORT if kind == "import" else kind
+
 
 class PytestSsotRuntimeWarning(UserWarning):
     """A runtime finding configured to warn rather than fail."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding, Phase
-from pytest_ssot.runtime.findings import FindingsReporter
+from pytest_ssot.runtime.findings import DYNAMIC_IMPORT, FindingsReporter
 from pytest_ssot.runtime.modules import (
     DoubleLoad,
     HiddenFolder,
@@ -233,7 +233,7 @@ class RuntimeImportChecks:
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         forbids = f"{noun}{listed} forbid{'s' if len(found) == 1 else ''}"
         return Finding(
-            check="dynamic-import",
+            check=DYNAMIC_IMPORT,
             rule=found[0][0].id,
             summary=f"{breach.importer} loaded {breach.imported}, which {forbids}",
             details="\n".join(lines),
@@ -352,6 +352,20 @@ class RuntimeImportChecks:
                         file=folder.display,
                     )
                 )
+
+    # -- what is on -----------------------------------------------------------------
+
+    @property
+    def checks_on(self) -> set[str]:
+        """The checks of this object that can report a finding in this run."""
+        on = set()
+        if self.watcher is not None:
+            on.add(DYNAMIC_IMPORT)
+        if self.settings.double_load != OFF:
+            on.add("double-load")
+        if self.settings.hidden_folders == FAIL:  # "report" only counts them in the summary
+            on.add("hidden-folder")
+        return on
 
     # -- summary --------------------------------------------------------------------
 

@@ -161,6 +161,16 @@ class ManagerChecks:
         self.tracker.keep_records(nodeid)  # from now on, if not from the start of the setup
         return InstancesView(self.tracker, self.findings, nodeid, self.shared_now)
 
+    @property
+    def checks_on(self) -> set[str]:
+        """The checks of this object that can report a finding in this run."""
+        if not self.tracker.rules or self.config.getoption("ssot_only", False):
+            return set()  # nothing declared, or no test runs
+        on = {DUPLICATE, DECLARATION}
+        if any(rule.spec.factories for rule in self.tracker.rules):
+            on.add(BYPASS)
+        return on
+
     # -- hooks ----------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)

@@ -34,6 +34,7 @@ from pytest_ssot.runtime.isolation.referrers import referrer_chain
 from pytest_ssot.runtime.isolation.report import (
     OUTLIVED,
     SHARED,
+    UNMATCHED_SHARED_OK,
     SharedOk,
     SharedPair,
     Where,
@@ -85,6 +86,20 @@ class IsolationChecks:
         """Walks given up (an object raised while it was read)."""
         self._where: dict[tuple[str, str, str, bool], Where] = {}
         self.instances_walked = 0
+
+    @property
+    def checks_on(self) -> set[str]:
+        """The checks of this object that can report a finding in this run."""
+        if self.config.getoption("ssot_only", False):
+            return set()  # no test runs
+        on = set()
+        if self.shared_rules:
+            on.add(SHARED)
+            if any(rule.spec.shared_ok for rule in self.shared_rules):
+                on.add(UNMATCHED_SHARED_OK)
+        if self.outlive_rules:
+            on.add(OUTLIVED)
+        return on
 
     # -- shared state -----------------------------------------------------------
 
