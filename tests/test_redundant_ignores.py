@@ -174,3 +174,46 @@ def test_reused_results_and_the_json_report_keep_them(
     from pytest_ssot.reporting.json_report import SCHEMA_FILE
 
     jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_search_fingerprints_are_the_violations_fingerprints() -> None:
+    """The search reads fingerprints from the chains' ends only: the same set as the
+    violations the contract's item reports (else an entry could be misjudged)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pytest_ssot.adapter import _fingerprints_of, _violations
+
+    module = st.sampled_from(["a", "a.b", "c", "d.e", "f"])
+    link = st.fixed_dictionaries(
+        {"importer": module, "imported": module, "line_numbers": st.lists(st.integers(-1, 9))}
+    )
+    links = st.lists(link, min_size=1, max_size=4)
+    route = st.fixed_dictionaries(
+        {"chain": links},
+        optional={"extra_firsts": st.lists(link, max_size=2), "extra_lasts": st.lists(link)},
+    )
+    group = st.fixed_dictionaries(
+        {
+            "upstream_module": module,
+            "downstream_module": module,
+            "chains": st.lists(links | route, max_size=3),
+        }
+    )
+    dependency = st.fixed_dictionaries(
+        {"importer": module, "imported": module, "routes": st.lists(route, max_size=3)}
+    )
+    metadata = st.fixed_dictionaries({"invalid_chains": st.lists(group, max_size=3)}) | (
+        st.fixed_dictionaries(
+            {"invalid_dependencies": st.lists(dependency, max_size=3)},
+            optional={"undeclared_modules": st.lists(module, max_size=2)},
+        )
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(metadata)
+    def same(found: dict[str, object]) -> None:
+        expected = {v.fingerprint for v in _violations(None, found)}
+        assert set(_fingerprints_of(None, found)) == expected
+
+    same()
