@@ -614,7 +614,13 @@ def check_unique_ids(sources: Iterable[ContractSource]) -> None:
 
 @dataclass(frozen=True)
 class LoadedFile:
-    """One contract source as loaded: either its contracts or the error that stops it."""
+    """One contract source as loaded: either its contracts or the error that stops it.
+
+    Holds the file's path and how it is shown, and its ``ContractSource`` or its
+    ``ConfigError``. Made by ``load_sources``, one per file (so one broken file does
+    not stop the others); the session makes an ``items.ContractFile`` collector of
+    each, and a file with an error fails as a collection error that names it.
+    """
 
     path: Path
     display: str
