@@ -48,7 +48,10 @@ from pytest_ssot.model import (
 from pytest_ssot.result_cache import (
     CACHE_FORMAT,
     SourceState,
+    checks_data,
+    checks_key,
     find_edit,
+    graph_identity,
     graph_only,
     grimp_may_be_stale,
     import_digest,
@@ -58,6 +61,7 @@ from pytest_ssot.result_cache import (
     remap_lines,
     results_data,
     source_state,
+    stored_checks,
     stored_results,
 )
 from pytest_ssot.serialize import result_to_dict
@@ -106,6 +110,8 @@ class StaticChecker:
         self._stats: dict[GraphKey, GraphStats] = {}
         self._results: dict[str, ContractResult] = {}
         self._shown: dict[GraphKey, dict[str, str | None]] = {}
+        self._graph_ids: dict[GraphKey, tuple[str, str]] = {}
+        """Per group with stored results: its header and its graph's identity."""
 
     # -- public -------------------------------------------------------------------
 
@@ -123,35 +129,62 @@ class StaticChecker:
         return list(self._stats.values())
 
     def check_with_imports(self, imports: Iterable[tuple[str, str]]) -> dict[str, ContractResult]:
-        """Every contract checked again on its graph with ``imports`` added (nothing cached).
+        """Every contract checked again on its graph with ``imports`` added.
 
         For the fixer: a new import that shows up in a violation here would break
         that contract. A contract that cannot be checked gives a result with an error.
+        The answers are stored with the results: asked again about the same graph (the
+        results came from the cache), they are read back without building it.
         """
         extra = sorted(set(imports))
+        results: dict[str, ContractResult] = {}
+        for key in sorted({spec.session.graph_key for spec in self.specs}):
+            group = [s for s in self.specs if s.session.graph_key == key]
+            question = self._question(key, extra)
+            if question is not None:
+                stored = stored_checks(read_json_object(self._checks_path(key)), question, group)
+                if stored is not None:
+                    results.update(stored)
+                    continue
+            answers = self._check_with_imports(key, group, extra)
+            results.update(answers)
+            if question is not None and not any(r.error for r in answers.values()):
+                path = self._checks_path(key)
+                data = checks_data(
+                    read_json_object(path), question, (result_to_dict(r) for r in answers.values())
+                )
+                with contextlib.suppress(OSError, FileError):  # costs speed only
+                    write_atomic(path, json.dumps(data))
+        return results
+
+    def _question(self, key: GraphKey, extra: Sequence[tuple[str, str]]) -> str | None:
+        known = self._graph_ids.get(key) if self.use_results_cache else None
+        return None if known is None else checks_key(known[0], known[1], extra)
+
+    def _check_with_imports(
+        self, key: GraphKey, group: Sequence[ContractSpec], extra: Sequence[tuple[str, str]]
+    ) -> dict[str, ContractResult]:
         adapter = _adapter()
         results: dict[str, ContractResult] = {}
-        keys = sorted({spec.session.graph_key for spec in self.specs})
         with _collector_paused():
-            for key in keys:
+            try:
+                graph = adapter.with_imports(self._graph(key), extra)
+            except GraphError as exc:
+                graph = exc
+            for spec in group:
+                if isinstance(graph, GraphError):
+                    results[spec.id] = ContractResult(spec=spec, kept=False, error=str(graph))
+                    continue
                 try:
-                    graph = adapter.with_imports(self._graph(key), extra)
-                except GraphError as exc:
-                    graph = exc
-                for spec in (s for s in self.specs if s.session.graph_key == key):
-                    if isinstance(graph, GraphError):
-                        results[spec.id] = ContractResult(spec=spec, kept=False, error=str(graph))
-                        continue
-                    try:
-                        with importable_from(self.rootdir):
-                            contract = adapter.instantiate(spec)
-                        raw = adapter.check(contract, graph)
-                    except SsotError as exc:
-                        results[spec.id] = ContractResult(spec=spec, kept=False, error=str(exc))
-                        continue
-                    results[spec.id] = ContractResult(
-                        spec=spec, kept=raw.kept, violations=raw.violations
-                    )
+                    with importable_from(self.rootdir):
+                        contract = adapter.instantiate(spec)
+                    raw = adapter.check(contract, graph)
+                except SsotError as exc:
+                    results[spec.id] = ContractResult(spec=spec, kept=False, error=str(exc))
+                    continue
+                results[spec.id] = ContractResult(
+                    spec=spec, kept=raw.kept, violations=raw.violations
+                )
         return results
 
     def module_importers(self, key: GraphKey, module: str) -> set[str]:
@@ -310,6 +343,10 @@ class StaticChecker:
         assert self.cache_root is not None
         return self.cache_root / f"results-{_key_hash(key)}.json"
 
+    def _checks_path(self, key: GraphKey) -> Path:
+        assert self.cache_root is not None
+        return self.cache_root / f"checks-{_key_hash(key)}.json"
+
     def _index_path(self, key: GraphKey) -> Path:
         assert self.cache_root is not None
         return self.cache_root / f"index-{_key_hash(key)}.json"
@@ -376,6 +413,7 @@ class StaticChecker:
         if stored is None:
             return False
         results, stats = stored
+        graph_id = data.get("graph_id")
         changed = 0
         if data.get("fingerprint") != state.fingerprint:
             edited = self._edited(key, group, state, str(data.get("fingerprint")), results)
@@ -391,9 +429,12 @@ class StaticChecker:
                             state.header,
                             stats,
                             (result_to_dict(r) for r in results.values()),
+                            graph_id if isinstance(graph_id, str) else None,
                         )
                     ),
                 )
+        if isinstance(graph_id, str):
+            self._graph_ids[key] = (state.header, graph_id)
         elapsed = (time.perf_counter() - started) * 1000
         self._stats[key] = replace(stats, build_ms=elapsed, from_cache=True, changed_files=changed)
         self._results.update(results)
@@ -472,8 +513,10 @@ class StaticChecker:
         # The index is written whenever a graph was built (it tells the next run whether
         # grimp's cache can be trusted); the results only when every contract was checked.
         digests: dict[str, str] = {}
+        graph_id = state.fingerprint
         if self._graph_only(group):
             digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
+            graph_id = graph_identity(digests)
         # A read-only cache, or a results path that is not a regular file, only costs speed.
         with contextlib.suppress(OSError, FileError):
             write_atomic(self._index_path(key), json.dumps(index_data(state, digests)))
@@ -486,8 +529,10 @@ class StaticChecker:
                     state.header,
                     stats,
                     (result_to_dict(r) for r in results.values()),
+                    graph_id,
                 )
                 write_atomic(self._results_path(key), json.dumps(data))
+                self._graph_ids[key] = (state.header, graph_id)
 
     # -- helpers --------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ Two files per graph (one set of root packages and options) in pytest-ssot's cach
 - ``results-<hash>.json``: the fingerprint (one digest of everything the results depend
   on), the header digest (everything but the source files), the graph's size and the
   results. Read on every warm run; when the fingerprint matches, the results stand.
+- ``checks-<hash>.json``: the fixer's questions (every contract checked again with some
+  imports added) and their answers, keyed by the graph's identity (see ``graph_identity``):
+  the fix shown under a chain of cached results must not need the graph built.
 - ``index-<hash>.json``: only for groups whose contracts depend on nothing but the
   graph (import-linter's own contract types): the stat line of every source file and,
   per module, a digest of the modules it imports. Read only when the fingerprint
@@ -173,7 +176,11 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
 
 
 def results_data(
-    fingerprint: str, header: str, stats: GraphStats, results: Iterable[dict[str, Any]]
+    fingerprint: str,
+    header: str,
+    stats: GraphStats,
+    results: Iterable[dict[str, Any]],
+    graph_id: str | None = None,
 ) -> dict[str, Any]:
     from pytest_ssot.serialize import stats_to_dict
 
@@ -181,6 +188,7 @@ def results_data(
         "format": CACHE_FORMAT,
         "fingerprint": fingerprint,
         "header": header,
+        "graph_id": graph_id,
         "graph": stats_to_dict(replace(stats, from_cache=False, changed_files=0)),
         "results": list(results),
     }
@@ -191,11 +199,23 @@ def stored_results(
 ) -> tuple[dict[str, ContractResult], GraphStats] | None:
     """The group's results from a results file's data; None if any is missing or malformed."""
     try:
-        by_id = {r["id"]: r for r in data["results"]}
+        results = group_results(data["results"], group)
+        if results is None:
+            return None
+        return results, stats_from_dict(data["graph"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def group_results(
+    stored: Iterable[Mapping[str, Any]], group: Sequence[ContractSpec]
+) -> dict[str, ContractResult] | None:
+    """One result per contract of the group from their stored dicts; None if one is missing."""
+    try:
+        by_id = {r["id"]: r for r in stored}
         if any(spec.id not in by_id for spec in group):
             return None
-        results = {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
-        return results, stats_from_dict(data["graph"])
+        return {spec.id: result_from_dict(by_id[spec.id], spec) for spec in group}
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -302,3 +322,58 @@ def remap_lines(
             violations.append(replace(violation, hops=tuple(hops)))
         updated[spec_id] = replace(result, violations=tuple(violations))
     return updated
+
+
+# ---------------------------------------------------------------------------
+# The fixer's questions
+
+
+def graph_identity(digests: Mapping[str, str]) -> str:
+    """One digest of a graph given every module's import digest (``import_digest``).
+
+    It stays the same across edits that change no import, unlike the fingerprint.
+    """
+    text = "\n".join(f"{module} {digest}" for module, digest in sorted(digests.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+MAX_CHECKS = 16
+"""Answers kept per graph group: the fixer asks two questions per plan."""
+
+
+def checks_key(header: str, graph_id: str, imports: Sequence[tuple[str, str]]) -> str:
+    """The key of one question: the group's contracts, its graph, the imports added."""
+    digest = hashlib.sha256(f"{header}\0{graph_id}\0".encode())
+    digest.update(json.dumps(sorted(imports)).encode())
+    return digest.hexdigest()
+
+
+def stored_checks(
+    data: Mapping[str, Any] | None, key: str, group: Sequence[ContractSpec]
+) -> dict[str, ContractResult] | None:
+    """The stored answer to one question, or None (absent, malformed, a contract missing)."""
+    if data is None or data.get("format") != CACHE_FORMAT:
+        return None
+    try:
+        entries = data["entries"]
+        found = entries.get(key) if isinstance(entries, dict) else None
+        if not isinstance(found, list):
+            return None
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return group_results(found, group)
+
+
+def checks_data(
+    data: Mapping[str, Any] | None, key: str, results: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    """The checks file with one more answer, the oldest dropped past ``MAX_CHECKS``."""
+    entries: dict[str, Any] = {}
+    if data is not None and data.get("format") == CACHE_FORMAT:
+        old = data.get("entries")
+        if isinstance(old, dict):
+            entries = {k: v for k, v in old.items() if k != key}
+    entries[key] = list(results)
+    while len(entries) > MAX_CHECKS:
+        del entries[next(iter(entries))]
+    return {"format": CACHE_FORMAT, "entries": entries}

@@ -431,3 +431,96 @@ def test_edit_adding_a_load_by_name_is_seen_with_static_dynamic_imports(
     result = run(pytester)
     result.assert_outcomes(failed=1)
     assert EDITED not in result.stdout.str()
+
+
+# -- the fix shown under a chain, from cached results --------------------------------------
+
+FIXABLE = {
+    "pyproject.toml": """
+        [tool.importlinter]
+        root_package = "app"
+
+        [[tool.importlinter.contracts]]
+        id = "no-legacy"
+        name = "web code does not import the legacy package"
+        type = "forbidden"
+        source_modules = ["app.web"]
+        forbidden_modules = ["app.legacy"]
+    """,
+    "app/__init__.py": "",
+    "app/core.py": "class Manager:\n    pass\n",
+    "app/legacy/__init__.py": "",
+    "app/legacy/shim.py": "from app.core import Manager\n",
+    "app/web/__init__.py": "",
+    "app/web/user.py": "from app.legacy.shim import Manager\n",
+}
+FIX_LINE = "*fix: from app.legacy.shim import Manager  ->  from app.core import Manager*"
+
+
+@pytest.fixture
+def graph_builds(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The graphs built from now on in this process (the runs are in-process)."""
+    import pytest_ssot.adapter as adapter
+
+    built: list[object] = []
+    real = adapter.build_graph
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adapter, "build_graph", counting)
+    return built
+
+
+def test_fix_lines_from_cached_results_build_no_graph(
+    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[object]
+) -> None:
+    write(FIXABLE)
+    first = run(pytester)
+    first.assert_outcomes(failed=1)
+    first.stdout.fnmatch_lines([FIX_LINE])
+    assert len(graph_builds) == 1
+    graph_builds.clear()
+    again = run(pytester)
+    again.assert_outcomes(failed=1)
+    assert reused(again)
+    again.stdout.fnmatch_lines([FIX_LINE])
+    assert graph_builds == []
+    # An edit that keeps every import keeps the graph: still no build, the new line shown.
+    (pytester.path / "app/web/user.py").write_text(
+        '"""Users."""\n\nfrom app.legacy.shim import Manager\n'
+    )
+    edited = run(pytester)
+    assert EDITED in edited.stdout.str()
+    edited.stdout.fnmatch_lines(["*app/web/user.py:3*", FIX_LINE])
+    assert graph_builds == []
+
+
+def test_fix_lines_are_not_served_for_a_changed_graph(
+    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[object]
+) -> None:
+    # A second contract forbids the fix's target once an import makes it reachable.
+    write(
+        {
+            **FIXABLE,
+            "pyproject.toml": FIXABLE["pyproject.toml"]
+            + """
+            [[tool.importlinter.contracts]]
+            id = "no-core-from-strict"
+            name = "the strict module does not reach app.core"
+            type = "forbidden"
+            source_modules = ["app.web.user"]
+            forbidden_modules = ["app.core"]
+            allow_indirect_imports = true
+            ignore_imports = ["app.web.user -> app.legacy.shim"]
+            """.replace("            ", ""),
+        }
+    )
+    refused = "*not fixable*app.core would break contract 'no-core-from-strict'*"
+    run(pytester).stdout.fnmatch_lines([refused])
+    (pytester.path / "app/web/other.py").write_text("import app.core\n")
+    graph_builds.clear()
+    second = run(pytester)
+    assert graph_builds, "a file was added: the graph must be built again"
+    second.stdout.fnmatch_lines([refused])
