@@ -9,10 +9,15 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_ssot.model import GraphKey
 from tests.conftest import WriteFiles
+
+if TYPE_CHECKING:
+    from pytest_ssot.adapter import BuiltGraph
 
 FORBIDDEN_LEGACY = """
 [tool.importlinter]
@@ -458,23 +463,23 @@ FIX_LINE = "*fix: from app.legacy.shim import Manager  ->  from app.core import 
 
 
 @pytest.fixture
-def graph_builds(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+def graph_builds(monkeypatch: pytest.MonkeyPatch) -> list[GraphKey]:
     """The graphs built from now on in this process (the runs are in-process)."""
     import pytest_ssot.adapter as adapter
 
-    built: list[object] = []
+    built: list[GraphKey] = []
     real = adapter.build_graph
 
-    def counting(*args: object, **kwargs: object) -> object:
-        built.append(args[0])
-        return real(*args, **kwargs)
+    def counting(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
+        built.append(key)
+        return real(key, cache_dir)
 
     monkeypatch.setattr(adapter, "build_graph", counting)
     return built
 
 
 def test_fix_lines_from_cached_results_build_no_graph(
-    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[object]
+    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[GraphKey]
 ) -> None:
     write(FIXABLE)
     first = run(pytester)
@@ -498,7 +503,7 @@ def test_fix_lines_from_cached_results_build_no_graph(
 
 
 def test_fix_lines_are_not_served_for_a_changed_graph(
-    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[object]
+    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[GraphKey]
 ) -> None:
     # A second contract forbids the fix's target once an import makes it reachable.
     write(
