@@ -112,6 +112,7 @@ class StaticChecker:
         self._shown: dict[GraphKey, dict[str, str | None]] = {}
         self._graph_ids: dict[GraphKey, tuple[str, str]] = {}
         """Per group with stored results: its header and its graph's identity."""
+        self._states: dict[GraphKey, SourceState] = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -156,6 +157,25 @@ class StaticChecker:
                 with contextlib.suppress(OSError, FileError):  # costs speed only
                     write_atomic(path, json.dumps(data))
         return results
+
+    def sources_key(self, specs: Sequence[ContractSpec]) -> str | None:
+        """One digest of everything the checked groups of ``specs`` depend on: their
+        contracts, versions and source files. None when one is not known (no cache)."""
+        parts = []
+        for key in sorted({spec.session.graph_key for spec in specs}):
+            state = self._states.get(key)
+            if state is None or not self.use_results_cache:
+                return None
+            parts.append(f"{key!r}\0{state.header}\0{state.fingerprint}")
+        parts += sorted(spec.id for spec in specs)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def cache_path(self, kind: str, specs: Sequence[ContractSpec]) -> Path | None:
+        """A file of the cache folder for something derived from ``specs``' results."""
+        if self.cache_root is None or not self.use_results_cache:
+            return None
+        names = "\n".join(sorted(spec.id for spec in specs))
+        return self.cache_root / f"{kind}-{hashlib.sha256(names.encode()).hexdigest()[:16]}.json"
 
     def _question(self, key: GraphKey, extra: Sequence[tuple[str, str]]) -> str | None:
         known = self._graph_ids.get(key) if self.use_results_cache else None
@@ -209,6 +229,7 @@ class StaticChecker:
             started = time.perf_counter()
             state = self._source_state(key, group) if self.use_results_cache else None
             if state is not None:
+                self._states[key] = state
                 if self._reuse(key, group, state, started):
                     return
                 self._drop_stale_grimp_cache(key, state)

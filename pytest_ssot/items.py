@@ -230,7 +230,7 @@ class ContractItem(pytest.Item):
         wanted = [v for v in result.violations if fixable_violation(result.spec, v)]
         if not wanted:
             return {}
-        plan = fixer.plan()
+        plan = fixer.shown()
         if plan is None:
             return {}
         lines = {}

@@ -377,3 +377,34 @@ def checks_data(
     while len(entries) > MAX_CHECKS:
         del entries[next(iter(entries))]
     return {"format": CACHE_FORMAT, "entries": entries}
+
+
+# ---------------------------------------------------------------------------
+# The fixes shown under failures
+
+
+def shown_fixes_data(
+    key: str, edges: Mapping[tuple[str, str], tuple[list[str], Mapping[str, Any]]]
+) -> dict[str, Any]:
+    return {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "edges": [[a, b, lines, dict(report)] for (a, b), (lines, report) in edges.items()],
+    }
+
+
+def stored_shown_fixes(
+    data: Mapping[str, Any] | None, key: str
+) -> dict[tuple[str, str], tuple[list[str], dict[str, Any]]] | None:
+    """The stored fixes when they were planned for the same sources and contracts."""
+    if data is None or data.get("format") != CACHE_FORMAT or data.get("key") != key:
+        return None
+    found: dict[tuple[str, str], tuple[list[str], dict[str, Any]]] = {}
+    try:
+        for importer, imported, lines, report in data["edges"]:
+            if not isinstance(report, dict) or not all(isinstance(x, str) for x in lines):
+                return None
+            found[(str(importer), str(imported))] = (list(lines), report)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return found

@@ -825,7 +825,7 @@ class SsotSession:
             if fixable_violation(result.spec, v)
         ]
         fixer = self.context.fixer() if wanted else None
-        plan = fixer.plan() if fixer is not None else None
+        plan = fixer.shown() if fixer is not None else None
         if plan is None:
             return {}
         found = {}

@@ -18,6 +18,7 @@ from tests.conftest import WriteFiles
 
 if TYPE_CHECKING:
     from pytest_ssot.adapter import BuiltGraph
+    from pytest_ssot.fixing.plan import FixPlan
 
 FORBIDDEN_LEGACY = """
 [tool.importlinter]
@@ -478,28 +479,53 @@ def graph_builds(monkeypatch: pytest.MonkeyPatch) -> list[GraphKey]:
     return built
 
 
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per fix plan made from now on in this process."""
+    from pytest_ssot.fixing.runner import Fixer
+
+    made: list[int] = []
+    real = Fixer._make_plan
+
+    def counting(self: Fixer) -> FixPlan:
+        made.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Fixer, "_make_plan", counting)
+    return made
+
+
 def test_fix_lines_from_cached_results_build_no_graph(
-    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[GraphKey]
+    pytester: pytest.Pytester, write: WriteFiles, graph_builds: list[GraphKey], plans: list[int]
 ) -> None:
     write(FIXABLE)
     first = run(pytester)
     first.assert_outcomes(failed=1)
     first.stdout.fnmatch_lines([FIX_LINE])
-    assert len(graph_builds) == 1
+    assert len(graph_builds) == 1 and len(plans) == 1
     graph_builds.clear()
+    plans.clear()
     again = run(pytester)
     again.assert_outcomes(failed=1)
     assert reused(again)
     again.stdout.fnmatch_lines([FIX_LINE])
-    assert graph_builds == []
-    # An edit that keeps every import keeps the graph: still no build, the new line shown.
+    assert graph_builds == [] and plans == []  # the fixes shown were stored with the results
+    # An edit that keeps every import keeps the graph: planned again (the statement may
+    # have changed), the new line shown, and still no graph built.
     (pytester.path / "app/web/user.py").write_text(
         '"""Users."""\n\nfrom app.legacy.shim import Manager\n'
     )
     edited = run(pytester)
     assert EDITED in edited.stdout.str()
     edited.stdout.fnmatch_lines(["*app/web/user.py:3*", FIX_LINE])
-    assert graph_builds == []
+    assert graph_builds == [] and len(plans) == 1
+    # A change of what the fix would import from is seen: the stored fixes are not served.
+    (pytester.path / "app/legacy/shim.py").write_text(
+        "from app.core import Manager\n\nif Manager:\n    from app.core import Manager\n"
+    )
+    changed = run(pytester)
+    changed.stdout.fnmatch_lines(["*not fixable: *binds Manager conditionally*"])
+    assert FIX_LINE.strip("*") not in changed.stdout.str()
 
 
 def test_fix_lines_are_not_served_for_a_changed_graph(

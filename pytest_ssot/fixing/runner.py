@@ -11,18 +11,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_ssot.checking import StaticChecker
 from pytest_ssot.contract_types._source_index import Resolver, SourceIndex
 from pytest_ssot.expressions import ModuleExpression
+from pytest_ssot.fileio import FileError, write_atomic
 from pytest_ssot.fixing.apply import FileOutcome, fix_files
 from pytest_ssot.fixing.homes import HomeFinder
 from pytest_ssot.fixing.plan import FIXABLE_TYPES, Edge, FixPlan, Planner, last_edge
 from pytest_ssot.model import ContractResult, ContractSpec, SsotError, Violation
 from pytest_ssot.reporting.json_report import contract_roles
+from pytest_ssot.result_cache import read_json_object, shown_fixes_data, stored_shown_fixes
 from pytest_ssot.sources import display_path
 from pytest_ssot.syspath import importable_from
 
@@ -53,6 +58,31 @@ def _expressions(values: Iterable[str]) -> list[ModuleExpression]:
     return found
 
 
+@dataclass(frozen=True)
+class ShownFix:
+    """One edge's fix as a failure shows it (``lines``) and the JSON report holds it."""
+
+    shown: tuple[str, ...]
+    report: Mapping[str, Any]
+
+    def lines(self) -> list[str]:
+        return list(self.shown)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.report)
+
+
+@dataclass(frozen=True)
+class ShownFixes:
+    """What failures and reports show of a plan, stored between runs (``Fixer.shown``)."""
+
+    edges: Mapping[Edge, ShownFix]
+
+    def for_violation(self, violation: Violation) -> ShownFix | None:
+        edge = last_edge(violation)
+        return None if edge is None else self.edges.get(edge)
+
+
 @dataclass
 class FixRun:
     """What the fixer did in this run, for the summary and the report."""
@@ -80,6 +110,7 @@ class Fixer:
     rootdir: Path
     _plan: FixPlan | None = field(default=None, init=False)
     _error: str | None = field(default=None, init=False)
+    _shown: ShownFixes | None = field(default=None, init=False)
 
     # -- planning ------------------------------------------------------------------------
 
@@ -97,6 +128,43 @@ class Fixer:
     @property
     def error(self) -> str | None:
         return self._error
+
+    def shown(self) -> ShownFixes | None:
+        """What failures and the report show of the plan; None when there is no plan.
+
+        Planning reads and follows every module of the root packages (where else each
+        name is exported), seconds on a large package. What it shows depends on nothing
+        but the contracts and the source files, so it is stored in the cache folder
+        under the fingerprints of the results (``StaticChecker.sources_key``), and a run
+        in which nothing changed reads it back instead of planning again.
+        """
+        if self._shown is not None:
+            return self._shown
+        checker = self.checker()
+        self.results()  # every group checked (or read): their fingerprints are known
+        key = checker.sources_key(self.specs)
+        path = checker.cache_path("fixes", self.specs) if key is not None else None
+        if path is not None and key is not None:
+            stored = stored_shown_fixes(read_json_object(path), key)
+            if stored is not None:
+                self._shown = ShownFixes(
+                    {
+                        edge: ShownFix(tuple(lines), report)
+                        for edge, (lines, report) in stored.items()
+                    }
+                )
+                return self._shown
+        plan = self.plan()
+        if plan is None:
+            return None
+        self._shown = ShownFixes(
+            {edge: ShownFix(tuple(fix.lines()), fix.to_dict()) for edge, fix in plan.edges.items()}
+        )
+        if path is not None and key is not None:
+            shown = {e: (list(f.shown), dict(f.report)) for e, f in self._shown.edges.items()}
+            with contextlib.suppress(OSError, FileError):  # a read-only cache costs speed only
+                write_atomic(path, json.dumps(shown_fixes_data(key, shown)))
+        return self._shown
 
     def results(self) -> dict[str, ContractResult]:
         checker = self.checker()
