@@ -339,13 +339,253 @@ modules =
 """The contracts checked on bigapp: two forbidden (one broken), layers (broken), independence."""
 
 
+# ---------------------------------------------------------------------------
+# ``backend``: a codebase for the SSOT contract types (issue 15)
+
+SSOT_PACKAGE = "backend"
+SSOT_AREAS = ("api", "services", "models", "tasks", "utils")  # plus realtime and legacy
+SSOT_BIG_FILES = 6  # files of 3,000+ lines, among them the canonical module
+SSOT_CANONICAL = f"{SSOT_PACKAGE}.realtime.core"
+SSOT_LEGACY = (f"{SSOT_PACKAGE}.legacy.ws", f"{SSOT_PACKAGE}.legacy.sessions")
+SSOT_CONCEPTS = ("WebSocketManager", "ConnectionRegistry", "SessionStore", "EventBus")
+"""The names the unique_definition contract declares; the canonical module defines them."""
+SSOT_CANONICAL_CLASSES = (
+    *SSOT_CONCEPTS,
+    "Channel",
+    "Subscription",
+    "Heartbeat",
+    "PresenceTracker",
+    "MessageEnvelope",
+    "RetryPolicy",
+)
+SSOT_EDITED_MODULE = "backend/services/s01/mod0007.py"
+"""The file bench/run.py edits in the SSOT section (exists with the default seed)."""
+SSOT_ADDED_IMPORT = "backend.services.s01.mod0015"
+
+
+def _ssot_class(name: str, rng: random.Random, methods: int, bases: str = "") -> list[str]:
+    lines = [f"class {name}{bases}:", f'    """{name}: generated benchmark code, not real."""', ""]
+    lines += ["    def __init__(self, registry=None, limit: int = 10) -> None:"]
+    lines += ["        self.registry = registry", "        self.limit = limit", "        self.items = []"]
+    for m in range(methods):
+        verb = rng.choice(("handle", "send", "close", "open", "flush", "route", "check", "load"))
+        lines += [
+            "",
+            f"    def {verb}_{m}(self, payload: dict, retries: int = {rng.randint(1, 9)}) -> int:",
+            f'        """{verb.capitalize()} step {m} of {name}; returns a count."""',
+            "        total = 0",
+            "        for key, value in sorted(payload.items()):",
+            "            if isinstance(value, int) and value > self.limit:",
+            f"                total += value * {rng.randint(2, 97)} - retries",
+            "            elif key.startswith('_'):",
+            "                continue",
+            "            else:",
+            f"                self.items.append((key, value, {rng.randint(0, 999)}))",
+            "        # keep the old behaviour: callers count on a non-negative total",
+            "        return max(total, 0)",
+        ]
+    return lines
+
+
+def _ssot_render(
+    name: str,
+    imports: list[str],
+    uses: list[tuple[str, str]],
+    rng: random.Random,
+    lines_wanted: int,
+    extra_classes: list[tuple[str, str]],
+) -> str:
+    """One module: imports, the concept names it uses, classes until ``lines_wanted``."""
+    short = name.rpartition(".")[2]
+    lines = [f'"""Module {name}: generated for the benchmark of the SSOT contract types."""', ""]
+    lines += ["from __future__ import annotations", "", "import logging", ""]
+    lines += [_import_line(t, i) for i, t in enumerate(imports)]
+    lines += [f"from {module} import {concept}" for module, concept in uses]
+    lines += ["", "log = logging.getLogger(__name__)", ""]
+    for cls, bases in extra_classes:
+        lines += ["", *_ssot_class(cls, rng, 3, bases), ""]
+    for module, concept in uses:
+        lines += [
+            "",
+            f"def use_{concept.lower()}_{short}(registry=None) -> int:",
+            f'    """Uses {concept} from {module}."""',
+            f"    manager = {concept}(registry)",
+            "    return manager.handle_0({'seen': 1})",
+            "",
+        ]
+    index = 0
+    while len(lines) < lines_wanted:
+        cls = f"{short.capitalize()}Part{index}"
+        lines += ["", *_ssot_class(cls, rng, rng.randint(4, 14)), ""]
+        index += 1
+    return "\n".join(lines) + "\n"
+
+
+def ssot_plan(total_modules: int, seed: int) -> tuple[dict[str, Module], dict[str, object]]:
+    """The modules of ``backend`` with their imports, and what is planted where."""
+    rng = random.Random(seed)
+    modules: dict[str, Module] = {}
+
+    def add(name: str, is_package: bool, group: str) -> None:
+        modules[name] = Module(name, is_package, group)
+
+    add(SSOT_PACKAGE, True, "root")
+    add(f"{SSOT_PACKAGE}.realtime", True, "realtime")
+    add(SSOT_CANONICAL, False, "realtime")
+    add(f"{SSOT_PACKAGE}.legacy", True, "legacy")
+    for legacy in SSOT_LEGACY:
+        add(legacy, False, "legacy")
+    fixed = len(modules)
+    per_area = (total_modules - fixed) // len(SSOT_AREAS)
+    leaves: list[str] = []
+    for area in SSOT_AREAS:
+        add(f"{SSOT_PACKAGE}.{area}", True, area)
+        subs = [f"{SSOT_PACKAGE}.{area}.s{s:02d}" for s in range(10)]
+        for sub in subs:
+            add(sub, True, area)
+        count = per_area - 11 + (total_modules - fixed - per_area * len(SSOT_AREAS) if area == SSOT_AREAS[-1] else 0)
+        for i in range(count):
+            name = f"{subs[i % len(subs)]}.mod{i // len(subs):04d}"
+            add(name, False, area)
+            leaves.append(name)
+    assert len(modules) == total_modules, (len(modules), total_modules)
+    for name in leaves:
+        m = modules[name]
+        siblings = [n for n in (f"{m.parent}.mod{k:04d}" for k in range(40)) if n in modules]
+        chosen = rng.sample(siblings, min(len(siblings), 3))
+        chosen += rng.sample(leaves, 3)
+        m.imports = [t for t in dict.fromkeys(chosen) if t != name]
+    planted = {
+        "legacy_importers": rng.sample(leaves, 3),
+        "duplicate": rng.choice(leaves),
+        "shadow": rng.choice(leaves),
+        "big": rng.sample(leaves, SSOT_BIG_FILES - 1),
+    }
+    return modules, planted
+
+
+def generate_ssot(
+    output: Path, total_modules: int = 4_000, seed: int = 11, megabytes: float = 60.0
+) -> dict[str, object]:
+    """Write ``output/backend`` (unless an identical one is there) and return its manifest.
+
+    About ``total_modules`` modules and ``megabytes`` of source, of which a few files have
+    3,000 to 6,000 lines; ``backend.realtime.core`` (one of them) defines the concepts,
+    ``backend.legacy.*`` forward them, about one module in six uses one. Planted: three
+    modules import a legacy shim (single_source), one defines ``SessionStore`` again
+    (unique_definition), one subclasses ``WebSocketManager`` under its name (both).
+    """
+    wanted = {
+        "modules": total_modules,
+        "seed": seed,
+        "megabytes": megabytes,
+        "generator": generator_hash(),
+    }
+    manifest_path = output / MANIFEST
+    if manifest_path.is_file():
+        try:
+            existing = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            existing = {}
+        if existing.get("parameters") == wanted and (output / SSOT_PACKAGE).is_dir():
+            return dict(existing)
+    modules, planted = ssot_plan(total_modules, seed)
+    rng = random.Random(seed + 1)
+    target = output / SSOT_PACKAGE
+    if target.exists():
+        shutil.rmtree(target)
+    manifest_path.unlink(missing_ok=True)
+    big = set(planted["big"])  # type: ignore[arg-type]
+    legacy_importers = set(planted["legacy_importers"])  # type: ignore[arg-type]
+    regular = total_modules - len(big) - 1
+    # Lines per ordinary module so that the whole is about ``megabytes`` (about 50 bytes a line).
+    budget = megabytes * 1_000_000 / 50 - len(big) * 4_000 - 4_500
+    mean_lines = max(60, int(budget / max(regular, 1)))
+    total_bytes = 0
+    for m in modules.values():
+        path = output / m.relative_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if m.is_package:
+            text = f'"""Package {m.name}."""\n'
+        elif m.name == SSOT_CANONICAL:
+            classes = [(c, "") for c in SSOT_CANONICAL_CLASSES]
+            text = _ssot_render(m.name, [], [], rng, 4_500, classes)
+        elif m.name in SSOT_LEGACY:
+            names = ", ".join(SSOT_CONCEPTS)
+            text = (
+                f'"""Legacy home of the realtime classes: forwards to {SSOT_CANONICAL}."""\n\n'
+                f"from {SSOT_CANONICAL} import {names}\n\n__all__ = {list(SSOT_CONCEPTS)!r}\n"
+            )
+        else:
+            uses: list[tuple[str, str]] = []
+            if m.name in legacy_importers:
+                uses.append((SSOT_LEGACY[0], "WebSocketManager"))
+            elif rng.random() < 1 / 6:
+                uses.append((SSOT_CANONICAL, rng.choice(SSOT_CONCEPTS)))
+            extra: list[tuple[str, str]] = []
+            if m.name == planted["duplicate"]:
+                extra.append(("SessionStore", ""))
+            if m.name == planted["shadow"]:
+                uses.append((SSOT_CANONICAL, "WebSocketManager"))
+                extra.append(("WebSocketManager", "(WebSocketManager)"))
+            size = rng.randint(3_000, 6_000) if m.name in big else int(
+                mean_lines * rng.uniform(0.4, 1.6)
+            )
+            text = _ssot_render(m.name, m.imports, uses, rng, size, extra)
+        path.write_text(text, encoding="utf-8")
+        total_bytes += len(text.encode())
+    manifest: dict[str, object] = {
+        "parameters": wanted,
+        "package": SSOT_PACKAGE,
+        "modules": len(modules),
+        "imports": sum(len(m.imports) for m in modules.values()),
+        "bytes": total_bytes,
+        "planted": planted,
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+SSOT_CONTRACTS = f"""\
+[importlinter]
+root_packages =
+    {SSOT_PACKAGE}
+contract_types =
+    single_source: pytest_ssot.contract_types.SingleSourceContract
+    unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract
+
+[importlinter:contract:realtime-single-source]
+name = The realtime classes live in backend.realtime.core; backend.legacy only forwards
+type = single_source
+canonical_modules =
+    {SSOT_CANONICAL}
+legacy_modules =
+    {SSOT_PACKAGE}.legacy
+
+[importlinter:contract:realtime-unique]
+name = Each realtime class is defined once
+type = unique_definition
+names =
+    {chr(10).join("    " + c for c in SSOT_CONCEPTS).lstrip()}
+canonical_modules =
+    {SSOT_CANONICAL}
+"""
+"""One single_source and one unique_definition contract, both broken by the planted code."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("output", type=Path, help="folder that receives bigapp/")
-    parser.add_argument("--modules", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--modules", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--ssot", action="store_true", help="generate backend/ (the SSOT contract types' case)"
+    )
     args = parser.parse_args(argv)
-    manifest = generate(args.output, args.modules, args.seed)
+    if args.ssot:
+        manifest = generate_ssot(args.output, args.modules or 4_000, args.seed or 11)
+    else:
+        manifest = generate(args.output, args.modules or 10_000, args.seed or 7)
     json.dump(manifest, sys.stdout, indent=2)
     print()
     return 0
