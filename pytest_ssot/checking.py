@@ -233,7 +233,7 @@ class StaticChecker:
                 if self._reuse(key, group, state, started):
                     return
                 self._drop_stale_grimp_cache(key, state)
-            with _collector_paused():
+            with self._source_facts(key, group), _collector_paused():
                 results = {spec.id: self._check_one(spec) for spec in group}
             self._results.update(results)
             graph = self._graphs.get(key)
@@ -498,6 +498,27 @@ class StaticChecker:
         with contextlib.suppress(OSError, FileError):
             write_atomic(self._index_path(key), json.dumps(index))
         return remapped, len(edit.changed)
+
+    @contextlib.contextmanager
+    def _source_facts(self, key: GraphKey, group: Sequence[ContractSpec]) -> Iterator[None]:
+        """What the SSOT contract types read from each file, stored between runs.
+
+        Keyed per file by its stat line (as the fingerprint): after one edit, only that
+        file is read again. Under the group's lock, like the results.
+        """
+        if self.cache_root is None or not self.use_results_cache or self._graph_only(group):
+            yield
+            return
+        from pytest_ssot.contract_types._source_index import CACHE
+
+        path = self.cache_root / f"facts-{_key_hash(key)}.json"
+        CACHE.load_stored(read_json_object(path))
+        try:
+            yield
+        finally:
+            if CACHE.changed:
+                with contextlib.suppress(OSError, FileError):  # costs speed only
+                    write_atomic(path, json.dumps(CACHE.stored_data()))
 
     def _graph_only(self, group: Sequence[ContractSpec]) -> bool:
         """Whether the group's results follow from the import graph alone.

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -555,3 +556,127 @@ def test_fix_lines_are_not_served_for_a_changed_graph(
     second = run(pytester)
     assert graph_builds, "a file was added: the graph must be built again"
     second.stdout.fnmatch_lines([refused])
+
+
+# -- the SSOT contract types' facts, stored between runs -------------------------------------
+
+SSOT_CONFIG = """
+[tool.importlinter]
+root_package = "shop"
+contract_types = [
+    "single_source: pytest_ssot.contract_types.SingleSourceContract",
+    "unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract",
+]
+
+[[tool.importlinter.contracts]]
+id = "one-payment"
+name = "Payment and Invoice are defined once"
+type = "unique_definition"
+names = ["Payment", "Invoice"]
+
+[[tool.importlinter.contracts]]
+id = "billing-home"
+name = "billing lives in shop.billing; shop.old only forwards"
+type = "single_source"
+canonical_modules = ["shop.billing"]
+legacy_modules = ["shop.old"]
+"""
+
+SHOP = {
+    "pyproject.toml": SSOT_CONFIG,
+    "shop/__init__.py": "",
+    "shop/billing.py": "class Payment:\n    pass\n\n\nclass Invoice:\n    pass\n",
+    "shop/old.py": "from shop.billing import Invoice, Payment\n",
+    "shop/cart.py": "from shop.billing import Payment\n\n\ndef total():\n    return 1\n",
+    "shop/views.py": "import shop.cart\n",
+    "shop/util.py": "def helper():\n    return 2\n",
+    # Reports what the SSOT contract types read in this process.
+    "conftest.py": """
+        import json
+
+
+        def pytest_sessionfinish(session):
+            from pytest_ssot.contract_types._source_index import CACHE
+
+            with open("read.json", "w") as out:
+                json.dump({"reads": CACHE.reads, "parses": CACHE.parses}, out)
+    """,
+}
+
+
+def read_counts(pytester: pytest.Pytester) -> dict[str, int]:
+    counts: dict[str, int] = json.loads((pytester.path / "read.json").read_text())
+    return counts
+
+
+def settle() -> None:
+    """Let the files age past the window in which their facts are not stored (racy)."""
+    time.sleep(1.2)
+
+
+def test_facts_are_read_again_only_for_the_edited_file(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(SHOP)
+    settle()
+    run_apart(pytester).assert_outcomes(passed=2)
+    assert read_counts(pytester)["reads"] == 6  # every module, once for both contracts
+    assert reused(run_apart(pytester))
+    assert read_counts(pytester) == {"reads": 0, "parses": 0}
+    (pytester.path / "shop/util.py").write_text("def helper():\n    return 3\n")
+    settle()
+    result = run_apart(pytester)
+    result.assert_outcomes(passed=2)
+    assert not reused(result)
+    assert read_counts(pytester) == {"reads": 1, "parses": 0}
+
+
+def test_stored_facts_never_hide_an_edit(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    write(SHOP)
+    settle()
+    run_apart(pytester).assert_outcomes(passed=2)
+    cart = pytester.path / "shop/cart.py"
+    cart.write_text(SHOP["shop/cart.py"] + "\n\nclass Invoice:\n    pass\n")
+    result = run_apart(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*shop.cart defines class Invoice*", "*shop/cart.py:8*"])
+    settle()
+    cart.write_text(SHOP["shop/cart.py"])
+    run_apart(pytester).assert_outcomes(passed=2)
+
+
+def test_stored_facts_see_files_added_and_removed(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(SHOP)
+    settle()
+    run_apart(pytester).assert_outcomes(passed=2)
+    added = pytester.path / "shop/extra.py"
+    added.write_text("class Payment:\n    pass\n")
+    result = run_apart(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*shop.extra defines class Payment*"])
+    settle()
+    added.unlink()
+    run_apart(pytester).assert_outcomes(passed=2)
+    # The shim gains code of its own: its stored facts (a pure forwarder) must not stand.
+    (pytester.path / "shop/old.py").write_text(
+        SHOP["shop/old.py"] + "\n\ndef legacy_total():\n    return 0\n"
+    )
+    result = run_apart(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*shop.old has function legacy_total of its own*"])
+
+
+def test_stored_facts_follow_an_edit_behind_a_symlinked_file(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**SHOP, "elsewhere/util.py": SHOP["shop/util.py"]})
+    (pytester.path / "shop/util.py").unlink()
+    (pytester.path / "shop/util.py").symlink_to(pytester.path / "elsewhere/util.py")
+    settle()
+    run_apart(pytester).assert_outcomes(passed=2)
+    (pytester.path / "elsewhere/util.py").write_text("class Payment:\n    pass\n")
+    result = run_apart(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*shop.util defines class Payment*"])

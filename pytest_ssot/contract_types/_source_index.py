@@ -10,10 +10,12 @@ is read, as for the graph) and a module of the graph maps to ``<name>.py`` or
 ``<name>/__init__.py`` below its root package. Folders without an
 ``__init__.py``, which grimp skips, can be listed separately.
 
-Parsed facts are cached per file and per process, keyed by the file's
-modification time and size, so several contracts in one run parse each file at
-most once, and an edited file is read again. A file that does not parse gives a
-``ParseFailure`` instead of facts; it never raises.
+Parsed facts are cached per file and per process, keyed by the file's stat line
+(size, modification and change times, inode), so several contracts in one run
+read and parse each file at most once, and an edited file is read again. Between
+runs, pytest-ssot stores them in its cache folder (``stored_data`` and
+``load_stored``, same key), so that a run after one edit reads only that file.
+A file that does not parse gives a ``ParseFailure`` instead of facts; it never raises.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import ast
 import importlib.util
 import os
 import re
+import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from pytest_ssot.installed import PackageNotFound, package_folders
 
@@ -343,37 +347,147 @@ class _Collector:
 
 
 # ---------------------------------------------------------------------------
-# The per-process cache
+# Finding definitions without parsing
+
+
+class NameQuery(Protocol):
+    """A name pattern as the cache needs it (``_matching.NamePattern``)."""
+
+    text: str
+
+    @property
+    def is_exact(self) -> bool: ...
+
+    @property
+    def literal(self) -> str: ...
+
+    def matches(self, name: str) -> bool: ...
+
+
+_WORD = frozenset(b"_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_AFTER_KEYWORD = rb"[ \t\n\r\x0b\x0c\\]+([^ \t\n\r\x0b\x0c(:\[\\]*)"
+_KEYWORD_NAME = {
+    word: re.compile(re.escape(word.encode()) + _AFTER_KEYWORD) for word in ("class", "def")
+}
+
+
+def defined_names(data: bytes, keyword: str) -> frozenset[str]:
+    """Every name written after ``keyword`` (``class`` or ``def``) anywhere in ``data``.
+
+    A superset of what the regex ``\\bclass[\\s\\\\]+NAME`` finds, without parsing
+    and in one pass: the keyword is a literal prefix, which Python's ``re`` skips to
+    quickly (the names of every file of 60 MB in a tenth of a second). The word boundary
+    before the keyword is not checked (``subclass X`` gives ``X`` too): it may find more
+    than the parser, which has the last word, never less in code that parses.
+    """
+    found = _KEYWORD_NAME[keyword].findall(data)
+    return frozenset(name.decode("utf-8", errors="replace") for name in set(found))
+
+
+@dataclass(frozen=True)
+class DefinitionQuestion:
+    """Which names, after which keywords: made once per check (``definition_question``)."""
+
+    key: str
+    keywords: tuple[str, ...]
+    exact: frozenset[str]
+    patterns: tuple[NameQuery, ...]
+    literals: tuple[bytes, ...] | None
+    """When there are few names and each has a literal part: a file holding none of
+    these is answered without looking for definitions (a substring search each)."""
+
+
+FEW_NAMES = 4
+"""Up to this many names, a substring search per name is cheaper than finding every
+definition of the file; past it, one pass for the definitions is."""
+
+
+# ---------------------------------------------------------------------------
+# The cache, per process and between runs
+
+
+def stat_line(st: os.stat_result) -> str:
+    """How a file is known between runs: size, modification and change times, inode.
+
+    The same line the result cache keeps for every source file.
+    """
+    return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+
+
+STORE_FORMAT = 1
+RACY_NS = 1_000_000_000
+"""A file changed less than this before the facts are stored may change again within the
+same clock tick, keeping its stat line: its facts are not stored (git's "racy" entries)."""
 
 
 @dataclass
 class _Entry:
-    stamp: tuple[int, int]
-    facts: dict[tuple[str, bool], ModuleFacts | ParseFailure] = field(default_factory=dict)
+    stamp: str
+    facts: dict[str, ModuleFacts | ParseFailure] = field(default_factory=dict)
     text_matches: dict[str, bool] = field(default_factory=dict)
+    """Answers per question (a regex, or names after keywords), stored between runs."""
+    defined: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per keyword (``class``, ``def``): the names written after it (``defined_names``)."""
     data: bytes | None = None
     """The file's bytes, read once and shared by every contract of the run."""
     derived: dict[str, object] = field(default_factory=dict)
+    stored_facts: dict[str, Any] = field(default_factory=dict)
+    """Facts from the store, decoded on first use."""
 
 
 class SourceCache:
-    """Facts per file, valid while the file's modification time and size stay the same."""
+    """Facts per file, valid while the file's stat line stays the same."""
 
     def __init__(self) -> None:
         self._entries: dict[Path, _Entry] = {}
+        self._stored: dict[str, Any] = {}
+        self.changed = False
+        """Whether anything was read since ``load_stored``: ``stored_data`` has news."""
         self.parses = 0
         """How many files were parsed (for tests and verbose output)."""
+        self.reads = 0
+        """How many files were read."""
+
+    # -- between runs ---------------------------------------------------------------
+
+    def load_stored(self, data: Mapping[str, Any] | None) -> None:
+        """Use what ``stored_data`` returned in an earlier run, for files whose stat line
+        is still the one stored. Anything of another format or Python is ignored."""
+        files = data.get("files") if data and data.get("stamp") == _store_stamp() else None
+        self._stored = dict(files) if isinstance(files, dict) else {}
+        self.changed = False
+
+    def stored_data(self) -> dict[str, Any]:
+        """What to store: the stored records, updated with this process's entries."""
+        files = dict(self._stored)
+        racy = time.time_ns() - RACY_NS
+        for path, entry in self._entries.items():
+            _, mtime, ctime, _ = [*entry.stamp.split("\0"), "", "", "", ""][:4]
+            if not (mtime.isdigit() and ctime.isdigit()) or max(int(mtime), int(ctime)) > racy:
+                files.pop(str(path), None)
+                continue
+            facts = dict(entry.stored_facts)
+            facts.update({key: _facts_to_json(value) for key, value in entry.facts.items()})
+            files[str(path)] = {"stat": entry.stamp, "answers": entry.text_matches, "facts": facts}
+        return {"stamp": _store_stamp(), "files": files}
+
+    # -- one file -------------------------------------------------------------------
 
     def _entry(self, path: Path) -> _Entry | None:
         try:
-            stat = path.stat()
+            stamp = stat_line(os.stat(path))  # noqa: PTH116 (hot: once per file)
         except OSError:
             self._entries.pop(path, None)
             return None
-        stamp = (stat.st_mtime_ns, stat.st_size)
         entry = self._entries.get(path)
         if entry is None or entry.stamp != stamp:
             entry = _Entry(stamp)
+            stored = self._stored.get(str(path))
+            if isinstance(stored, dict) and stored.get("stat") == stamp:
+                answers, facts = stored.get("answers"), stored.get("facts")
+                if isinstance(answers, dict) and isinstance(facts, dict):
+                    entry.text_matches = {str(k): bool(v) for k, v in answers.items()}
+                    entry.stored_facts = facts
             self._entries[path] = entry
         return entry
 
@@ -381,10 +495,14 @@ class SourceCache:
         entry = self._entry(path)
         if entry is None:
             return ParseFailure(f"cannot read {path}", 0)
-        key = (module, is_package)
+        key = f"{module}\0{int(is_package)}"
         cached = entry.facts.get(key)
         if cached is None:
-            cached = self._parse(path, module, is_package)
+            stored = entry.stored_facts.get(key)
+            cached = _facts_from_json(stored) if stored is not None else None
+            if cached is None:
+                cached = self._parse(path, entry, module, is_package)
+                self.changed = True
             entry.facts[key] = cached
         return cached
 
@@ -395,8 +513,7 @@ class SourceCache:
 
         ``literals``, when given, are strings of which every match of ``regex``
         contains one: a file holding none of them is skipped with a plain substring
-        search, which is much faster than the regex (Python's ``re`` has no literal
-        prefix to skip to in ``\\b(?:class|def)[\\s\\\\]+Name``).
+        search, which is much faster than the regex.
         """
         entry = self._entry(path)
         if entry is None:
@@ -406,12 +523,48 @@ class SourceCache:
             data = self._data(path, entry)
             if data is None:
                 return True
-            if literals and not any(literal.encode() in data for literal in literals):
+            if literals and not any(lit.encode() in data for lit in literals):
                 found = False
             else:
                 found = regex.search(data.decode("utf-8", errors="replace")) is not None
             entry.text_matches[regex.pattern] = found
+            self.changed = True
         return found
+
+    def may_define(self, path: Path, question: DefinitionQuestion) -> bool:
+        """Whether the file may define a class or function (per the question's keywords)
+        matching one of its names: False only when it certainly does not. True when it
+        cannot be read.
+
+        Without parsing: from the names written after each keyword (``defined_names``),
+        found once per file and shared by every question of the run.
+        """
+        entry = self._entry(path)
+        if entry is None:
+            return True
+        found = entry.text_matches.get(question.key)
+        if found is None:
+            data = self._data(path, entry)
+            if data is None:
+                return True
+            found = self._defines(entry, data, question)
+            entry.text_matches[question.key] = found
+            self.changed = True
+        return found
+
+    @staticmethod
+    def _defines(entry: _Entry, data: bytes, question: DefinitionQuestion) -> bool:
+        if question.literals is not None and not any(lit in data for lit in question.literals):
+            return False
+        for keyword in question.keywords:
+            defined = entry.defined.get(keyword)
+            if defined is None:
+                defined = entry.defined[keyword] = defined_names(data, keyword)
+            if not question.exact.isdisjoint(defined):
+                return True
+            if any(any(map(p.matches, defined)) for p in question.patterns):
+                return True
+        return False
 
     def derived(self, path: Path, key: str, compute: Callable[[Path], T]) -> T:
         """``compute(path)``, once per file version: other readers' facts (see dynamic_imports)."""
@@ -422,24 +575,26 @@ class SourceCache:
             entry.derived[key] = compute(path)
         return cast(T, entry.derived[key])
 
-    @staticmethod
-    def _data(path: Path, entry: _Entry) -> bytes | None:
+    def _data(self, path: Path, entry: _Entry) -> bytes | None:
         if entry.data is None:
             try:
                 entry.data = path.read_bytes()
             except OSError:
                 return None
+            self.reads += 1
         return entry.data
 
-    def _parse(self, path: Path, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
+    def _parse(
+        self, path: Path, entry: _Entry, module: str, is_package: bool
+    ) -> ModuleFacts | ParseFailure:
         self.parses += 1
-        entry = self._entries.get(path)
-        data = entry.data if entry is not None else None
+        data = entry.data
         if data is None:
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 return ParseFailure(f"cannot be read: {exc.strerror or exc}", 0)
+            self.reads += 1
         try:
             # Warnings (invalid escape sequences...) are not ours to raise, and under
             # a "filterwarnings = error" test run they would turn into SyntaxErrors.
@@ -454,12 +609,87 @@ class SourceCache:
         return extract_facts(tree, module, is_package, source)
 
 
+def definition_question(
+    names: Sequence[NameQuery], keywords: Sequence[str] = ("class", "def")
+) -> DefinitionQuestion:
+    """The question "may this file define one of ``names``" for ``SourceCache.may_define``."""
+    literals = [name.literal.encode() for name in names]
+    return DefinitionQuestion(
+        key=f"{'|'.join(keywords)}:{','.join(n.text for n in names)}",
+        keywords=tuple(keywords),
+        exact=frozenset(n.text for n in names if n.is_exact),
+        patterns=tuple(n for n in names if not n.is_exact),
+        literals=tuple(literals) if len(names) <= FEW_NAMES and all(literals) else None,
+    )
+
+
+def _store_stamp() -> str:
+    """The store's validity: its format, the Python that parsed, this module's version."""
+    try:
+        st = Path(__file__).stat()
+        code = f"{st.st_size}\0{st.st_mtime_ns}"
+    except OSError:
+        code = "?"
+    return f"{STORE_FORMAT}\0{sys.version}\0{code}"
+
+
+def _facts_to_json(facts: ModuleFacts | ParseFailure) -> Any:
+    if isinstance(facts, ParseFailure):
+        return {"failure": [facts.message, facts.line]}
+    return {
+        "module": facts.module,
+        "definitions": [_symbol_to_json(d) for d in facts.definitions],
+        "symbols": {name: _symbol_to_json(symbol) for name, symbol in facts.symbols.items()},
+        "star": list(facts.star_imports),
+        "own": [[c.name, c.kind, c.line] for c in facts.own_code],
+        "conditional": sorted(facts.conditional),
+        "exports": None if facts.exports is None else list(facts.exports),
+    }
+
+
+def _symbol_to_json(symbol: Symbol) -> list[Any]:
+    if isinstance(symbol, Definition):
+        return ["d", symbol.name, symbol.kind, symbol.line, list(symbol.bases)]
+    return ["r", symbol.name, symbol.line, symbol.module, symbol.attribute, symbol.expression]
+
+
+def _symbol_from_json(data: list[Any]) -> Symbol:
+    if data[0] == "d":
+        return Definition(str(data[1]), str(data[2]), int(data[3]), tuple(map(str, data[4])))
+    return Reference(str(data[1]), int(data[2]), data[3], data[4], data[5])
+
+
+def _facts_from_json(data: Any) -> ModuleFacts | ParseFailure | None:
+    """Facts as ``_facts_to_json`` stored them; None when they cannot be read back."""
+    try:
+        if "failure" in data:
+            message, line = data["failure"]
+            return ParseFailure(str(message), int(line))
+        exports = data["exports"]
+        definitions = [_symbol_from_json(d) for d in data["definitions"]]
+        return ModuleFacts(
+            module=str(data["module"]),
+            definitions=tuple(d for d in definitions if isinstance(d, Definition)),
+            symbols={str(k): _symbol_from_json(v) for k, v in data["symbols"].items()},
+            star_imports=tuple(map(str, data["star"])),
+            own_code=tuple(OwnCode(str(n), str(k), int(line)) for n, k, line in data["own"]),
+            conditional=frozenset(map(str, data["conditional"])),
+            exports=None if exports is None else tuple(map(str, exports)),
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+
+
 CACHE = SourceCache()
 """Shared by every contract in the process (one pytest run, one lint-imports run)."""
 
 
 # ---------------------------------------------------------------------------
 # Discovery
+
+
+_FILE = 1
+_DIR = 2
 
 
 class SourceIndex:
@@ -470,6 +700,7 @@ class SourceIndex:
         self.cache = cache
         self._package_dirs: dict[str, tuple[Path, ...]] | None = None
         self._files: dict[str, Path | None] = {}
+        self._listings: dict[str, tuple[Path, dict[str, int]]] = {}
         self.locate()
 
     def locate(self) -> bool:
@@ -503,23 +734,55 @@ class SourceIndex:
         return module.partition(".")[0] in self.root_packages
 
     def module_file(self, module: str) -> Path | None:
-        """The file of ``module``; memoised (an index lives for one check, files stay put)."""
+        """The file of ``module``; memoised (an index lives for one check, files stay put).
+
+        ``<name>/__init__.py`` first, then ``<name>.py``, in each of the root package's
+        folders, as grimp finds them; read from one listing per folder (following
+        symbolic links) rather than two ``stat`` calls per module.
+        """
         try:
             return self._files[module]
         except KeyError:
             pass
         found: Path | None = None
         root, _, rest = module.partition(".")
+        parts = rest.split(".") if rest else []
         for base in self.package_dirs.get(root, ()):
-            target = base.joinpath(*rest.split(".")) if rest else base
-            for candidate in (target / "__init__.py", target.with_suffix(".py")):
-                if candidate.is_file():
-                    found = candidate
-                    break
+            folder = os.path.join(base, *parts[:-1]) if parts else str(base)  # noqa: PTH118
+            if not parts:
+                found = self._child(folder, "__init__.py", _FILE)
+            else:
+                last = parts[-1]
+                if self._child(folder, last, _DIR) is not None:
+                    found = self._child(f"{folder}/{last}", "__init__.py", _FILE)
+                if found is None:
+                    found = self._child(folder, last + ".py", _FILE)
             if found is not None:
                 break
         self._files[module] = found
         return found
+
+    def _child(self, folder: str, name: str, kind: int) -> Path | None:
+        """``folder/name`` if it is a file (or folder, per ``kind``), from one listing of
+        ``folder`` (symbolic links followed); memoised."""
+        listed = self._listings.get(folder)
+        if listed is None:
+            entries: dict[str, int] = {}
+            try:
+                with os.scandir(folder) as scan:
+                    for entry in scan:
+                        try:
+                            if entry.is_file():
+                                entries[entry.name] = _FILE
+                            elif entry.is_dir():
+                                entries[entry.name] = _DIR
+                        except OSError:
+                            continue
+            except OSError:
+                pass
+            listed = self._listings[folder] = (Path(folder), entries)
+        path, entries = listed
+        return path / name if entries.get(name) == kind else None
 
     def unpackaged_modules(self, known: set[str]) -> dict[str, Path]:
         """Files below the root packages that grimp skips (folders without ``__init__.py``).
@@ -554,6 +817,13 @@ class SourceIndex:
     ) -> bool:
         path = path or self.module_file(module)
         return path is not None and self.cache.text_matches(path, regex, literals)
+
+    def may_define(
+        self, module: str, question: DefinitionQuestion, path: Path | None = None
+    ) -> bool:
+        """Whether the module's file may define one of the question's names."""
+        path = path or self.module_file(module)
+        return path is not None and self.cache.may_define(path, question)
 
 
 def _python_files(base: Path) -> Iterator[Path]:

@@ -16,7 +16,6 @@ Five checks, each with its own finding kind (see docs/contract-types.md):
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -36,12 +35,13 @@ from pytest_ssot.contract_types._common import (
     match_modules,
     parse_error,
 )
-from pytest_ssot.contract_types._matching import NonEmptyListField, class_regex
+from pytest_ssot.contract_types._matching import NamePattern, NonEmptyListField
 from pytest_ssot.contract_types._source_index import (
     Definition,
     Located,
     ModuleFacts,
     Resolver,
+    definition_question,
 )
 from pytest_ssot.model import Violation
 
@@ -246,13 +246,12 @@ class SingleSourceContract(SsotContract):
         exported = _canonical_classes(resolver, canonical)
         if not exported:
             return []
-        regex = re.compile(class_regex(frozenset(exported)))
+        question = definition_question([NamePattern(n) for n in sorted(exported)], ("class",))
         findings = []
-        # Shims are reported by check 2 already, whatever they define.
+        # Shims are reported by check 2 already, whatever they define. Only files that
+        # write one of the names after ``class`` are parsed.
         for module in modules:
-            if module in shims or not self.index.text_matches(
-                module, regex, literals=sorted(exported)
-            ):
+            if module in shims or not self.index.may_define(module, question):
                 continue
             facts = resolver.facts(module)
             if facts is None:

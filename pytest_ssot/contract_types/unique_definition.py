@@ -9,7 +9,6 @@ as long as it is *defined* in one. Every further definition is a
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,11 @@ from pytest_ssot.contract_types._common import (
     parse_error,
 )
 from pytest_ssot.contract_types._matching import NamePattern, NamePatternField, NonEmptyListField
-from pytest_ssot.contract_types._source_index import Definition, ParseFailure
+from pytest_ssot.contract_types._source_index import (
+    Definition,
+    ParseFailure,
+    definition_question,
+)
 from pytest_ssot.model import Violation
 
 
@@ -64,14 +67,13 @@ class UniqueDefinitionContract(SsotContract):
             option="canonical_modules",
         )
 
-        regex = re.compile("|".join(f"(?:{p.definition_regex()})" for p in patterns))
-        # A file can define a matching name only if it holds each pattern's literal part.
-        literals = [p.literal for p in patterns] if all(p.literal for p in patterns) else []
+        # Only files that write a matching name after class/def are parsed.
+        question = definition_question(patterns)
         places: dict[str, list[_Place]] = {}
         failures: list[Violation] = []
         for module in sorted(files):
             path = files[module] or self.index.module_file(module)
-            if path is None or not self.index.text_matches(module, regex, path, literals):
+            if path is None or not self.index.may_define(module, question, path):
                 continue
             facts = self.index.facts(module, path)
             if isinstance(facts, ParseFailure):
