@@ -50,7 +50,17 @@ PINS = {
     "import-linter": "2.17",
     "grimp": "3.20",
 }
-SECTIONS = ("sympy", "django", "bigapp", "startup", "construction", "watcher", "xdist", "scale")
+SECTIONS = (
+    "sympy",
+    "django",
+    "bigapp",
+    "ssot",
+    "startup",
+    "construction",
+    "watcher",
+    "xdist",
+    "scale",
+)
 SCALE_SIZES = (2_000, 10_000, 50_000)  # the generator needs about 1,500 at least
 COMMAND_TIMEOUT = 900  # seconds, per command
 
@@ -62,6 +72,7 @@ TARGETS = {
     "startup_ms": 5.0,
     "construction_ns": 2000.0,
     "watcher_percent": 5.0,
+    "ssot_ratio": 0.3,
 }
 
 SYMPY_CONTRACTS = """\
@@ -417,6 +428,7 @@ class LintRun:
     modules: int
     imports: int
     phase_ms: float | None  # graph build + checks, from --show-timings
+    ssot_ratio: float | None = None  # the contracts' check times over the graph build
 
 
 @dataclass
@@ -429,6 +441,7 @@ class PytestRun:
     reused: bool
     build_ms: float | None = None  # from --ssot-report, on the runs that write one
     check_ms: float | None = None
+    report: dict[str, Any] | None = None
 
     @property
     def phase_ms(self) -> float | None:
@@ -542,6 +555,7 @@ def run_lint(runner: Runner, target: Target) -> LintRun:
     build = LINT_BUILD_TIME.search(text)
     checks = [float(m.group(2)) for m in LINT_CONTRACT_TIME.finditer(text)]
     phase = (float(build.group(1)) + sum(checks)) * 1000 if build and checks else None
+    built = float(build.group(1)) if build else 0.0
     return LintRun(
         sample,
         kept=int(summary.group(1)),
@@ -549,6 +563,7 @@ def run_lint(runner: Runner, target: Target) -> LintRun:
         modules=int(analyzed.group(1)),
         imports=int(analyzed.group(2)),
         phase_ms=phase,
+        ssot_ratio=sum(checks) / built if built and checks else None,
     )
 
 
@@ -585,6 +600,7 @@ def run_pytest(runner: Runner, target: Target, report_label: str | None = None) 
         if not report_path.is_file():
             raise BenchError(f"pytest --ssot wrote no report to {report_path}")
         report = json.loads(report_path.read_text())
+        run.report = report
         run.reused = all(bool(g.get("reused") or g.get("from_cache")) for g in report["graphs"])
         run.build_ms = sum(float(g["build_ms"]) for g in report["graphs"])
         run.check_ms = sum(float(c["check_ms"]) for c in report["contracts"])
@@ -1052,6 +1068,136 @@ def bench_scale(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[s
     return found
 
 
+def ssot_phase(run: PytestRun) -> dict[str, float]:
+    """The graph build and the SSOT contracts' own check times from a run's report."""
+    assert run.report is not None
+    build = sum(float(g["build_ms"]) for g in run.report["graphs"])
+    checks = sum(float(c["check_ms"]) for c in run.report["contracts"])
+    return {"build_ms": build, "check_ms": checks, "ratio": checks / build if build else 0.0}
+
+
+def bench_ssot(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """The SSOT contract types on ``backend`` (bench/generate.py --ssot): about 4,000 modules
+    and 60 MB, one ``single_source`` and one ``unique_definition`` contract.
+
+    Per run: lint-imports cold, pytest-ssot cold, warm, then one file edited (a comment
+    on top), lint-imports and pytest-ssot once more; the pytest runs with a report, for
+    the graph build and the contracts' own check times.
+    """
+    folder = GENERATED.parent / "generated-ssot"
+    log("ssot: generating (or reusing) backend, about 4,000 modules and 60 MB")
+    manifest = generate.generate_ssot(folder)
+    target = Target(
+        "backend", generate.SSOT_CONTRACTS, pythonpath=folder, edited=generate.SSOT_EDITED_MODULE
+    )
+    prepare_project(target)
+    samples: dict[str, list[Any]] = {}
+    path = folder / target.edited
+    original = path.read_bytes()
+    for index in range(runs):
+        clear_caches(target, "pytest")
+        clear_caches(target, "lint")
+        try:
+            lint_cold = run_lint(runner, target)
+            cold = run_pytest(runner, target, f"ssot-cold-{index}")
+            compare_verdicts(target, lint_cold, cold)
+            warm = run_pytest(runner, target, f"ssot-warm-{index}")
+            path.write_bytes(b"# edited by bench/run.py\n" + original)
+            lint_edit = run_lint(runner, target)
+            edit = run_pytest(runner, target, f"ssot-edit-{index}")
+        finally:
+            path.write_bytes(original)
+        cold_phase, edit_phase = ssot_phase(cold), ssot_phase(edit)
+        one: dict[str, Any] = {
+            "lint_cold_s": lint_cold.sample.wall_s,
+            "lint_cold_phase_ms": lint_cold.phase_ms,
+            "lint_cold_ratio": lint_cold.ssot_ratio,
+            "cold_s": cold.sample.wall_s,
+            "cold": cold_phase,
+            "warm_s": warm.sample.wall_s,
+            "warm_phase_ms": warm.phase_ms,
+            "warm_reused": warm.reused,
+            "lint_edit_s": lint_edit.sample.wall_s,
+            "edit_s": edit.sample.wall_s,
+            "edit": edit_phase,
+        }
+        for key, value in one.items():
+            samples.setdefault(key, []).append(value)
+        log(
+            f"ssot: run {index + 1}/{runs}: contracts/graph cold {cold_phase['ratio']:.2f}x, "
+            f"after an edit {edit_phase['ratio']:.2f}x"
+        )
+
+    def med(key: str, part: str | None = None) -> float:
+        values = [v[part] if part else v for v in samples[key]]
+        return median([float(v) for v in values if v is not None])
+
+    return {
+        "modules": manifest["modules"],
+        "bytes": manifest["bytes"],
+        "cold_ratio": med("cold", "ratio"),
+        "cold_check_ms": med("cold", "check_ms"),
+        "cold_build_ms": med("cold", "build_ms"),
+        "lint_cold_ratio": med("lint_cold_ratio") if any(samples["lint_cold_ratio"]) else None,
+        "cold_wall_ratio": median(
+            [a / b for a, b in zip(samples["cold_s"], samples["lint_cold_s"], strict=True)]
+        ),
+        "cold_s": med("cold_s"),
+        "lint_cold_s": med("lint_cold_s"),
+        "warm_phase_ms": med("warm_phase_ms"),
+        "warm_reused": all(samples["warm_reused"]),
+        "edit_ratio": med("edit", "ratio"),
+        "edit_check_ms": med("edit", "check_ms"),
+        "edit_build_ms": med("edit", "build_ms"),
+        "edit_wall_ratio": median(
+            [a / b for a, b in zip(samples["edit_s"], samples["lint_edit_s"], strict=True)]
+        ),
+        "edit_s": med("edit_s"),
+        "lint_edit_s": med("lint_edit_s"),
+        "samples": samples,
+    }
+
+
+def ssot_figures(data: Mapping[str, Any]) -> list[Figure]:
+    lint = data.get("lint_cold_ratio")
+    size = f"{data['modules']:,} modules, {data['bytes'] / 1e6:.0f} MB"
+    return [
+        at_most(
+            "backend: SSOT contracts / graph build, cold",
+            data["cold_ratio"],
+            "x",
+            TARGETS["ssot_ratio"],
+            f"{data['cold_check_ms']:.0f} ms vs {data['cold_build_ms']:.0f} ms ({size})"
+            + (f"; lint-imports {lint:.2f}x" if lint is not None else ""),
+        ),
+        Figure(
+            "backend: cold wall time / lint-imports",
+            data["cold_wall_ratio"],
+            "x",
+            note=f"{data['cold_s']:.2f} s vs {data['lint_cold_s']:.2f} s",
+        ),
+        Figure(
+            "backend: warm contract phase",
+            data["warm_phase_ms"],
+            "ms",
+            note="results reused, no file parsed" if data["warm_reused"] else "checked again",
+        ),
+        Figure(
+            "backend: one file edited: SSOT contracts / graph build",
+            data["edit_ratio"],
+            "x",
+            note=f"{data['edit_check_ms']:.0f} ms vs {data['edit_build_ms']:.0f} ms "
+            "(stored facts: only the edited file read)",
+        ),
+        Figure(
+            "backend: one file edited / lint-imports",
+            data["edit_wall_ratio"],
+            "x",
+            note=f"{data['edit_s']:.2f} s vs {data['lint_edit_s']:.2f} s",
+        ),
+    ]
+
+
 def bench_xdist(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     copy_root = WORK / "example-copy"
     shutil.rmtree(copy_root, ignore_errors=True)
@@ -1225,6 +1371,8 @@ def all_figures(results: Mapping[str, Any]) -> list[Figure]:
     for name in ("sympy", "django", "bigapp"):
         if name in results:
             figures += contract_figures(results[name])
+    if "ssot" in results:
+        figures += ssot_figures(results["ssot"])
     for size, data in results.get("scale", {}).items():
         phase, wall = data["phase_ms"], data["wall_s"]
         for kind in ("cold", "warm", "edit", "import"):
@@ -1442,6 +1590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "watcher": bench_watcher,
         "xdist": lambda: bench_xdist(runner, args.runs, log),
         "scale": lambda: bench_scale(runner, args.runs, log),
+        "ssot": lambda: bench_ssot(runner, args.runs, log),
     }
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
