@@ -21,6 +21,7 @@ A file that does not parse gives a ``ParseFailure`` instead of facts; it never r
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import os
 import re
@@ -615,7 +616,11 @@ def definition_question(
     """The question "may this file define one of ``names``" for ``SourceCache.may_define``."""
     literals = [name.literal.encode() for name in names]
     return DefinitionQuestion(
-        key=f"{'|'.join(keywords)}:{','.join(n.text for n in names)}",
+        # A digest: the key is stored once per file between runs, and a contract can name
+        # dozens of classes.
+        key=hashlib.blake2b(
+            f"{'|'.join(keywords)}:{','.join(n.text for n in names)}".encode(), digest_size=8
+        ).hexdigest(),
         keywords=tuple(keywords),
         exact=frozenset(n.text for n in names if n.is_exact),
         patterns=tuple(n for n in names if not n.is_exact),
