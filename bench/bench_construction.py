@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_ssot.model import Finding, Phase
-from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import ManagerSpec, parse_managers
 from pytest_ssot.runtime.phase import PhaseTracker
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915  a benchmark sc
         phases = PhaseTracker()
         phases._set(Phase("call", "bench.py::test_bench"))
         findings: list[Finding] = []
-        tracker = InstanceTracker(_specs(), phases, findings.append, Paths(Path(tmp)))
+        tracker = InstanceTracker(_specs(), phases, findings.append, ProjectFiles(Path(tmp)))
         tracker.install()
         try:
             assert tracker.is_wrapped(m.Tracked) and not tracker.is_wrapped(m.Untracked)

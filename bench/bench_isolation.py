@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.model import Finding, Phase
-from pytest_ssot.runtime.instances.sites import Paths
+from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.managers import parse_managers
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         specs = parse_managers(tomllib.loads(DECLARATIONS), "bench.toml", DECLARATIONS)
         phases = PhaseTracker()
         found: list[Finding] = []
-        tracker = InstanceTracker(specs, phases, found.append, Paths(folder))
+        tracker = InstanceTracker(specs, phases, found.append, ProjectFiles(folder))
         tracker.install()
         try:
             module: Any = __import__(MODULE)

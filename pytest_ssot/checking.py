@@ -45,6 +45,7 @@ from pytest_ssot.model import (
     SsotError,
     Violation,
 )
+from pytest_ssot.paths import display_path
 from pytest_ssot.result_cache import (
     CACHE_FORMAT,
     SourceState,
@@ -65,7 +66,6 @@ from pytest_ssot.result_cache import (
     stored_results,
 )
 from pytest_ssot.serialize import result_to_dict
-from pytest_ssot.sources import display_path
 from pytest_ssot.syspath import importable_from
 
 if TYPE_CHECKING:

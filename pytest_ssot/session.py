@@ -26,6 +26,7 @@ from pytest_ssot.model import (
     Phase,
     SsotError,
 )
+from pytest_ssot.paths import display_path
 from pytest_ssot.reporting.github import (
     RuntimeSite,
     annotation_lines,
@@ -56,7 +57,7 @@ from pytest_ssot.serialize import (
     stats_to_dict,
 )
 from pytest_ssot.settings import RuntimeSettings, Settings
-from pytest_ssot.sources import LoadedFile, display_path, load_sources, project_config_path
+from pytest_ssot.sources import LoadedFile, load_sources, project_config_path
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
     from pytest_ssot.fixing.runner import Fixer, FixRun
@@ -719,7 +720,7 @@ class SsotSession:
             shown = display_path(settings.report, settings.rootdir)
             try:
                 write_report(settings.report, report)
-                written.append(f"report written to {shown_path(settings)}")
+                written.append(f"report written to {shown}")
             except (OSError, SsotError) as exc:
                 errors.append(f"cannot write the JSON report {shown}: {_reason(exc)}")
         entries: tuple[dict[str, Any], ...] = ()
@@ -1075,15 +1076,6 @@ class XdistController:
 
 def finding_identity(finding: Finding) -> tuple[str, str, str, str]:
     return (finding.check, finding.fingerprint, finding.phase.when, finding.phase.nodeid)
-
-
-def shown_path(settings: Settings) -> str:
-    """The report path as given: relative inside the rootdir, absolute outside it."""
-    assert settings.report is not None
-    try:
-        return settings.report.relative_to(settings.rootdir).as_posix()
-    except ValueError:
-        return str(settings.report)
 
 
 def _reason(exc: Exception) -> str:

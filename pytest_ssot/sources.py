@@ -22,6 +22,7 @@ from typing import Any
 
 from pytest_ssot.fileio import FileError, read_text
 from pytest_ssot.model import ConfigError, ContractSource, ContractSpec, SessionOptions
+from pytest_ssot.paths import display_path
 
 INI_SECTION = "importlinter"
 CONTRACT_PREFIX = "importlinter:contract:"
@@ -41,15 +42,6 @@ class RawFile:
     path: Path
     session: Mapping[str, Any] | None
     contracts: tuple[tuple[dict[str, Any], int], ...]  # (options, line)
-
-
-def display_path(path: Path, rootdir: Path) -> str:
-    """The path as users see it in node ids: relative to the rootdir, with forward slashes."""
-    try:
-        rel = os.path.relpath(path, rootdir)
-    except ValueError:  # another drive on Windows
-        rel = str(path)
-    return rel.replace(os.sep, "/")
 
 
 def derive_contract_id(name: str) -> str:

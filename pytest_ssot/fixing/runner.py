@@ -26,9 +26,9 @@ from pytest_ssot.fixing.apply import FileOutcome, fix_files
 from pytest_ssot.fixing.homes import HomeFinder
 from pytest_ssot.fixing.plan import FIXABLE_TYPES, Edge, FixPlan, Planner, last_edge
 from pytest_ssot.model import ContractResult, ContractSpec, SsotError, Violation
+from pytest_ssot.paths import display_path
 from pytest_ssot.reporting.json_report import contract_roles
 from pytest_ssot.result_cache import read_json_object, shown_fixes_data, stored_shown_fixes
-from pytest_ssot.sources import display_path
 from pytest_ssot.syspath import importable_from
 
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from pytest_ssot.model import Finding
+from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.checks import ALLOW_MARKER as ALLOW_SHARED_MARKER
 from pytest_ssot.runtime.isolation.report import OUTLIVED, SHARED, UNMATCHED_SHARED_OK, SharedPair
@@ -151,8 +151,8 @@ class ManagerChecks:
         self.findings = findings
         self.merged: dict[str, dict[str, Any]] = {}
         """Per-manager summary state sent by pytest-xdist workers (on the controller)."""
-        paths = Paths(settings.rootdir, list(settings.python_files))
-        self.tracker = InstanceTracker(list(specs), phases, findings.record, paths)
+        files = ProjectFiles(settings.rootdir, test_patterns=settings.python_files)
+        self.tracker = InstanceTracker(list(specs), phases, findings.record, files)
         self.tracker.install()
         self.shared_now: Callable[[str | None], list[SharedPair]] | None = None
         """Set by the session to the isolation check's on-demand walk."""

@@ -30,7 +30,8 @@ from typing import Any
 
 from pytest_ssot.fileio import FileError, read_text
 from pytest_ssot.model import ConfigError
-from pytest_ssot.sources import display_path, expand_contract_paths, is_dotted_name
+from pytest_ssot.paths import display_path
+from pytest_ssot.sources import expand_contract_paths, is_dotted_name
 
 PROCESS = "process"
 TEST = "test"

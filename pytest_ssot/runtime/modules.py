@@ -1,7 +1,8 @@
 """The project's files as the import system and the import graph see them.
 
-- ``ProjectLayout``: where the root packages live, which files are project code,
-  and which module name a file stands for (the importer of a runtime import).
+- ``ProjectLayout``: where the root packages live, which files are project code
+  (``paths.ProjectFiles``, the rule the manager checks apply too), and which module
+  name a file stands for (the importer of a runtime import).
 - ``find_double_loads``: source files that back two module objects in
   ``sys.modules`` under different names (two class objects for one class).
 - ``find_hidden_folders``: folders inside the root packages that hold ``.py``
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from pytest_ssot.installed import PackageNotFound, package_folders
+from pytest_ssot.paths import OWN_FOLDERS, ProjectFiles, display_path
 from pytest_ssot.syspath import importable_from
 
 SKIPPED_DIRS = frozenset({"__pycache__"})
@@ -47,12 +48,6 @@ def absolute(path: str | Path) -> str:
     frame file, where building Path objects would be most of the cost.
     """
     return os.path.abspath(path)  # noqa: PTH100
-
-
-def _default_excluded() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    return tuple(sorted({absolute(d) for d in dirs}))
 
 
 def _is_under(path: str, folders: Iterable[str]) -> bool:
@@ -96,39 +91,14 @@ class ProjectLayout:
             ((d, name) for name, dirs in self.package_dirs.items() for d in dirs),
             key=lambda pair: -len(pair[0]),
         )
-        self._root_dirs = tuple(d for d, _ in self._roots)
-        base = _default_excluded() if excluded is None else tuple(excluded)
-        # A virtualenv inside the project is not the project.
-        self.excluded = tuple(absolute(p) for p in base if not self._is_root(p))
-        # pytest-ssot's own frames are never "the module that caused" an import.
-        own = Path(absolute(__file__)).parent.parent
-        self.own = tuple({str(own), str(own.resolve())})
+        self.files = ProjectFiles(self.rootdir, (d for d, _ in self._roots), excluded=excluded)
+        """The rule for which files are project code (shared with the manager checks)."""
         self._files: dict[str, FileInfo | None] = {}
         self._dirs: dict[str, str | None] = {}
 
     @classmethod
     def discover(cls, rootdir: Path, roots: Iterable[str]) -> ProjectLayout:
         return cls(rootdir, find_package_dirs(rootdir, roots))
-
-    def _is_root(self, path: str) -> bool:
-        path = absolute(path)
-        return any(d == path or d.startswith(path + os.sep) for d, _ in self._roots)
-
-    # -- paths ------------------------------------------------------------------
-
-    def display(self, path: str) -> str:
-        if _is_under(path, (self.rootdir,)):
-            return os.path.relpath(path, self.rootdir).replace(os.sep, "/")
-        return path
-
-    def is_project_path(self, path: str) -> bool:
-        """Inside a root package (wherever it is installed), or inside the rootdir and not
-        an installed or standard library."""
-        if _is_under(path, self._root_dirs):
-            return True  # a root package installed into site-packages is still the project
-        if _is_under(path, self.excluded) or _blocked(path):
-            return False
-        return _is_under(path, (self.rootdir,))
 
     def classify_module(self, filename: str, module: object) -> FileInfo | None:
         """A frame of a root package's module found by its name, not its path.
@@ -147,8 +117,13 @@ class ProjectLayout:
         info: FileInfo | None = None
         if filename and not filename.startswith("<"):
             path = absolute(filename)
-            if not _is_under(path, self.own):
-                info = FileInfo(path, self.display(path), module, module.partition(".")[0])
+            if not _is_under(path, OWN_FOLDERS):
+                info = FileInfo(
+                    path,
+                    display_path(path, self.rootdir, outside="as-given"),
+                    module,
+                    module.partition(".")[0],
+                )
         self._files[key] = info
         return info
 
@@ -169,15 +144,19 @@ class ProjectLayout:
         if not filename or filename.startswith("<"):
             return None
         path = absolute(filename)
-        if not self.is_project_path(path) or _is_under(path, self.own):
+        if not self.files.is_project(path):
             return None
         for folder, root in self._roots:
             if _is_under(path, (folder,)):
                 module = _dotted(root, Path(os.path.relpath(path, folder)).parts)
                 hidden = self._hidden_folder(folder, str(Path(path).parent))
-                return FileInfo(path, self.display(path), module, root, hidden)
+                return FileInfo(
+                    path, display_path(path, self.rootdir, outside="as-given"), module, root, hidden
+                )
         rel = Path(os.path.relpath(path, self.rootdir)).parts
-        return FileInfo(path, self.display(path), _dotted("", rel), None)
+        return FileInfo(
+            path, display_path(path, self.rootdir, outside="as-given"), _dotted("", rel), None
+        )
 
     def _hidden_folder(self, root_folder: str, folder: str) -> str | None:
         """The top-most folder between the root package and ``folder`` lacking ``__init__.py``."""
@@ -190,16 +169,11 @@ class ProjectLayout:
         if above is not None:
             result: str | None = above
         elif not Path(folder).name.isidentifier() or not (Path(folder) / "__init__.py").is_file():
-            result = self.display(folder)
+            result = display_path(folder, self.rootdir, outside="as-given")
         else:
             result = None
         self._dirs[folder] = result
         return result
-
-
-def _blocked(path: str) -> bool:
-    parts = Path(path).parts
-    return "site-packages" in parts or "dist-packages" in parts
 
 
 def _dotted(root: str, rel_parts: Sequence[str]) -> str:
@@ -267,7 +241,7 @@ def find_double_loads(
 
     Aliases (one module object under two names, as ``sys.modules['old'] = new``
     shims do) are not double loads: they share their classes. Only files of the
-    project (``layout.is_project_path``) are considered. A name that ``allowed``
+    project (``layout.files.is_project``) are considered. A name that ``allowed``
     accepts is left out; a file is reported while two copies remain.
     """
     by_file: dict[str, dict[int, list[str]]] = {}
@@ -281,7 +255,7 @@ def find_double_loads(
         if not isinstance(file, str) or not file:
             continue
         path = absolute(file)
-        if not layout.is_project_path(path):
+        if not layout.files.is_project(path):
             continue
         real = _realpath(path, real_dirs)
         by_file.setdefault(real, {}).setdefault(id(module), []).append(name)
@@ -294,7 +268,7 @@ def find_double_loads(
         found.append(
             DoubleLoad(
                 file=real,
-                display=layout.display(real),
+                display=display_path(real, layout.rootdir, outside="as-given"),
                 copies=tuple(
                     sorted(
                         (_copy(names, real, sys_path, layout) for names in kept),
@@ -349,7 +323,7 @@ def explain(name: str, real_file: str, sys_path: Sequence[str]) -> list[str]:
 def _entry_display(entry: str, layout: ProjectLayout) -> str:
     if not entry:
         return "'' (the current directory)"
-    shown = layout.display(absolute(entry))
+    shown = display_path(absolute(entry), layout.rootdir, outside="as-given")
     return "the rootdir" if shown == "." else shown
 
 
@@ -436,7 +410,14 @@ def _scan_package(
             continue
         count = _count_python_files(entry.path)
         if count:
-            out.append(HiddenFolder(entry.path, layout.display(entry.path), child, count))
+            out.append(
+                HiddenFolder(
+                    entry.path,
+                    display_path(entry.path, layout.rootdir, outside="as-given"),
+                    child,
+                    count,
+                )
+            )
 
 
 def _count_python_files(folder: str) -> int:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_ssot.model import Finding, Phase
+from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.instances.report import BYPASS, DUPLICATE
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.managers import parse_managers
 from pytest_ssot.runtime.phase import PhaseTracker
@@ -105,7 +105,7 @@ def app(tmp_path: Path) -> Iterator[tuple[ModuleType, InstanceTracker, list[Find
     phases = PhaseTracker()
     phases._set(Phase("call", "test_unit.py::test_x"))
     findings: list[Finding] = []
-    tracker = InstanceTracker(specs, phases, findings.append, Paths(tmp_path))
+    tracker = InstanceTracker(specs, phases, findings.append, ProjectFiles(tmp_path))
     sys.path.insert(0, str(tmp_path))
     try:
         tracker.install()

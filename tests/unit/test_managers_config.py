@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.model import ConfigError
+from pytest_ssot.paths import ProjectFiles, display_path
 from pytest_ssot.runtime.instances.keys import UNRESOLVED, Binder, read_key
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
 from pytest_ssot.runtime.managers import (
     KNOWN_KEYS,
@@ -377,10 +377,10 @@ def test_binder_accepts_any_name_through_kwargs() -> None:
 
 
 def test_paths_show_project_files_relative_and_know_test_files(tmp_path: Path) -> None:
-    paths = Paths(tmp_path, ["check_*.py"])
+    paths = ProjectFiles(tmp_path, test_patterns=["check_*.py"])
     inside = str(tmp_path / "app" / "mod.py")
-    assert paths.display(inside) == "app/mod.py"
-    assert paths.display("/elsewhere/x.py") == "/elsewhere/x.py"
+    assert display_path(inside, tmp_path, outside="as-given") == "app/mod.py"
+    assert display_path("/elsewhere/x.py", tmp_path, outside="as-given") == "/elsewhere/x.py"
     assert paths.is_project(inside)
     assert not paths.is_project(str(tmp_path / ".venv/lib/site-packages/x.py"))
     assert not paths.is_project("/elsewhere/x.py")

@@ -8,7 +8,8 @@ from types import CodeType
 from typing import Any, NamedTuple
 
 from pytest_ssot.model import Phase
-from pytest_ssot.runtime.instances.sites import SHOWN_FRAMES, Paths, Site, line_of
+from pytest_ssot.paths import ProjectFiles, display_path
+from pytest_ssot.runtime.instances.sites import SHOWN_FRAMES, Site, line_of
 
 Raw = tuple[Any, ...]
 """An InstanceRecord's fields in a plain tuple: what the hot path makes and stores."""
@@ -64,7 +65,7 @@ class InstanceRecord(NamedTuple):
     """None: the class does not support weak references."""
     seq: int
     window: tuple[str, ...]
-    paths: Paths
+    files: ProjectFiles
 
     @property
     def cls(self) -> type | None:
@@ -88,7 +89,8 @@ class InstanceRecord(NamedTuple):
     def _site_at(self, index: int) -> Site:
         code: CodeType = self.frames[index]
         line = line_of(code, self.frames[index + 1])
-        return Site(self.paths.display(code.co_filename), line, code.co_name, code.co_filename)
+        shown = display_path(code.co_filename, self.files.rootdir, outside="as-given")
+        return Site(shown, line, code.co_name, code.co_filename)
 
     @property
     def site(self) -> Site | None:
@@ -100,7 +102,7 @@ class InstanceRecord(NamedTuple):
         shown: list[Site] = []
         for index in range(0, len(self.frames), 2):
             code: CodeType = self.frames[index]
-            if index == 0 or self.paths.is_project(code.co_filename):
+            if index == 0 or self.files.is_project(code.co_filename):
                 shown.append(self._site_at(index))
             if len(shown) >= SHOWN_FRAMES:
                 break
@@ -112,7 +114,7 @@ class InstanceRecord(NamedTuple):
         text = f"{key_text}={self.key!r}"
         return f"{text} ({self.key_note})" if self.key_note else text
 
-    def __repr__(self) -> str:  # the frames and paths are noise
+    def __repr__(self) -> str:  # the frames and files are noise
         site = self.site
         where = site.render() if site else "?"
         name = self.kind.qualname

@@ -18,6 +18,7 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from pytest_ssot.model import Finding
+from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
 from pytest_ssot.runtime.instances.counting import (
     PLAIN_KEYS,
@@ -54,7 +55,6 @@ from pytest_ssot.runtime.instances.report import (
     declaration_finding,
     declaration_fingerprint,
 )
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
 from pytest_ssot.runtime.managers import ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import PhaseTracker
@@ -68,12 +68,12 @@ class InstanceTracker:
         specs: Iterable[ManagerSpec],
         phases: PhaseTracker,
         report: Callable[[Finding], None],
-        paths: Paths,
+        files: ProjectFiles,
     ) -> None:
         self.rules = [ManagerRule(spec) for spec in specs]
         self.phases = phases
         self.report = report
-        self.paths = paths
+        self.files = files
         self.active = False
         self.local = threading.local()
         self._lock = threading.RLock()
@@ -374,7 +374,7 @@ class InstanceTracker:
                     ref: LiveRef | None = LiveRef(obj, gone)
                 else:
                     ref = None
-                raw = (rule.name, kind, key, note, phase, frames, ref, seq, window, self.paths)
+                raw = (rule.name, kind, key, note, phase, frames, ref, seq, window, self.files)
                 if ref is not None:
                     ref.oid = oid
                     if bucket is not None:
@@ -434,7 +434,7 @@ class InstanceTracker:
                     return True
         if not frames:
             return True  # created by the interpreter itself: nothing to blame
-        if rule.spec.allow_direct_in_tests and self.paths.is_test_file(frames[0].co_filename):
+        if rule.spec.allow_direct_in_tests and self.files.is_test_file(frames[0].co_filename):
             return True
         frame = rest.f_back if rest is not None else None  # beyond the frames kept
         while codes and frame is not None:

@@ -14,6 +14,7 @@ are reported with the chain of referrers that keeps them alive.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import itertools
 import sys
@@ -24,10 +25,10 @@ from typing import Any
 import pytest
 
 from pytest_ssot.model import Phase
+from pytest_ssot.paths import display_path
 from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.records import LiveInstance
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.kinds import CONTAINER, OBJECT, Kinds
 from pytest_ssot.runtime.isolation.referrers import referrer_chain
@@ -69,8 +70,11 @@ class IsolationChecks:
         self.findings = findings
         self.tracker = tracker
         self.complete = complete
-        self.paths: Paths = tracker.paths
-        self.kinds = Kinds(self.paths.is_project)
+        self.files = tracker.files
+        self.kinds = Kinds(self.files.is_project)
+        self._shown = functools.partial(
+            display_path, rootdir=self.files.rootdir, outside="as-given"
+        )
         self.shared_rules = [
             r for r in tracker.rules if r.spec.key is not None and r.spec.shared_state
         ]
@@ -162,7 +166,7 @@ class IsolationChecks:
         cache_key = (cls.__module__, cls.__qualname__, reach.attribute, pair.is_object)
         where = self._where.get(cache_key)
         if where is None:
-            where = describe_where(pair.obj_type, reach, self.paths, pair.is_object)
+            where = describe_where(pair.obj_type, reach, self.files, pair.is_object)
             self._where[cache_key] = where
         return dataclasses.replace(pair, where=where)
 
@@ -208,7 +212,7 @@ class IsolationChecks:
                 ignore: list[Any] = [records]
                 if isinstance(funcargs, dict):
                     ignore.append(funcargs)  # pytest drops the fixture values after this
-                chain = referrer_chain(obj, ignore, self.paths.display)
+                chain = referrer_chain(obj, ignore, self._shown)
                 del obj
                 if chain is not None:
                     self.findings.record(outlived_finding(spec, record, chain, phase))

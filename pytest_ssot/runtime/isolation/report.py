@@ -10,9 +10,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from pytest_ssot.model import Finding, Phase
+from pytest_ssot.paths import ProjectFiles, display_path
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import render_record
-from pytest_ssot.runtime.instances.sites import Paths
 from pytest_ssot.runtime.isolation.referrers import Chain
 from pytest_ssot.runtime.isolation.walk import Reach
 from pytest_ssot.runtime.managers import ManagerSpec
@@ -123,7 +123,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(body + r"(?:$|[.\[])")
 
 
-def class_site(cls: type, paths: Paths, attribute: str = "") -> Where:
+def class_site(cls: type, files: ProjectFiles, attribute: str = "") -> Where:
     """The file and line of a class (or of one of its attributes), if the source is there."""
     module = sys.modules.get(cls.__module__)
     filename = getattr(module, "__file__", None)
@@ -142,20 +142,20 @@ def class_site(cls: type, paths: Paths, attribute: str = "") -> Where:
                 if assign.match(text):
                     line = start + offset
                     break
-    shown = paths.display(filename)
+    shown = display_path(filename, files.rootdir, outside="as-given")
     return Where(f"{shown}:{line}" if line else shown, shown, line)
 
 
-def describe_where(obj_type: type, reach: Reach, paths: Paths, kinds_object: bool) -> Where:
+def describe_where(obj_type: type, reach: Reach, files: ProjectFiles, kinds_object: bool) -> Where:
     if reach.class_attribute_of is not None:
-        site = class_site(reach.class_attribute_of, paths, reach.attribute)
+        site = class_site(reach.class_attribute_of, files, reach.attribute)
         return Where(
             f"a class attribute of {_qualified(reach.class_attribute_of)}, defined at {site.text}",
             site.file,
             site.line,
         )
     if kinds_object:
-        site = class_site(obj_type, paths)
+        site = class_site(obj_type, files)
         return Where(
             f"an instance of {_qualified(obj_type)} (class defined at {site.text})",
             site.file,
