@@ -14,7 +14,12 @@ prints them with ``render_broken_contract``. The finding kinds are listed in
 ``KINDS`` and explained in docs/contract-types.md.
 
 Layering: this package imports only the standard library, import-linter's
-public API for contract types, grimp and ``pytest_ssot.model``.
+public API for contract types, grimp and the bottom layer of pytest-ssot
+(``model``, ``expressions``, ``installed``). Inside it (the contract
+``contract-types-layers`` in pyproject.toml): ``single_source`` and
+``unique_definition`` on top, independent of each other; ``_common`` (options,
+finding kinds, ignores, rendering) below them; ``_matching`` (patterns) and
+``_source_index`` (what source files define, cached) at the bottom.
 """
 
 from __future__ import annotations
