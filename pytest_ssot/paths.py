@@ -44,12 +44,10 @@ def display_path(
     given = os.fspath(path)
     absolute = os.path.abspath(given)  # noqa: PTH100
     root = os.path.abspath(rootdir)  # noqa: PTH100
-    if _is_under(absolute, (root,)):
-        return (
-            "."
-            if absolute == root
-            else absolute[len(root.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
-        )
+    if absolute == root:
+        return "."
+    if is_under(absolute, (root,)):
+        return absolute[len(root.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
     if outside == "as-given":
         return given
     try:
@@ -59,7 +57,8 @@ def display_path(
     return relative.replace(os.sep, "/")
 
 
-def _is_under(path: str, folders: Iterable[str]) -> bool:
+def is_under(path: str, folders: Iterable[str]) -> bool:
+    """``path`` is one of ``folders`` or inside one (absolute, normalised strings)."""
     return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
 
@@ -98,7 +97,7 @@ class ProjectFiles:
         self.excluded = tuple(
             folder
             for folder in (os.path.abspath(p) for p in base)  # noqa: PTH100
-            if not any(_is_under(root, (folder,)) for root in self.root_folders)
+            if not any(is_under(root, (folder,)) for root in self.root_folders)
         )
         self.test_patterns = tuple(test_patterns)
         self._project: dict[str, bool] = {}
@@ -112,13 +111,13 @@ class ProjectFiles:
         return known
 
     def _judge(self, path: str) -> bool:
-        if _is_under(path, OWN_FOLDERS):
+        if is_under(path, OWN_FOLDERS):
             return False
-        if _is_under(path, self.root_folders):
+        if is_under(path, self.root_folders):
             return True
-        if _is_under(path, self.excluded) or any(part in path for part in _LIBRARY_PARTS):
+        if is_under(path, self.excluded) or any(part in path for part in _LIBRARY_PARTS):
             return False
-        return _is_under(path, self._rootdirs)
+        return is_under(path, self._rootdirs)
 
     def is_test_file(self, filename: str) -> bool:
         """A ``conftest.py`` or a file that pytest's ``python_files`` patterns collect."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pytest_ssot.installed import PackageNotFound, package_folders
-from pytest_ssot.paths import OWN_FOLDERS, ProjectFiles, display_path
+from pytest_ssot.paths import OWN_FOLDERS, ProjectFiles, display_path, is_under
 from pytest_ssot.syspath import importable_from
 
 SKIPPED_DIRS = frozenset({"__pycache__"})
@@ -48,10 +48,6 @@ def absolute(path: str | Path) -> str:
     frame file, where building Path objects would be most of the cost.
     """
     return os.path.abspath(path)  # noqa: PTH100
-
-
-def _is_under(path: str, folders: Iterable[str]) -> bool:
-    return any(path == f or path.startswith(f + os.sep) for f in folders)
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ class ProjectLayout:
         info: FileInfo | None = None
         if filename and not filename.startswith("<"):
             path = absolute(filename)
-            if not _is_under(path, OWN_FOLDERS):
+            if not is_under(path, OWN_FOLDERS):
                 info = FileInfo(
                     path,
                     display_path(path, self.rootdir, outside="as-given"),
@@ -147,7 +143,7 @@ class ProjectLayout:
         if not self.files.is_project(path):
             return None
         for folder, root in self._roots:
-            if _is_under(path, (folder,)):
+            if is_under(path, (folder,)):
                 module = _dotted(root, Path(os.path.relpath(path, folder)).parts)
                 hidden = self._hidden_folder(folder, str(Path(path).parent))
                 return FileInfo(
