@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pytest_ssot.model import ConfigError
 from pytest_ssot.paths import ProjectFiles, display_path
-from pytest_ssot.runtime.instances.keys import UNRESOLVED, Binder, read_key
+from pytest_ssot.runtime.instances.keys import UNREADABLE, Binder, read_key
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
 from pytest_ssot.runtime.managers import (
     KNOWN_KEYS,
@@ -340,7 +340,7 @@ def test_read_key_explains_none_and_unreadable_keys() -> None:
     assert key_of() == (None, "user_context is None")
     assert key_of(Ctx(None)) == (None, "user_context.user_id is None")
     key, note = key_of(Ctx("a"), path="user_context.broken.x")
-    assert key is UNRESOLVED
+    assert key is UNREADABLE
     assert note == "user_context.broken could not be read (RuntimeError: nope)"
     assert key_of(Ctx("a"), path="label") == ("m", None)
 

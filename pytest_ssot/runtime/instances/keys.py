@@ -12,14 +12,14 @@ MISSING: Any = object()
 """An argument that was not passed and has no default."""
 
 
-class Unresolved:
+class UnreadableKey:
     """The key of an instance whose key path could not be read."""
 
     def __repr__(self) -> str:
         return "<unreadable>"
 
 
-UNRESOLVED = Unresolved()
+UNREADABLE = UnreadableKey()
 
 
 class UnhashableKey:
@@ -195,7 +195,7 @@ def explain_key(
     """The slow path of read_key: a None on the way, or an attribute that cannot be read."""
     value = binder.value(args, kwargs)
     if value is MISSING:
-        return UNRESOLVED, f"{binder.name} was not passed"
+        return UNREADABLE, f"{binder.name} was not passed"
     path = binder.name
     for attribute in binder.attributes:
         if value is None:
@@ -203,7 +203,7 @@ def explain_key(
         try:
             value = getattr(value, attribute)
         except Exception as exc:
-            return UNRESOLVED, f"{path}.{attribute} could not be read ({type(exc).__name__}: {exc})"
+            return UNREADABLE, f"{path}.{attribute} could not be read ({type(exc).__name__}: {exc})"
         path = f"{path}.{attribute}"
     if value is None:
         return None, f"{path} is None"

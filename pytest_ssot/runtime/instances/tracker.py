@@ -29,7 +29,7 @@ from pytest_ssot.runtime.instances.counting import (
     gone,
     shown_others,
 )
-from pytest_ssot.runtime.instances.keys import MISSING, UNRESOLVED, Binder, UnhashableKey, read_key
+from pytest_ssot.runtime.instances.keys import MISSING, UNREADABLE, Binder, UnhashableKey, read_key
 from pytest_ssot.runtime.instances.patching import (
     Pairs,
     Patch,
@@ -332,7 +332,7 @@ class InstanceTracker:
                         key = None
                 if key is None or key is MISSING:
                     key, note = read_key(binder, args, kwargs)
-                    if key is UNRESOLVED:
+                    if key is UNREADABLE:
                         self._problem(rule, f"key {rule.key_text!r}: {note}")
             # acquire/release rather than "with": half the cost on this path.
             lock.acquire()
@@ -341,7 +341,7 @@ class InstanceTracker:
                 if cached[0] is not phase:
                     cached = rule.enter(phase)
                 _, window, buckets, shared_buckets, origin = cached
-                if key is UNRESOLVED:
+                if key is UNREADABLE:
                     # Unreadable keys are never counted together (nor against anything):
                     # the declaration finding says why.
                     bucket = None
