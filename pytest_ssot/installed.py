@@ -5,6 +5,7 @@
   on it first with ``syspath.importable_from``). The static check, the result cache,
   the contract types and the runtime checks all ask this one function.
 - ``library_versions``: the installed import-linter and grimp versions.
+- ``importable``: whether an optional dependency (networkx, libcst) is installed.
 
 No pytest, no import-linter, no grimp: every layer may ask.
 """
@@ -46,6 +47,14 @@ def package_folders(name: str) -> tuple[str, ...]:
             "(folders with an __init__.py)."
         )
     return folders
+
+
+def importable(name: str) -> bool:
+    """A top-level module ``name`` can be imported here (it is not imported)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 _VERSIONS: dict[str, str] = {}

@@ -70,9 +70,9 @@ def check_outputs(settings: Settings) -> None:
     from pytest_ssot.fileio import output_problem
 
     if settings.fix or settings.diff:
-        from pytest_ssot.fixing.summary import missing_dependency as fix_dependency
+        from pytest_ssot.fixing.summary import missing_dependency as fix_missing
 
-        problem = fix_dependency("--ssot-fix" if settings.fix else "--ssot-diff")
+        problem = fix_missing("--ssot-fix" if settings.fix else "--ssot-diff")
         if problem is not None:
             raise pytest.UsageError(f"pytest-ssot: {problem}")
     if settings.html is not None:
@@ -837,7 +837,7 @@ class SsotSession:
         return found
 
     def _fix_lines(self) -> list[str]:
-        from pytest_ssot.fixing.summary import summary_lines
+        from pytest_ssot.fixing.summary import fix_summary_lines
 
         run = self.fix_run
         assert run is not None
@@ -853,7 +853,7 @@ class SsotSession:
                 deletable = fixer.deletable(self.context.checker, removed=removed, loaded=loaded)
             except SsotError:
                 deletable = []
-        return summary_lines(run, deletable, diff=not run.write)
+        return fix_summary_lines(run, deletable, diff=not run.write)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for problem in self.output_errors:

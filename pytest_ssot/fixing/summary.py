@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from pytest_ssot.installed import importable
 
 if TYPE_CHECKING:
     from pytest_ssot.fixing.runner import FixRun
@@ -14,11 +15,7 @@ FIX_EXTRA = "pip install 'pytest-ssot[fix]'"
 
 def missing_dependency(flag: str) -> str | None:
     """Why ``flag`` cannot work here (libcst is not installed), without importing libcst."""
-    try:
-        found = importlib.util.find_spec("libcst") is not None
-    except (ImportError, ValueError):
-        found = False
-    if found:
+    if importable("libcst"):
         return None
     return f"{flag} rewrites source files with libcst, which is not installed: {FIX_EXTRA}"
 
@@ -27,7 +24,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def summary_lines(run: FixRun, deletable: Sequence[str], *, diff: bool) -> list[str]:
+def fix_summary_lines(run: FixRun, deletable: Sequence[str], *, diff: bool) -> list[str]:
     """The fix section: diffs or files changed, the count line, what needs a human."""
     if run.error is not None:
         return [f"nothing fixed: the fixes cannot be planned: {run.error}"]

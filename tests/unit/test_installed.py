@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_ssot.installed import LIBRARIES, PackageNotFound, library_versions, package_folders
+from pytest_ssot.installed import (
+    LIBRARIES,
+    PackageNotFound,
+    importable,
+    library_versions,
+    package_folders,
+)
 from pytest_ssot.syspath import importable_from
 
 
@@ -46,3 +53,12 @@ def test_package_folders_says_why_a_name_is_no_package(tmp_path: Path) -> None:
             package_folders("ssot_nowhere_unit")
         with pytest.raises(PackageNotFound, match="root package '' cannot be found: "):
             package_folders("")
+
+
+def test_importable_looks_without_importing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "json.tool", raising=False)
+    assert importable("json")
+    assert not importable("ssot_no_such_module_unit")
+    monkeypatch.setitem(sys.modules, "ssot_blocked_unit", None)  # how a test hides a package
+    assert not importable("ssot_blocked_unit")
+    assert importable("json.tool") and "json.tool" not in sys.modules
