@@ -38,9 +38,11 @@ from pytest_ssot.model import (
     GraphError,
     GraphKey,
     Hop,
+    RawResult,
     RedundantIgnore,
     Violation,
 )
+from pytest_ssot.ports import Graph
 
 # Tested at both ends in CI (.ci/run); pyproject.toml pins the same range.
 SUPPORTED = {"import-linter": (">=2.16", "<2.18"), "grimp": (">=3.19", "<3.21")}
@@ -123,6 +125,13 @@ class BuiltGraph:
             break
         self._files[module] = found
         return found
+
+
+def built(graph: Graph) -> BuiltGraph:
+    """``graph`` as the BuiltGraph it must be: these functions take only graphs built here."""
+    if not isinstance(graph, BuiltGraph):
+        raise TypeError(f"not a graph built by pytest_ssot.adapter: {type(graph).__name__}")
+    return graph
 
 
 def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
@@ -461,16 +470,6 @@ def _option_items(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-@dataclass(frozen=True)
-class RawResult:
-    kept: bool
-    violations: tuple[Violation, ...]
-    warnings: tuple[str, ...]
-    ignored_import_count: int
-    fallback_text: str
-    check_ms: float
-
-
 def check(contract: Any, graph: BuiltGraph) -> RawResult:
     """Check one contract on its own copy of the graph."""
     _ensure_configured()
@@ -500,7 +499,7 @@ def check(contract: Any, graph: BuiltGraph) -> RawResult:
     fallback = ""
     if not result.kept:
         try:
-            violations = tuple(_violations(contract, result.metadata))
+            violations = tuple(read_violations(result.metadata))
         except (KeyError, TypeError, AttributeError, IndexError):
             violations = ()
         if not violations:
@@ -603,7 +602,7 @@ def _route_fingerprints(route: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _fingerprints_of(contract: Any, metadata: Mapping[str, Any]) -> Iterator[str]:
-    """The fingerprints of ``_violations(contract, metadata)``, read from the chains' ends only.
+    """The fingerprints of ``read_violations(metadata)``, read from the chains' ends only.
 
     A broken contract's every trial in the redundant-ignore search lists all its chains
     (900 on sympy's worst case); building each hop there took 40% of the search's CPU.
@@ -621,7 +620,7 @@ def _fingerprints_of(contract: Any, metadata: Mapping[str, Any]) -> Iterator[str
             for route in dependency["routes"]:
                 yield from _route_fingerprints(route)
         return
-    yield from (v.fingerprint for v in _violations(contract, metadata))
+    yield from (v.fingerprint for v in read_violations(metadata))
 
 
 def find_redundant_ignores(
@@ -829,7 +828,13 @@ def _route_violations(route: Mapping[str, Any], heading: str) -> Iterator[Violat
         yield _chain_violation([*chain[:-1], last], heading)
 
 
-def _violations(contract: Any, metadata: Mapping[str, Any]) -> Iterator[Violation]:
+def read_violations(metadata: Mapping[str, Any]) -> Iterator[Violation]:
+    """The violations in a broken check's ``metadata``, whichever type's shape it has.
+
+    Raises KeyError, TypeError, AttributeError or IndexError on a shape it does not know
+    in part; yields nothing for metadata of a type it does not know at all (the caller
+    then shows the contract type's own rendering).
+    """
     # One shape of metadata per contract type: the first key found names the shape.
     for key, read in _METADATA_SHAPES:
         if key in metadata:

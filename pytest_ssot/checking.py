@@ -28,10 +28,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest_ssot
 from pytest_ssot.fileio import FileError, write_atomic
+from pytest_ssot.graph_backend import default_backend
 from pytest_ssot.installed import PackageNotFound, package_folders
 from pytest_ssot.model import (
     ContractResult,
@@ -46,6 +47,7 @@ from pytest_ssot.model import (
     Violation,
 )
 from pytest_ssot.paths import display_path
+from pytest_ssot.ports import Graph, GraphBackend
 from pytest_ssot.result_cache import (
     CACHE_FORMAT,
     SourceState,
@@ -69,21 +71,12 @@ from pytest_ssot.serialize import result_to_dict
 from pytest_ssot.syspath import importable_from
 
 if TYPE_CHECKING:
-    from pytest_ssot.adapter import BuiltGraph
     from pytest_ssot.dynamic_imports import ScanResult
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no cross-process lock, still correct per process
     fcntl = None  # type: ignore[assignment]
-
-
-def _adapter() -> Any:
-    # Imported on first use: a run whose results all come from the cache never
-    # pays for importing import-linter and grimp.
-    import pytest_ssot.adapter as adapter
-
-    return adapter
 
 
 class StaticChecker:
@@ -96,17 +89,21 @@ class StaticChecker:
         use_results_cache: bool = True,
         redundant_ignores: Callable[[ContractSpec], str] = lambda spec: "warn",
         dynamic_imports: Callable[[ContractSpec], bool] = lambda spec: False,
+        backend: GraphBackend | None = None,
     ) -> None:
         self.rootdir = rootdir
+        self.backend = backend if backend is not None else default_backend()
+        """Builds the graphs and checks the contracts; import-linter and grimp by default
+        (imported on first use: a run served from the cache never imports them)."""
         self.redundant_ignores = redundant_ignores
         """warn, error or off per contract: whether to look for ignores that no longer matter."""
         self.dynamic_imports = dynamic_imports
         """Per contract: whether its graph gets the modules loaded by name (dynamic_imports.py)."""
-        self._dynamic: dict[GraphKey, tuple[BuiltGraph, ScanResult]] = {}
+        self._dynamic: dict[GraphKey, tuple[Graph, ScanResult]] = {}
         self.cache_root = cache_root
         self.specs = list(specs)
         self.use_results_cache = use_results_cache and cache_root is not None
-        self._graphs: dict[GraphKey, BuiltGraph | GraphError] = {}
+        self._graphs: dict[GraphKey, Graph | GraphError] = {}
         self._stats: dict[GraphKey, GraphStats] = {}
         self._results: dict[str, ContractResult] = {}
         self._shown: dict[GraphKey, dict[str, str | None]] = {}
@@ -184,11 +181,12 @@ class StaticChecker:
     def _check_with_imports(
         self, key: GraphKey, group: Sequence[ContractSpec], extra: Sequence[tuple[str, str]]
     ) -> dict[str, ContractResult]:
-        adapter = _adapter()
+        backend = self.backend
         results: dict[str, ContractResult] = {}
         with _collector_paused():
+            graph: Graph | GraphError
             try:
-                graph = adapter.with_imports(self._graph(key), extra)
+                graph = backend.with_imports(self._graph(key), extra)
             except GraphError as exc:
                 graph = exc
             for spec in group:
@@ -197,8 +195,8 @@ class StaticChecker:
                     continue
                 try:
                     with importable_from(self.rootdir):
-                        contract = adapter.instantiate(spec)
-                    raw = adapter.check(contract, graph)
+                        contract = backend.instantiate(spec)
+                    raw = backend.check(contract, graph)
                 except SsotError as exc:
                     results[spec.id] = ContractResult(spec=spec, kept=False, error=str(exc))
                     continue
@@ -209,12 +207,10 @@ class StaticChecker:
 
     def module_importers(self, key: GraphKey, module: str) -> set[str]:
         """The modules of ``key``'s graph that directly import ``module`` (empty if unknown)."""
-        found: set[str] = _adapter().importers_of(self._graph(key), module)
-        return found
+        return self.backend.importers_of(self._graph(key), module)
 
     def graph_modules(self, key: GraphKey) -> set[str]:
-        found: set[str] = _adapter().module_names(self._graph(key))
-        return found
+        return self.backend.module_names(self._graph(key))
 
     def cache_dir_for(self, key: GraphKey) -> Path | None:
         """A grimp cache folder per option set: grimp's cache must not be shared between them."""
@@ -253,18 +249,18 @@ class StaticChecker:
 
     def _check_one(self, spec: ContractSpec) -> ContractResult:
         started = time.perf_counter()
-        adapter = _adapter()
+        backend = self.backend
         try:
             with importable_from(self.rootdir):
-                contract = adapter.instantiate(spec)
+                contract = backend.instantiate(spec)
             graph = self._graph(spec.session.graph_key)
             if self.dynamic_imports(spec):
                 graph = self._dynamic_graph(graph)
-            raw = adapter.check(contract, graph)
+            raw = backend.check(contract, graph)
             redundant: tuple[RedundantIgnore, ...] = ()
             if self.redundant_ignores(spec) != "off":
                 with importable_from(self.rootdir):
-                    redundant = adapter.find_redundant_ignores(spec, contract, graph, raw)
+                    redundant = backend.find_redundant_ignores(spec, contract, graph, raw)
         except SsotError as exc:
             return ContractResult(
                 spec=spec,
@@ -283,23 +279,22 @@ class StaticChecker:
             redundant_ignores=redundant,
         )
 
-    def _dynamic_graph(self, graph: BuiltGraph) -> BuiltGraph:
+    def _dynamic_graph(self, graph: Graph) -> Graph:
         """The graph plus the modules its root packages load by name, scanned once per run."""
         known = self._dynamic.get(graph.key)
         if known is None:
             from pytest_ssot.dynamic_imports import scan
 
-            adapter = _adapter()
-            names = adapter.module_names(graph)
+            names = self.backend.module_names(graph)
             roots = graph.key.root_packages
             internal = [m for m in names if m.partition(".")[0] in roots]
             with importable_from(self.rootdir):
                 found = scan(roots, internal, names)
-            known = (adapter.with_extra_imports(graph, found.imports), found)
+            known = (self.backend.with_extra_imports(graph, found.imports), found)
             self._dynamic[graph.key] = known
         return known[0]
 
-    def _added(self, graph: BuiltGraph, found: ScanResult) -> tuple[str, ...]:
+    def _added(self, graph: Graph, found: ScanResult) -> tuple[str, ...]:
         shown = []
         for item in found.imports:
             path = graph.module_file(item.importer)
@@ -308,7 +303,7 @@ class StaticChecker:
             shown.append(f"{where}:{item.line}: {item.importer} -> {item.imported} ({loader})")
         return tuple(shown)
 
-    def _unresolved(self, graph: BuiltGraph, found: ScanResult) -> tuple[str, ...]:
+    def _unresolved(self, graph: Graph, found: ScanResult) -> tuple[str, ...]:
         shown = []
         for item in found.unresolved:
             path = graph.module_file(item.module)
@@ -317,17 +312,16 @@ class StaticChecker:
         shown += [f"{failure} (not scanned)" for failure in found.parse_failures]
         return tuple(shown)
 
-    def _graph(self, key: GraphKey) -> BuiltGraph:
+    def _graph(self, key: GraphKey) -> Graph:
         cached = self._graphs.get(key)
         if cached is None:
-            adapter = _adapter()
             try:
                 with importable_from(self.rootdir):
                     try:
-                        cached = adapter.build_graph(key, self.cache_dir_for(key))
+                        cached = self.backend.build_graph(key, self.cache_dir_for(key))
                     except OSError:
                         # grimp could not write its cache (made read-only meanwhile).
-                        cached = adapter.build_graph(key, None)
+                        cached = self.backend.build_graph(key, None)
             except GraphError as exc:
                 cached = GraphError(self._relative(str(exc)))
             self._graphs[key] = cached
@@ -481,9 +475,9 @@ class StaticChecker:
         if edit is None:
             return None
         try:
-            from pytest_ssot.adapter_scan import scan_module_imports
-
-            lines = scan_module_imports(key, _modules_by_folder(state, edit.digests), edit.changed)
+            lines = self.backend.rescan_imports(
+                key, _modules_by_folder(state, edit.digests), edit.changed
+            )
         except GraphError:
             return None
         for module, imported in lines.items():
@@ -549,7 +543,7 @@ class StaticChecker:
         state: SourceState,
         results: dict[str, ContractResult],
         stats: GraphStats,
-        graph: BuiltGraph,
+        graph: Graph,
         group: Sequence[ContractSpec],
     ) -> None:
         # The index is written whenever a graph was built (it tells the next run whether
@@ -557,7 +551,7 @@ class StaticChecker:
         digests: dict[str, str] = {}
         graph_id = state.fingerprint
         if self._graph_only(group):
-            digests = {m: import_digest(i) for m, i in _adapter().direct_imports(graph)}
+            digests = {m: import_digest(i) for m, i in self.backend.direct_imports(graph)}
             graph_id = graph_identity(digests)
         # A read-only cache, or a results path that is not a regular file, only costs speed.
         with contextlib.suppress(OSError, FileError):
@@ -578,7 +572,7 @@ class StaticChecker:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _locate(self, violation: Violation, graph: BuiltGraph) -> Violation:
+    def _locate(self, violation: Violation, graph: Graph) -> Violation:
         # Memoised per graph: os.path.relpath is slow, and a contract with hundreds of
         # chains names the same modules again and again.
         memo = self._shown.setdefault(graph.key, {})
@@ -611,7 +605,7 @@ class StaticChecker:
             file = display_path(Path(file), self.rootdir)
         return replace(violation, hops=tuple(locate(h) for h in violation.hops), file=file)
 
-    def _loaded_by_name(self, graph: BuiltGraph) -> dict[tuple[str, str], list[DynamicImport]]:
+    def _loaded_by_name(self, graph: Graph) -> dict[tuple[str, str], list[DynamicImport]]:
         """The imports of ``graph`` that only a call loading a module by name makes."""
         known = self._dynamic.get(graph.key)
         if known is None or known[0] is not graph:

@@ -259,6 +259,20 @@ class RedundantIgnore:
 
 
 @dataclass(frozen=True)
+class RawResult:
+    """What a graph backend's check of one contract gives, before the checker adds the
+    files of the chains and the ignore entries that no longer matter."""
+
+    kept: bool
+    violations: tuple[Violation, ...]
+    warnings: tuple[str, ...]
+    ignored_import_count: int
+    fallback_text: str
+    """The contract type's own rendering, when its findings cannot be read as violations."""
+    check_ms: float
+
+
+@dataclass(frozen=True)
 class ContractResult:
     """What checking one contract produced: kept or broken, its violations, or the error.
 

@@ -182,7 +182,7 @@ def test_search_fingerprints_are_the_violations_fingerprints() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from pytest_ssot.adapter import _fingerprints_of, _violations
+    from pytest_ssot.adapter import _fingerprints_of, read_violations
 
     module = st.sampled_from(["a", "a.b", "c", "d.e", "f"])
     link = st.fixed_dictionaries(
@@ -213,7 +213,7 @@ def test_search_fingerprints_are_the_violations_fingerprints() -> None:
     @settings(max_examples=300, deadline=None)
     @given(metadata)
     def same(found: dict[str, object]) -> None:
-        expected = {v.fingerprint for v in _violations(None, found)}
+        expected = {v.fingerprint for v in read_violations(found)}
         assert set(_fingerprints_of(None, found)) == expected
 
     same()
