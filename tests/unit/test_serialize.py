@@ -135,8 +135,9 @@ findings = st.builds(
 )
 
 
+# A field lost on the way shows in the first few examples; 50 keep the unit suite fast.
 # The machine may be busy: a slow example is not a failure of the round trip.
-relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+relaxed = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def through_json(data: dict[str, Any]) -> Any:
