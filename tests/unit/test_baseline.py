@@ -58,7 +58,8 @@ def test_a_violation_of_another_kind_is_new() -> None:
 # -- update and prune ------------------------------------------------------------------
 
 
-def test_update_drops_fixed_entries_and_refuses_new_ones_without_growth() -> None:
+def test_prune_drops_fixed_entries_and_refuses_new_ones() -> None:
+    """--ssot-baseline-prune is an update without growth."""
     known = baseline(layers={A.fingerprint, B.fingerprint})
     after, refused = known.updated(
         {"layers": {B.fingerprint, C.fingerprint}},
