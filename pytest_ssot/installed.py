@@ -5,7 +5,8 @@
   on it first with ``syspath.importable_from``). The static check, the result cache,
   the contract types and the runtime checks all ask this one function.
 - ``library_versions``: the installed import-linter and grimp versions.
-- ``importable``: whether an optional dependency (networkx, libcst) is installed.
+- ``module_exists``: whether a module can be found (an optional extra, a declared class's
+  module), without importing anything new.
 
 No pytest, no import-linter, no grimp: every layer may ask.
 """
@@ -13,6 +14,7 @@ No pytest, no import-linter, no grimp: every layer may ask.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 LIBRARIES = ("import-linter", "grimp")
 """The distributions our adapter depends on, by their distribution names."""
@@ -49,8 +51,16 @@ def package_folders(name: str) -> tuple[str, ...]:
     return folders
 
 
-def importable(name: str) -> bool:
-    """A top-level module ``name`` can be imported here (it is not imported)."""
+def module_exists(name: str) -> bool | None:
+    """Whether a module can be found, without importing anything new (None: cannot tell).
+
+    A submodule of a package not imported yet cannot be told without importing the
+    package: None. Serves the optional extras (networkx, libcst: top-level, never None)
+    and the manager declarations' class paths.
+    """
+    parent = name.rpartition(".")[0]
+    if parent and parent not in sys.modules:
+        return module_exists(parent) and None
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pytest_ssot.installed import importable
+from pytest_ssot.installed import module_exists
 
 if TYPE_CHECKING:
     from pytest_ssot.fixing.runner import FixRun
@@ -15,7 +15,7 @@ FIX_EXTRA = "pip install 'pytest-ssot[fix]'"
 
 def missing_dependency(flag: str) -> str | None:
     """Why ``flag`` cannot work here (libcst is not installed), without importing libcst."""
-    if importable("libcst"):
+    if module_exists("libcst"):
         return None
     return f"{flag} rewrites source files with libcst, which is not installed: {FIX_EXTRA}"
 

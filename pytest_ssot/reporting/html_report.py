@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.fileio import write_atomic
-from pytest_ssot.installed import importable
+from pytest_ssot.installed import module_exists
 from pytest_ssot.reporting.history import entry_from_report
 
 ASSETS = Path(__file__).with_name("assets")
@@ -89,7 +89,7 @@ def missing_dependency(setting: str = "--ssot-html") -> str | None:
     ``setting``: what asked for the report, as the user set it (the option, or
     "the ini key 'ssot_html'").
     """
-    if not importable("networkx"):
+    if not module_exists("networkx"):
         return (
             f"{setting} needs the networkx package, which lays out the migration map; "
             f"install it with {INSTALL_HINT}"

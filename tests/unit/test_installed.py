@@ -11,8 +11,8 @@ import pytest
 from pytest_ssot.installed import (
     LIBRARIES,
     PackageNotFound,
-    importable,
     library_versions,
+    module_exists,
     package_folders,
 )
 from pytest_ssot.syspath import importable_from
@@ -55,10 +55,12 @@ def test_package_folders_says_why_a_name_is_no_package(tmp_path: Path) -> None:
             package_folders("")
 
 
-def test_importable_looks_without_importing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_optional_extra_is_looked_for_without_importing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delitem(sys.modules, "json.tool", raising=False)
-    assert importable("json")
-    assert not importable("ssot_no_such_module_unit")
+    assert module_exists("json") is True
+    assert module_exists("ssot_no_such_module_unit") is False
     monkeypatch.setitem(sys.modules, "ssot_blocked_unit", None)  # how a test hides a package
-    assert not importable("ssot_blocked_unit")
-    assert importable("json.tool") and "json.tool" not in sys.modules
+    assert module_exists("ssot_blocked_unit") is False
+    assert module_exists("json.tool") is True and "json.tool" not in sys.modules

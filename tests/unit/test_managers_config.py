@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_ssot.installed import module_exists
 from pytest_ssot.model import ConfigError
 from pytest_ssot.paths import ProjectFiles, display_path
 from pytest_ssot.runtime.instances.keys import UNREADABLE, Binder, read_key
-from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
+from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
 from pytest_ssot.runtime.managers import (
     KNOWN_KEYS,
     KeyPath,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterable
 from types import FrameType, ModuleType
 from typing import Any
 
+from pytest_ssot.installed import module_exists
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
@@ -55,7 +56,7 @@ from pytest_ssot.runtime.instances.report import (
     declaration_finding,
     declaration_fingerprint,
 )
-from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder, module_exists
+from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
 from pytest_ssot.runtime.managers import ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import PhaseTracker
 

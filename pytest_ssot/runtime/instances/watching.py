@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 import threading
 import typing
@@ -86,14 +85,3 @@ class DeclaredModuleFinder(importlib.abc.MetaPathFinder):
             if spec is not None:
                 return typing.cast(importlib.machinery.ModuleSpec, spec)
         return None
-
-
-def module_exists(name: str) -> bool | None:
-    """Whether a module can be found, without importing anything new (None: cannot tell)."""
-    parent = name.rpartition(".")[0]
-    if parent and parent not in sys.modules:
-        return module_exists(parent) and None
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
