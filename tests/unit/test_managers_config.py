@@ -159,7 +159,7 @@ def test_unknown_keys_list_the_known_ones() -> None:
     assert str(info.value).endswith(f"(known keys: {', '.join(KNOWN_KEYS)})")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from([*KNOWN_KEYS, "other"]),
@@ -290,7 +290,7 @@ def _signature_cases() -> st.SearchStrategy[tuple[inspect.Signature, list[Any], 
     return build()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(_signature_cases(), st.data())
 def test_binder_reads_what_signature_bind_binds(
     case: tuple[inspect.Signature, list[Any], dict[str, Any]], data: st.DataObject
