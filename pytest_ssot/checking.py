@@ -229,7 +229,8 @@ class StaticChecker:
                 if self._reuse(key, group, state, started):
                     return
                 self._drop_stale_grimp_cache(key, state)
-            with self._source_facts(key, group), _collector_paused():
+            facts = contextlib.nullcontext() if self._graph_only(group) else self.source_facts()
+            with facts, _collector_paused():
                 results = {spec.id: self._check_one(spec) for spec in group}
             self._results.update(results)
             graph = self._graphs.get(key)
@@ -494,18 +495,18 @@ class StaticChecker:
         return remapped, len(edit.changed)
 
     @contextlib.contextmanager
-    def _source_facts(self, key: GraphKey, group: Sequence[ContractSpec]) -> Iterator[None]:
-        """What the SSOT contract types read from each file, stored between runs.
-
-        Keyed per file by its stat line (as the fingerprint): after one edit, only that
-        file is read again. Under the group's lock, like the results.
+    def source_facts(self) -> Iterator[None]:
+        """What the SSOT contract types and the fixer read from each file, stored between
+        runs (``facts.json``, keyed per file by its stat line, as the fingerprint): after
+        one edit, only that file is read again. Written atomically; two runs writing at
+        once lose each other's news, never correctness.
         """
-        if self.cache_root is None or not self.use_results_cache or self._graph_only(group):
+        if self.cache_root is None or not self.use_results_cache:
             yield
             return
         from pytest_ssot.contract_types._source_index import CACHE
 
-        path = self.cache_root / f"facts-{_key_hash(key)}.json"
+        path = self.cache_root / "facts.json"
         CACHE.load_stored(read_json_object(path))
         try:
             yield

@@ -680,3 +680,18 @@ def test_stored_facts_follow_an_edit_behind_a_symlinked_file(
     result = run_apart(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*shop.util defines class Payment*"])
+
+
+def test_planning_fixes_after_an_edit_parses_only_the_edited_file(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**FIXABLE, "app/extra.py": "class X:\n    pass\n", "conftest.py": SHOP["conftest.py"]})
+    settle()
+    run_apart(pytester).stdout.fnmatch_lines([FIX_LINE])
+    assert read_counts(pytester)["parses"] >= 5  # the plan follows every module
+    (pytester.path / "app/web/user.py").write_text(
+        '"""Users."""\n\nfrom app.legacy.shim import Manager\n'
+    )
+    result = run_apart(pytester)
+    result.stdout.fnmatch_lines(["*app/web/user.py:3*", FIX_LINE])
+    assert read_counts(pytester)["parses"] == 1

@@ -154,7 +154,8 @@ class Fixer:
                     }
                 )
                 return self._shown
-        plan = self.plan()
+        with checker.source_facts():  # planning reads every module: keep what it learnt
+            plan = self.plan()
         if plan is None:
             return None
         self._shown = ShownFixes(
