@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import WriteFiles
 
+pytestmark = pytest.mark.library_surface
+
 PACKAGE = {
     "pkg/__init__.py": "",
     "pkg/a.py": "import pkg.b\n",

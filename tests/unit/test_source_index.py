@@ -29,6 +29,8 @@ from pytest_ssot.contract_types._source_index import (
 )
 from pytest_ssot.contract_types.unique_definition import _duplicates, _Place
 
+pytestmark = pytest.mark.library_surface
+
 
 def facts_of(source: str, module: str = "pkg.mod", is_package: bool = False) -> ModuleFacts:
     text = textwrap.dedent(source)
