@@ -80,6 +80,16 @@ except ImportError:  # pragma: no cover - Windows: no cross-process lock, still 
 
 
 class StaticChecker:
+    """Checks the import contracts: builds each import graph once and checks every contract on it.
+
+    Holds the contracts of the run, the graph backend (import-linter and grimp unless a
+    test injects another), the graphs and their ``GraphStats`` per ``GraphKey``, and
+    the results, read from and written to the result cache under ``cache_root`` when
+    nothing they depend on changed. Made by the session (one per run, and a fresh one
+    after ``--ssot-fix`` wrote files); contract items ask it for their
+    ``ContractResult``, the fixer for what-if checks with imports moved.
+    """
+
     def __init__(
         self,
         rootdir: Path,
