@@ -624,8 +624,13 @@ def _fingerprints_of(contract: Any, metadata: Mapping[str, Any]) -> Iterator[str
 
 
 def find_redundant_ignores(
-    spec: ContractSpec, contract: Any, graph: BuiltGraph, raw: RawResult
-) -> tuple[RedundantIgnore, ...]:
+    spec: ContractSpec,
+    contract: Any,
+    graph: BuiltGraph,
+    raw: RawResult,
+    *,
+    budget_s: float | None = None,
+) -> tuple[tuple[RedundantIgnore, ...], tuple[str, ...]]:
     """The contract's ``ignore_imports`` entries that no longer matter.
 
     An entry is *shadowed* when every import it matches is matched by another entry
@@ -641,16 +646,20 @@ def find_redundant_ignores(
     imports are added back for its trial (and kept back when it does not matter). When
     all of them back at once add nothing, one check settles every entry. Other types
     are checked once per entry, on a copy, with the entry left out of their options.
+
+    With ``budget_s``, no trial starts once that many seconds have passed (the first
+    always runs): the entries left untried are returned as the second item, unchecked.
     """
     entries = _ignore_entries(contract)
     if not entries or raw.fallback_text:
-        return ()  # nothing to try, or violations we cannot read and so cannot compare
+        return (), ()  # nothing to try, or violations we cannot read and so cannot compare
     baseline = frozenset(v.fingerprint for v in raw.violations)
     module = type(contract).__module__
+    budget = _Budget(budget_s)
     if not module.startswith("importlinter.contracts."):
         # A contract type of its own may read ignore_imports its own way: ask it.
-        out = _redundant_on_copies(spec, graph, entries, entries, baseline)
-        return tuple(RedundantIgnore(e, "no-effect") for e in out)
+        out = _redundant_on_copies(spec, graph, entries, entries, baseline, budget)
+        return tuple(RedundantIgnore(e, "no-effect") for e in out), tuple(budget.unchecked)
     source = graph.graph
     matched: dict[str, set[tuple[str, str]]] = {}
     for entry in entries:
@@ -677,15 +686,38 @@ def find_redundant_ignores(
     candidates = sorted(in_force)
     if candidates:
         if module in MONOTONE_TYPES:
-            out = _redundant_in_place(spec, source, matched, in_force, own, baseline)
+            out = _redundant_in_place(spec, source, matched, in_force, own, baseline, budget)
         else:
             kept = [e for e in entries if e not in in_force] + candidates
-            out = _redundant_on_copies(spec, graph, candidates, kept, baseline)
+            out = _redundant_on_copies(spec, graph, candidates, kept, baseline, budget)
         redundant += [
             RedundantIgnore(e, "no-effect", tuple(f"{a} -> {b}" for a, b in sorted(matched[e])))
             for e in out
         ]
-    return tuple(sorted(redundant, key=lambda r: r.expression))
+    return tuple(sorted(redundant, key=lambda r: r.expression)), tuple(budget.unchecked)
+
+
+_clock = time.perf_counter
+"""What the search's budget is measured with (a test may count instead)."""
+
+
+class _Budget:
+    """The time the search may take; the entries it had no time left to try."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else _clock() + seconds
+        self.unchecked: list[str] = []
+        self.trials = 0
+
+    def allows(self, entry: str) -> bool:
+        """Whether ``entry`` may be tried now (the first trial always may); else noted."""
+        if self.unchecked or (
+            self.trials and self.deadline is not None and _clock() > self.deadline
+        ):
+            self.unchecked.append(entry)
+            return False
+        self.trials += 1
+        return True
 
 
 def _without_ignores(spec: ContractSpec, keep: Sequence[str] = ()) -> Any:
@@ -731,6 +763,7 @@ def _redundant_in_place(
     in_force: set[str],
     own: Any,
     baseline: frozenset[str],
+    budget: _Budget,
 ) -> list[str]:
     """Entries of ``in_force`` (taken out of it as found) that no longer matter."""
     _ensure_configured()
@@ -765,12 +798,15 @@ def _redundant_in_place(
         return harmless
 
     everything = set(in_force)
+    budget.trials += 1
     if trial(set(ignored)):
         in_force.clear()
         return sorted(everything)  # all of them back at once add nothing
     found: list[str] = []
     for entry in sorted(everything):
         pairs = own(entry)
+        if pairs and not budget.allows(entry):
+            continue
         if not pairs or trial(pairs):
             in_force.discard(entry)
             found.append(entry)
@@ -783,11 +819,14 @@ def _redundant_on_copies(
     candidates: Sequence[str],
     entries: Sequence[str],
     baseline: frozenset[str],
+    budget: _Budget,
 ) -> list[str]:
     """One check per candidate on its own copy, with it and those found before left out."""
     _ensure_configured()
     out: list[str] = []
     for entry in candidates:
+        if not budget.allows(entry):
+            continue
         keep = [e for e in entries if e != entry and e not in out]
         try:
             contract = _without_ignores(spec, keep)

@@ -100,11 +100,14 @@ class StaticChecker:
         redundant_ignores: Callable[[ContractSpec], str] = lambda spec: "warn",
         dynamic_imports: Callable[[ContractSpec], bool] = lambda spec: False,
         backend: GraphBackend | None = None,
+        redundant_budget: float | None = None,
     ) -> None:
         self.rootdir = rootdir
         self.backend = backend if backend is not None else default_backend()
         """Builds the graphs and checks the contracts; import-linter and grimp by default
         (imported on first use: a run served from the cache never imports them)."""
+        self.redundant_budget = redundant_budget
+        """Seconds the search for ignores that no longer matter may take per contract."""
         self.redundant_ignores = redundant_ignores
         """warn, error or off per contract: whether to look for ignores that no longer matter."""
         self.dynamic_imports = dynamic_imports
@@ -269,9 +272,12 @@ class StaticChecker:
                 graph = self._dynamic_graph(graph)
             raw = backend.check(contract, graph)
             redundant: tuple[RedundantIgnore, ...] = ()
+            unchecked: tuple[str, ...] = ()
             if self.redundant_ignores(spec) != "off":
                 with importable_from(self.rootdir):
-                    redundant = backend.find_redundant_ignores(spec, contract, graph, raw)
+                    redundant, unchecked = backend.find_redundant_ignores(
+                        spec, contract, graph, raw, budget_s=self.redundant_budget
+                    )
         except SsotError as exc:
             return ContractResult(
                 spec=spec,
@@ -283,11 +289,25 @@ class StaticChecker:
             spec=spec,
             kept=raw.kept,
             violations=tuple(self._locate(v, graph) for v in raw.violations),
-            warnings=raw.warnings,
+            warnings=raw.warnings + self._unchecked_warnings(unchecked),
             ignored_import_count=raw.ignored_import_count,
             check_ms=raw.check_ms,
             fallback_text=raw.fallback_text,
             redundant_ignores=redundant,
+            redundant_unchecked=unchecked,
+        )
+
+    def _unchecked_warnings(self, unchecked: tuple[str, ...]) -> tuple[str, ...]:
+        if not unchecked:
+            return ()
+        shown = ", ".join(f"'{e}'" for e in unchecked[:5])
+        more = f" and {len(unchecked) - 5} more" if len(unchecked) > 5 else ""
+        return (
+            f"the search for ignore_imports entries that no longer matter stopped after "
+            f"{self.redundant_budget:g} s (ssot_redundant_ignores_budget); "
+            f"{len(unchecked)} entr{'y was' if len(unchecked) == 1 else 'ies were'} not "
+            f"checked: {shown}{more}. Raise the budget (0: no limit), or set "
+            "ssot_redundant_ignores_per_contract to off for this contract",
         )
 
     def _dynamic_graph(self, graph: Graph) -> Graph:
@@ -394,6 +414,7 @@ class StaticChecker:
                     json.dumps(dict(s.options), sort_keys=True, default=str),
                     json.dumps(dict(s.session.raw), sort_keys=True, default=str),
                     self.redundant_ignores(s) != "off",
+                    self.redundant_budget if self.redundant_ignores(s) != "off" else None,
                     self.dynamic_imports(s),
                 )
                 for s in group

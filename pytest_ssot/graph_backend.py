@@ -59,11 +59,17 @@ class ImportLinterBackend:
         return check(contract, built(graph))
 
     def find_redundant_ignores(
-        self, spec: ContractSpec, contract: object, graph: Graph, raw: RawResult
-    ) -> tuple[RedundantIgnore, ...]:
+        self,
+        spec: ContractSpec,
+        contract: object,
+        graph: Graph,
+        raw: RawResult,
+        *,
+        budget_s: float | None = None,
+    ) -> tuple[tuple[RedundantIgnore, ...], tuple[str, ...]]:
         from pytest_ssot.adapter import built, find_redundant_ignores
 
-        return find_redundant_ignores(spec, contract, built(graph), raw)
+        return find_redundant_ignores(spec, contract, built(graph), raw, budget_s=budget_s)
 
     def rescan_imports(
         self,

@@ -294,6 +294,9 @@ class ContractResult:
     """Set when the contract could not be checked at all; ``kept`` is then False."""
     redundant_ignores: tuple[RedundantIgnore, ...] = ()
     """``ignore_imports`` entries that no longer matter (when that check is on)."""
+    redundant_unchecked: tuple[str, ...] = ()
+    """``ignore_imports`` entries the search had no time left to try
+    (``ssot_redundant_ignores_budget``): whether they still matter is not known."""
 
     @property
     def status(self) -> str:

@@ -167,6 +167,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "violation: warn, error (fail the contract), or off.",
     )
     parser.addini(
+        "ssot_redundant_ignores_budget",
+        type="string",
+        default="",
+        help="seconds the search for ignore_imports entries that no longer matter may take "
+        "per contract (default 10; 0: no limit); entries it had no time to try are named in "
+        "a warning.",
+    )
+    parser.addini(
         "ssot_redundant_ignores_per_contract",
         type="linelist",
         default=[],

@@ -86,9 +86,16 @@ class GraphBackend(Protocol):
         ...
 
     def find_redundant_ignores(
-        self, spec: ContractSpec, contract: object, graph: Graph, raw: RawResult
-    ) -> tuple[RedundantIgnore, ...]:
-        """The contract's ``ignore_imports`` entries that no longer matter."""
+        self,
+        spec: ContractSpec,
+        contract: object,
+        graph: Graph,
+        raw: RawResult,
+        *,
+        budget_s: float | None = None,
+    ) -> tuple[tuple[RedundantIgnore, ...], tuple[str, ...]]:
+        """The contract's ``ignore_imports`` entries that no longer matter, and those the
+        search had no time to try within ``budget_s`` seconds (None: no limit)."""
         ...
 
     def rescan_imports(

@@ -88,6 +88,7 @@ def result_to_dict(result: ContractResult) -> dict[str, Any]:
             }
             for r in result.redundant_ignores
         ],
+        "redundant_unchecked": list(result.redundant_unchecked),
     }
 
 
@@ -110,6 +111,7 @@ def result_from_dict(data: Mapping[str, Any], spec: ContractSpec) -> ContractRes
             )
             for r in data.get("redundant_ignores", ())
         ),
+        redundant_unchecked=tuple(str(e) for e in data.get("redundant_unchecked", ())),
     )
 
 

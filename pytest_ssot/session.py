@@ -183,6 +183,7 @@ class SsotSession:
                 cache_root,
                 self.specs,
                 redundant_ignores=self.settings.redundant_mode,
+                redundant_budget=self.settings.redundant_budget,
                 dynamic_imports=self.settings.static_dynamic,
             ),
             max_chains=self.settings.max_chains,

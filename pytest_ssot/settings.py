@@ -32,6 +32,10 @@ IGNORE = "ignore"
 CONTRACTS = "contracts"
 
 
+DEFAULT_REDUNDANT_BUDGET = 10.0
+"""Seconds, per contract: the search for ignores that no longer matter stops there."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """The run-level settings: where the contracts are, the baseline, the files to write."""
@@ -54,6 +58,9 @@ class Settings:
     diff: bool = False
     redundant_ignores: str = "warn"
     redundant_ignores_per_contract: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    redundant_budget: float | None = DEFAULT_REDUNDANT_BUDGET
+    """Seconds the search for ignores that no longer matter may take per contract; None:
+    no limit (``ssot_redundant_ignores_budget = 0``)."""
     given_as: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """How the user set a setting that has both an option and an ini key, by option name
     (``--ssot-html``): the option itself, or "the ini key 'ssot_html'". Messages name it."""
@@ -148,6 +155,7 @@ class Settings:
             history=path_setting(None, "ssot_history"),
             redundant_ignores=redundant,
             redundant_ignores_per_contract=per_contract,
+            redundant_budget=_redundant_budget(config),
             fix=bool(config.getoption("ssot_fix")),
             python_files=tuple(str(p) for p in config.getini("python_files")),
             diff=bool(config.getoption("ssot_diff")),
@@ -178,6 +186,21 @@ class Settings:
 
 
 REDUNDANT_MODES = ("warn", "error", "off")
+
+
+def _redundant_budget(config: pytest.Config) -> float | None:
+    raw = str(config.getini("ssot_redundant_ignores_budget") or "").strip()
+    if not raw:
+        return DEFAULT_REDUNDANT_BUDGET
+    try:
+        seconds = float(raw)
+        if not seconds >= 0 or seconds == float("inf"):
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(
+            f"ssot_redundant_ignores_budget must be a number of seconds (0: no limit), not {raw!r}"
+        ) from None
+    return seconds or None
 
 
 def _redundant_settings(config: pytest.Config) -> tuple[str, dict[str, str]]:

@@ -217,3 +217,110 @@ def test_search_fingerprints_are_the_violations_fingerprints() -> None:
         assert set(_fingerprints_of(None, found)) == expected
 
     same()
+
+
+def test_a_search_out_of_time_says_what_it_did_not_check(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    """ssot_redundant_ignores_budget bounds the search; what it did not try is named, never
+    dropped, and what it did report is still right."""
+    # A budget that runs out at once: only the first trial (all entries back together) runs,
+    # which breaks the contract (pkg.a -> pkg.legacy is needed), so every entry is left.
+    project(write, IGNORES, 'ssot_redundant_ignores_budget = "1e-9"')
+    result = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert not warned(result)
+    result.stdout.fnmatch_lines(
+        [
+            "*contract 'no-legacy': the search for ignore_imports entries that no longer "
+            "matter stopped after 1e-09 s (ssot_redundant_ignores_budget); 4 entries were not "
+            "checked: 'pkg.a -> pkg.legacy', 'pkg.c -> pkg.legacy', 'pkg.s -> pkg.x', "
+            "'pkg.x -> pkg.legacy'. Raise the budget (0: no limit)*"
+        ]
+    )
+    contract = json.loads(Path("r.json").read_text())["contracts"][0]
+    assert contract["redundant_ignores"] == []
+    assert contract["redundant_ignores_unchecked"] == sorted(IGNORES)
+    jsonschema = pytest.importorskip("jsonschema")
+    from pytest_ssot.reporting.json_report import SCHEMA_FILE
+
+    jsonschema.validate(json.loads(Path("r.json").read_text()), json.loads(SCHEMA_FILE.read_text()))
+
+    # Raising the budget (0: no limit) searches again, although nothing else changed.
+    project(write, IGNORES, 'ssot_redundant_ignores_budget = "0"')
+    result = pytester.runpytest("--ssot", "--ssot-only", "--ssot-report=r.json", *SHOW)
+    lines = warned(result)
+    assert len(lines) == 2 and "stopped after" not in result.stdout.str(), lines
+    contract = json.loads(Path("r.json").read_text())["contracts"][0]
+    assert [r["expression"] for r in contract["redundant_ignores"]] == [
+        "pkg.c -> pkg.legacy",
+        "pkg.s -> pkg.x",
+    ]
+    assert contract["redundant_ignores_unchecked"] == []
+
+    project(write, IGNORES, 'ssot_redundant_ignores_budget = "soon"')
+    result = pytester.runpytest("--ssot", "--ssot-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ssot_redundant_ignores_budget must be a number of seconds*"])
+
+
+def test_budget_cut_keeps_every_reported_entry_right(tmp_path: Path) -> None:
+    """Whatever the budget, an entry reported is one the unbounded search reports too, and
+    every entry is reported, needed or unchecked (checked on a small graph, many budgets)."""
+    from pytest_ssot import adapter
+    from pytest_ssot.model import ContractSpec, GraphKey, SessionOptions
+
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/legacy.py": "",
+        "pkg/a.py": "import pkg.legacy\n",
+        "pkg/b.py": "",
+        "pkg/c.py": "import pkg.legacy\n",
+        "pkg/d.py": "import pkg.c\n",
+        "pkg/s.py": "import pkg.x\n",
+        "pkg/x.py": "import pkg.legacy\n",
+        "pkg/y.py": "import pkg.legacy\n",
+    }
+    root = tmp_path
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    ignores = [*IGNORES, "pkg.d -> pkg.c", "pkg.y -> pkg.legacy"]
+    session = SessionOptions(raw={"root_packages": ["pkg"]}, root_packages=("pkg",))
+    spec = ContractSpec(
+        id="no-legacy",
+        name="no legacy",
+        type="forbidden",
+        options={
+            "source_modules": ["pkg.a", "pkg.b", "pkg.s", "pkg.d"],
+            "forbidden_modules": ["pkg.legacy"],
+            "ignore_imports": ignores,
+        },
+        source_path=root / "c.toml",
+        source_display="c.toml",
+        line=1,
+        session=session,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(root))
+        graph = adapter.build_graph(GraphKey(("pkg",)), None)
+        contract = adapter.instantiate(spec)
+        raw = adapter.check(contract, graph)
+        full, none_left = adapter.find_redundant_ignores(spec, contract, graph, raw)
+        assert not none_left
+        found_all = {r.expression for r in full}
+        assert found_all  # the project has entries that no longer matter, and needed ones
+        assert found_all != set(ignores)
+        ticks = iter(range(10_000))
+        patch.setattr(adapter, "_clock", lambda: next(ticks))  # one tick per look at it
+        partial = 0
+        for budget in range(12):
+            found, unchecked = adapter.find_redundant_ignores(
+                spec, contract, graph, raw, budget_s=budget
+            )
+            names = {r.expression for r in found}
+            assert names <= found_all, budget  # nothing reported that should not be
+            assert found_all - names <= set(unchecked), budget  # nothing lost silently
+            assert not names & set(unchecked), budget
+            partial += bool(names and unchecked)
+        assert partial  # some budgets cut the search half-way

@@ -137,6 +137,7 @@ def contract_dict(
             }
             for r in result.redundant_ignores
         ],
+        "redundant_ignores_unchecked": list(result.redundant_unchecked),
     }
 
 

@@ -160,9 +160,15 @@ class FakeBackend:
         )
 
     def find_redundant_ignores(
-        self, spec: ContractSpec, contract: object, graph: Graph, raw: RawResult
-    ) -> tuple[RedundantIgnore, ...]:
-        """Entries whose import no longer exists count as having no effect."""
+        self,
+        spec: ContractSpec,
+        contract: object,
+        graph: Graph,
+        raw: RawResult,
+        *,
+        budget_s: float | None = None,
+    ) -> tuple[tuple[RedundantIgnore, ...], tuple[str, ...]]:
+        """Entries whose import no longer exists count as having no effect (no budget)."""
         self.calls["find_redundant_ignores"] += 1
         edges = _fake(graph).edges
         found = []
@@ -170,7 +176,7 @@ class FakeBackend:
             importer, _, imported = (part.strip() for part in str(entry).partition("->"))
             if imported not in edges.get(importer, {}):
                 found.append(RedundantIgnore(str(entry), "no-effect"))
-        return tuple(found)
+        return tuple(found), ()
 
 
 def _fake(graph: Graph) -> FakeGraph:
