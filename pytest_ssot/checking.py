@@ -320,7 +320,12 @@ class StaticChecker:
             roots = graph.key.root_packages
             internal = [m for m in names if m.partition(".")[0] in roots]
             with importable_from(self.rootdir):
-                found = scan(roots, internal, names)
+                found = scan(
+                    roots,
+                    internal,
+                    names,
+                    exclude_type_checking=graph.key.exclude_type_checking_imports,
+                )
             known = (self.backend.with_extra_imports(graph, found.imports), found)
             self._dynamic[graph.key] = known
         return known[0]

@@ -6,7 +6,9 @@ are scanned for calls that load a module by name (see ``LOADERS``) whose module
 part is a literal, or an f-string / concatenation / ``%`` / ``.format`` whose
 leading package part is; those become imports in the graph copy the contracts
 check, marked as dynamic in their chains. Calls whose module part is computed
-are listed as unresolved.
+are listed as unresolved. A called name is resolved scope by scope, as Python looks
+it up (``_Scopes``): a parameter or local assignment that shadows ``importlib`` is not
+a loader, an alias imported in one function serves that function only.
 
 Files are read through the contract types' source cache (one read per file per
 process, and only files whose text mentions a loader are parsed); the results end
@@ -20,7 +22,7 @@ import importlib.util
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_ssot.contract_types._source_index import (
@@ -82,39 +84,248 @@ class ScanResult:
 # One file
 
 
-class _Bindings(ast.NodeVisitor):
-    """Every name an import binds anywhere in the module (scopes are not told apart)."""
+_OTHER = None
+"""A binding that is not an import of a module or function: a parameter, an assignment of
+something else, a ``def``, a loop variable, ..."""
 
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
+_AMBIGUOUS = "?"
+"""What a name resolves to when its scope binds it to a loader and to something else."""
+
+
+@dataclass
+class _Scope:
+    """One Python scope (module, class body, function, lambda or comprehension)."""
+
+    kind: str
+    parent: _Scope | None
+    bindings: dict[str, list[str | tuple[str, ...] | None]] = field(default_factory=dict)
+    """Per name: what each binding binds it to: a dotted path (an import), a dotted name
+    to resolve in this scope (an alias assignment ``load = importlib.import_module``), or
+    ``_OTHER``."""
+    declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
+
+    def bind(self, name: str, value: str | tuple[str, ...] | None) -> None:
+        self.bindings.setdefault(name, []).append(value)
+
+
+@dataclass(frozen=True)
+class _CallSite:
+    call: ast.Call
+    scope: _Scope
+    type_checking: bool
+    """Inside ``if TYPE_CHECKING:``: never runs, like the imports grimp leaves out then."""
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    name = dotted_name(test)
+    return name is not None and name.rpartition(".")[2] == "TYPE_CHECKING"
+
+
+class _Scopes(ast.NodeVisitor):
+    """Every scope of a module, the names each binds, and the scope of every call.
+
+    Python's rules, as far as a static reading can follow them: a name used in a
+    function is looked up in the function, then in the enclosing functions (not class
+    bodies), then in the module, then in the builtins; ``global`` and ``nonlocal`` send
+    it to the module or an enclosing function.
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.module = _Scope("module", None)
+        self.scope = self.module
+        self.type_checking = False
+        self.calls: list[_CallSite] = []
+        for statement in tree.body:
+            self.visit(statement)
+
+    # -- scopes ---------------------------------------------------------------------
+
+    def _enter(self, kind: str, body: Iterable[ast.AST], args: ast.arguments | None = None) -> None:
+        outer = self.scope
+        self.scope = _Scope(kind, outer)
+        if args is not None:
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    self.scope.bind(arg.arg, _OTHER)
+        for node in body:
+            self.visit(node)
+        self.scope = outer
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        # Decorators, defaults and annotations run in the enclosing scope.
+        for expr in (*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)):
+            self.visit(expr)
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+            self.scope.bind(node.name, _OTHER)
+            self._enter("function", node.body, node.args)
+        else:
+            self._enter("function", [node.body], node.args)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+            self.visit(expr)
+        self.scope.bind(node.name, _OTHER)
+        self._enter("class", node.body)
+
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
+        self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
+        outer = self.scope
+        self.scope = _Scope("function", outer)
+        for number, generator in enumerate(node.generators):
+            self.visit(generator.target)
+            if number:
+                self.visit(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        for part in ("elt", "key", "value"):
+            if hasattr(node, part):
+                self.visit(getattr(node, part))
+        self.scope = outer
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        if _is_type_checking(node.test):
+            before, self.type_checking = self.type_checking, True
+            for statement in node.body:
+                self.visit(statement)
+            self.type_checking = before
+        else:
+            for statement in node.body:
+                self.visit(statement)
+        for statement in node.orelse:
+            self.visit(statement)
+
+    # -- bindings -------------------------------------------------------------------
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:
-                self.names[alias.asname] = alias.name
+                self.scope.bind(alias.asname, alias.name)
             else:
                 head = alias.name.partition(".")[0]
-                self.names[head] = head
+                self.scope.bind(head, head)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level or not node.module:
-            return
         for alias in node.names:
-            if alias.name != "*":
-                self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            if alias.name == "*":
+                continue
+            name = alias.asname or alias.name
+            if node.level or not node.module:
+                self.scope.bind(name, _OTHER)  # a module of the project, not a loader
+            else:
+                self.scope.bind(name, f"{node.module}.{alias.name}")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        alias = dotted_name(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name) and alias is not None:
+                self.scope.bind(target.id, (alias,))  # load = importlib.import_module
+            else:
+                self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            alias = dotted_name(node.value)
+            if isinstance(node.target, ast.Name) and alias is not None:
+                self.scope.bind(node.target.id, (alias,))
+                return
+            self.visit(node.target)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            self.scope.bind(node.id, _OTHER)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self.scope.bind(node.name, _OTHER)
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.scope.declared_global.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.scope.declared_nonlocal.update(node.names)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.calls.append(_CallSite(node, self.scope, self.type_checking))
+        self.generic_visit(node)
 
 
-def _qualified(function: ast.expr, names: Mapping[str, str]) -> str | None:
-    dotted = dotted_name(function)
-    if dotted is None:
-        return None
+def _lookup(name: str, scope: _Scope, depth: int = 0) -> str | None:
+    """What ``name`` refers to in ``scope``: a dotted path, ``_AMBIGUOUS``, or None."""
+    here: _Scope | None = scope
+    if name in scope.declared_global:
+        here = _module_scope(scope)
+    elif name in scope.declared_nonlocal:
+        here = _enclosing_function(scope)
+    first = True
+    while here is not None:
+        if (first or here.kind != "class") and name in here.bindings:
+            return _resolved(here.bindings[name], here, depth)
+        first = False
+        here = here.parent
+    return "builtins.__import__" if name == "__import__" else None
+
+
+def _module_scope(scope: _Scope) -> _Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
+
+
+def _enclosing_function(scope: _Scope) -> _Scope | None:
+    here = scope.parent
+    while here is not None and here.kind != "function":
+        here = here.parent
+    return here
+
+
+def _resolved(
+    bindings: list[str | tuple[str, ...] | None], scope: _Scope, depth: int
+) -> str | None:
+    values: set[str | None] = set()
+    for binding in bindings:
+        if isinstance(binding, tuple):  # an alias: what its value names, in this scope
+            values.add(_qualified_name(binding[0], scope, depth + 1) if depth < 8 else None)
+        else:
+            values.add(binding)
+    if len(values) == 1:
+        return values.pop()
+    # Bound to a loader and to something else: which one a call sees depends on the order
+    # the code runs in.
+    return _AMBIGUOUS if any(v and v != _AMBIGUOUS for v in values) else None
+
+
+def _qualified_name(dotted: str, scope: _Scope, depth: int = 0) -> str | None:
     head, _, rest = dotted.partition(".")
-    if head in names:
-        base = names[head]
-        return f"{base}.{rest}" if rest else base
-    if dotted == "__import__":
-        return "builtins.__import__"
-    return None
+    base = _lookup(head, scope, depth)
+    if base is None or base == _AMBIGUOUS:
+        return base
+    return f"{base}.{rest}" if rest else base
+
+
+def _qualified(function: ast.expr, scope: _Scope) -> str | None:
+    dotted = dotted_name(function)
+    return None if dotted is None else _qualified_name(dotted, scope)
+
+
+def _maybe_loader(function: ast.expr, scope: _Scope) -> bool:
+    """Whether an ambiguous name could be a loader: it is spelled like one."""
+    dotted = dotted_name(function)
+    return dotted is not None and any(
+        loader.endswith("." + dotted.rpartition(".")[2]) for loader in LOADERS
+    )
 
 
 def _literal_prefix(node: ast.expr) -> tuple[str, bool] | None:
@@ -210,18 +421,43 @@ def _package_argument(call: ast.Call, module: str, is_package: bool, qualified: 
 
 
 def scan_tree(
-    tree: ast.Module, module: str, is_package: bool, source: str
+    tree: ast.Module,
+    module: str,
+    is_package: bool,
+    source: str,
+    exclude_type_checking: bool = False,
 ) -> tuple[list[tuple[str, int, str, str]], list[Unresolved]]:
-    """Loader calls in one module: (name, line, loader, line text) and the unresolved ones."""
-    bindings = _Bindings()
-    bindings.visit(tree)
+    """Loader calls in one module: (name, line, loader, line text) and the unresolved ones.
+
+    Names are resolved scope by scope (``_Scopes``); a call inside ``if TYPE_CHECKING:``
+    is left out when ``exclude_type_checking`` (the graph leaves such imports out too).
+    """
+    scopes = _Scopes(tree)
     lines = source.splitlines()
     found: list[tuple[str, int, str, str]] = []
     unresolved: list[Unresolved] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+
+    def shown(node: ast.Call, text: str) -> str:
+        call = " ".join((ast.get_source_segment(source, node) or text).split())
+        return call if len(call) <= 80 else call[:77] + "..."
+
+    for site in scopes.calls:
+        node = site.call
+        if site.type_checking and exclude_type_checking:
             continue
-        qualified = _qualified(node.func, bindings.names)
+        text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+        qualified = _qualified(node.func, site.scope)
+        if qualified == _AMBIGUOUS:
+            if _maybe_loader(node.func, site.scope):
+                unresolved.append(
+                    Unresolved(
+                        module,
+                        node.lineno,
+                        f"{shown(node, text)} (its name is bound to a loader and to something "
+                        "else in the same scope)",
+                    )
+                )
+            continue
         if qualified is None or qualified not in LOADERS:
             continue
         argument: ast.expr | None = node.args[0] if node.args else None
@@ -230,18 +466,13 @@ def scan_tree(
                 argument = keyword.value
         if argument is None:
             continue
-        text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
         prefix = _literal_prefix(argument)
         name = _module_part(*prefix, LOADERS[qualified]) if prefix else None
         if name is not None and name.startswith("."):
             package = _package_argument(node, module, is_package, qualified)
             name = _relative(name, module, is_package, package)
         if name is None:
-            call = ast.get_source_segment(source, node) or text
-            call = " ".join(call.split())
-            unresolved.append(
-                Unresolved(module, node.lineno, call if len(call) <= 80 else call[:77] + "...")
-            )
+            unresolved.append(Unresolved(module, node.lineno, shown(node, text)))
             continue
         found.append((name, node.lineno, qualified, text))
     return found, unresolved
@@ -270,6 +501,8 @@ def scan(
     modules: Iterable[str],
     known: Iterable[str],
     cache: SourceCache = CACHE,
+    *,
+    exclude_type_checking: bool = False,
 ) -> ScanResult:
     """Scan ``modules`` (the graph's internal modules) for loader calls.
 
@@ -292,7 +525,9 @@ def scan(
             failures.append(f"{module}: {parsed}")
             continue
         tree, source = parsed
-        found, missing = scan_tree(tree, module, path.name == "__init__.py", source)
+        found, missing = scan_tree(
+            tree, module, path.name == "__init__.py", source, exclude_type_checking
+        )
         unresolved.extend(missing)
         for name, line, loader, text in found:
             target = _known_prefix(name, graph_modules)

@@ -202,3 +202,186 @@ def test_results_are_reused_with_the_dynamic_hop(
     third = pytester.runpytest("--ssot", "--ssot-only")
     assert third.ret == pytest.ExitCode.OK
     assert "dynamic imports seen statically" not in third.stdout.str()
+
+
+def scanned(source: str, exclude_type_checking: bool = False) -> tuple[set[str], list[str]]:
+    """What scan_tree finds in app/plugins.py: the names loaded, and the unresolved calls."""
+    import ast
+    import textwrap
+
+    from pytest_ssot.dynamic_imports import scan_tree
+
+    text = textwrap.dedent(source)
+    found, unresolved = scan_tree(
+        ast.parse(text), "app.plugins", False, text, exclude_type_checking
+    )
+    return {name for name, *_ in found}, [u.call for u in unresolved]
+
+
+def test_names_are_resolved_scope_by_scope() -> None:
+    """A name means what Python would look it up as where the call is: the function's own
+    names first, then enclosing functions (not class bodies), the module, the builtins."""
+    found, unresolved = scanned(
+        """
+        import importlib
+        from importlib import import_module as im
+
+        _load = importlib.import_module  # an alias by assignment
+        il = importlib
+
+
+        def aliases():
+            im("app.by_import_alias")
+            _load("app.by_assigned_alias")
+            il.util.find_spec("app.by_module_alias")
+
+
+        def imported_here():
+            from importlib import import_module as local_im
+
+            return local_im("app.by_local_import")
+
+
+        def not_imported_here():
+            return local_im("app.unbound")  # local_im is another function's name
+
+
+        def parameter(importlib, im):
+            importlib.import_module("app.parameter")  # not the module: a parameter
+            im("app.parameter_too")
+
+
+        def assigned():
+            im = make_loader()
+            return im("app.local_assignment")
+
+
+        def declared_global():
+            global il
+            return il.import_module("app.through_global")
+
+
+        def outer(importlib=None):
+            def inner():
+                return importlib.import_module("app.closure_over_parameter")
+
+
+        class Plugins:
+            load = importlib.import_module
+            first = load("app.class_body")
+
+            def method(self):
+                return load("app.method")  # class names are not visible in methods
+
+
+        def builtin(__import__):
+            return __import__("app.shadowed_builtin")
+
+
+        __import__("app.builtin")
+        """
+    )
+    assert found == {
+        "app.by_import_alias",
+        "app.by_assigned_alias",
+        "app.by_module_alias",
+        "app.by_local_import",
+        "app.through_global",
+        "app.class_body",
+        "app.builtin",
+    }
+    assert unresolved == []
+
+
+def test_a_name_bound_to_a_loader_and_to_something_else_is_reported() -> None:
+    found, unresolved = scanned(
+        """
+        try:
+            from importlib import import_module
+        except ImportError:
+            import_module = None
+
+        import_module("app.maybe")
+        """
+    )
+    assert found == set()
+    assert unresolved == [
+        'import_module("app.maybe") (its name is bound to a loader and to something else '
+        "in the same scope)"
+    ]
+
+
+def test_type_checking_blocks_follow_the_graph() -> None:
+    """Calls under `if TYPE_CHECKING:` never run: they count only when the graph counts the
+    imports there too (exclude_type_checking_imports off, grimp's default)."""
+    source = """
+        from typing import TYPE_CHECKING
+        import importlib
+        import typing
+
+        if TYPE_CHECKING:
+            importlib.import_module("app.checking_only")
+        else:
+            importlib.import_module("app.at_run_time")
+        if typing.TYPE_CHECKING:
+            def f():
+                importlib.import_module("app.nested_checking_only")
+        """
+    assert scanned(source, exclude_type_checking=True)[0] == {"app.at_run_time"}
+    assert scanned(source)[0] == {
+        "app.checking_only",
+        "app.at_run_time",
+        "app.nested_checking_only",
+    }
+
+
+def test_scope_aware_scan_end_to_end(pytester: pytest.Pytester, write: WriteFiles) -> None:
+    """A shadowed loader adds no import; an alias in a function and a call under
+    TYPE_CHECKING do as the graph's exclude_type_checking_imports says."""
+    project(
+        write,
+        """
+        from typing import TYPE_CHECKING
+
+
+        def load(importlib):
+            return importlib.import_module("app.websocket.x")  # a parameter, not importlib
+
+
+        def lazy():
+            from importlib import import_module as by_name
+
+            return by_name("app.websocket_core")
+
+
+        if TYPE_CHECKING:
+            import importlib
+
+            importlib.import_module("app.websocket")
+        """,
+        ON,
+    )
+    result = run(pytester, "--ssot-report=r.json")
+    # The call under TYPE_CHECKING counts (as an import there would): the contract breaks.
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*app.plugins -> app.websocket (importlib.import_module, line 17)*"]
+    )
+    assert "app.websocket.x" not in result.stdout.str()
+    added = json.loads(Path("r.json").read_text())["graphs"][0]["dynamic_added"]
+    assert [a.split(": ", 1)[1] for a in added] == [
+        "app.plugins -> app.websocket_core (importlib.import_module)",
+        "app.plugins -> app.websocket (importlib.import_module)",
+    ]
+    pyproject = Path("pyproject.toml")
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'root_package = "app"', 'root_package = "app"\nexclude_type_checking_imports = true'
+        )
+    )
+    result = run(pytester, "--ssot-report=r.json")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    added = json.loads(Path("r.json").read_text())["graphs"][0]["dynamic_added"]
+    assert [a.split(": ", 1)[1] for a in added] == [
+        "app.plugins -> app.websocket_core (importlib.import_module)"
+    ]
