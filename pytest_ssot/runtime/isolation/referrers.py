@@ -4,15 +4,16 @@ Used after a test's teardown and a garbage collection: an instance that should b
 but is not. The search goes from the object to what refers to it, breadth first, until
 it meets a root that outlives tests: a module's globals, a class attribute, a closure
 cell. Frames are never followed (a test's locals, a traceback kept for the report, our
-own frames): they go away on their own. Bounded in depth, in objects looked at and in
-time, since ``gc.get_referrers`` scans the whole heap at each call.
+own frames): they go away on their own. Bounded in depth and in work: each
+``gc.get_referrers`` call scans the whole heap, so the number of calls allowed shrinks
+as the heap grows (``MAX_SCANNED``). The bound counts work, not seconds, so the same
+heap gives the same answer on an idle laptop and on a loaded CI machine.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-import time
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from typing import Any
 MAX_DEPTH = 6
 """Referrers followed from the object before the search gives up."""
 MAX_LOOKUPS = 200
-"""``gc.get_referrers`` calls per search."""
-MAX_SECONDS = 2.0
-"""Time per search."""
+"""``gc.get_referrers`` calls per search, at most."""
+MAX_SCANNED = 20_000_000
+"""Objects scanned per search, at most (calls times the objects gc tracks): about 200
+calls on a heap of 100,000 objects, 20 on a heap of a million (about a second)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def referrer_chain(
     """The shortest chain from a long-lived root to ``obj``, or None within the bounds."""
     modules = {id(vars(m)): name for name, m in list(sys.modules.items()) if m is not None}
     ignored = {id(o) for o in ignore}
-    deadline = time.monotonic() + MAX_SECONDS
+    allowed = lookup_budget(len(gc.get_objects()))
     lookups = 0
     # Each entry: (object, the chain from it down to obj as (holder, child) pairs).
     level: list[tuple[Any, tuple[tuple[Any, Any], ...]]] = [(obj, ())]
@@ -65,7 +67,7 @@ def referrer_chain(
             following: list[tuple[Any, tuple[tuple[Any, Any], ...]]] = []
             ignored.add(id(following))
             for target, below in level:
-                if lookups >= MAX_LOOKUPS or time.monotonic() > deadline:
+                if lookups >= allowed:
                     return None
                 lookups += 1
                 for holder in gc.get_referrers(target):
@@ -84,6 +86,11 @@ def referrer_chain(
         return None
     finally:
         del frame, level
+
+
+def lookup_budget(heap_objects: int) -> int:
+    """How many ``gc.get_referrers`` calls one search may make on a heap of this size."""
+    return max(1, min(MAX_LOOKUPS, MAX_SCANNED // max(heap_objects, 1)))
 
 
 _NEVER = (types.FrameType, types.TracebackType, types.CoroutineType, types.GeneratorType)
