@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.baseline import Baseline
 from pytest_ssot.checking import StaticChecker
 from pytest_ssot.model import Comparison, ContractResult, ContractSpec
 from pytest_ssot.reporting.text import SourceLines, render_failure
@@ -29,36 +28,22 @@ class PytestSsotWarning(UserWarning):
     """A contract's warning (for example an ignore_imports entry that matches nothing)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class SsotContext:
-    """What the nodes share for one run."""
+    """What the nodes share for one run: read-only, built once the tree is final (after a fix)."""
 
-    rootdir: Path
     checker: StaticChecker
     max_chains: int
-    baseline: Baseline | None = None
+    reader: SourceLines
+    record: Callable[[ContractResult], Comparison | None]
+    """Keeps an item's result for the run and returns its comparison with the baseline
+    (``pytest_ssot.results.ContractResults.record``)."""
     strict: bool = False
     """Fail a contract while the baseline lists violations it no longer has."""
     freezing: bool = False
     """--ssot-baseline-update: new violations are about to be frozen, not failures."""
-    results: dict[str, ContractResult] = field(default_factory=dict)
-    comparisons: dict[str, Comparison] = field(default_factory=dict)
-    make_fixer: Callable[[], Fixer] | None = None
-    """Makes the planner of the fix shown under each chain (imported on the first failure)."""
-    reader: SourceLines = field(init=False)
-    _fixer: Fixer | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.reader = SourceLines(self.rootdir)
-
-    def fixer(self) -> Fixer | None:
-        if self._fixer is None and self.make_fixer is not None:
-            self._fixer = self.make_fixer()
-        return self._fixer
-
-    def reset_fixer(self) -> None:
-        """The tree changed (it was fixed): plan afresh when next asked."""
-        self._fixer = None
+    fixer: Callable[[], Fixer | None] = lambda: None
+    """The planner of the fix shown under each chain (made on the first failure)."""
 
 
 class ContractFailed(Exception):
@@ -153,11 +138,7 @@ class ContractItem(pytest.Item):
         context = self.context
         result = context.checker.check(self.spec)
         self.result = result
-        context.results[self.spec.id] = result
-        comparison = None
-        if context.baseline is not None and result.error is None:
-            comparison = context.baseline.compare(self.spec.id, result.violations)
-            context.comparisons[self.spec.id] = comparison
+        comparison = context.record(result)
         self._record_properties(result, comparison)
         for message in result.warnings:
             self.warn(PytestSsotWarning(f"contract {self.spec.id!r}: {message}"))
@@ -220,7 +201,7 @@ class ContractItem(pytest.Item):
 
     def _fix_lines(self, result: ContractResult) -> dict[str, list[str]]:
         """The fix (or why there is none) under each chain whose last import can move."""
-        if result.error is not None or self.context.make_fixer is None:
+        if result.error is not None:
             return {}
         fixer = self.context.fixer()
         if fixer is None:

@@ -7,6 +7,7 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,8 @@ from pytest_ssot.reporting.github import (
     runtime_annotation_lines,
 )
 from pytest_ssot.reporting.junit import contract_classname, set_classname
-from pytest_ssot.reporting.text import summary_lines
+from pytest_ssot.reporting.text import SourceLines, summary_lines
+from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.runtime.findings import FindingsReporter, check_of, left_out
@@ -176,21 +178,10 @@ class SsotSession:
             )
         except ConfigError as exc:
             self.load_error = exc
-        self.context = SsotContext(
-            rootdir=self.settings.rootdir,
-            checker=StaticChecker(
-                self.settings.rootdir,
-                cache_root,
-                self.specs,
-                redundant_ignores=self.settings.redundant_mode,
-                redundant_budget=self.settings.redundant_budget,
-                dynamic_imports=self.settings.static_dynamic,
-            ),
-            max_chains=self.settings.max_chains,
-            baseline=self.baseline,
-            strict=self.settings.baseline_strict,
-            freezing=self.settings.freezing,
-        )
+        self.checker = self._make_checker(cache_root)
+        """Checks the contracts; made again when --ssot-fix changed the tree."""
+        self.results = ContractResults(self.baseline)
+        self._fixer: Fixer | None = None
         complete = self.load_error is None and all(f.error is None for f in self.loaded)
         known_ids = [spec.id for spec in self.specs] if complete else None
         if known_ids is not None:
@@ -241,15 +232,40 @@ class SsotSession:
         self.not_selected: list[pytest.Item] = []
         """Contract items deselected because only tests were named on the command line."""
         self.merged_observed: set[tuple[str, str]] = set()
-        self.context.make_fixer = self._fixer
         self.fix_run: FixRun | None = None
 
     # -- fixing ---------------------------------------------------------------------------
 
-    def _fixer(self) -> Fixer:
-        from pytest_ssot.fixing.runner import Fixer
+    def _make_checker(self, cache_root: Path | None) -> StaticChecker:
+        return StaticChecker(
+            self.settings.rootdir,
+            cache_root,
+            self.specs,
+            redundant_ignores=self.settings.redundant_mode,
+            redundant_budget=self.settings.redundant_budget,
+            dynamic_imports=self.settings.static_dynamic,
+        )
 
-        return Fixer(lambda: self.context.checker, self.specs, self.settings.rootdir)
+    def fixer(self) -> Fixer:
+        """The planner of fixes for the tree as it is (made when first needed)."""
+        if self._fixer is None:
+            from pytest_ssot.fixing.runner import Fixer
+
+            self._fixer = Fixer(lambda: self.checker, self.specs, self.settings.rootdir)
+        return self._fixer
+
+    @functools.cached_property
+    def context(self) -> SsotContext:
+        """What the contract nodes share, made at collection: after a fix, the tree is final."""
+        return SsotContext(
+            checker=self.checker,
+            max_chains=self.settings.max_chains,
+            reader=SourceLines(self.settings.rootdir),
+            record=self.results.record,
+            strict=self.settings.baseline_strict,
+            freezing=self.settings.freezing,
+            fixer=self.fixer,
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -259,15 +275,11 @@ class SsotSession:
         settings = self.settings
         if not (settings.fix or settings.diff) or self.is_worker or self.load_error:
             return
-        fixer = self.context.fixer()
-        assert fixer is not None
-        self.fix_run = fixer.run(write=settings.fix)
+        self.fix_run = self.fixer().run(write=settings.fix)
         if any(f.written for f in self.fix_run.files):
             # The verdicts of this run are those of the fixed tree: check it afresh.
-            self.context.checker = StaticChecker(
-                self.settings.rootdir, self.context.checker.cache_root, self.specs
-            )
-            self.context.reset_fixer()
+            self.checker = self._make_checker(self.checker.cache_root)
+            self._fixer = None
 
     def frozen_rule(self, rule: str, fingerprint: str) -> bool:
         """Whether the baseline freezes a runtime finding of ``rule`` (statically or at runtime)."""
@@ -569,8 +581,8 @@ class SsotSession:
             "isolation": self.isolation.summary_state(),
             "allowances": [list(a) for a in self.findings.allowances],
             "deselected": self.deselected,
-            "results": [result_to_dict(r) for r in self.context.results.values()],
-            "graphs": [stats_to_dict(g) for g in self.context.checker.graph_stats()],
+            "results": [result_to_dict(r) for r in self.results.results.values()],
+            "graphs": [stats_to_dict(g) for g in self.checker.graph_stats()],
             "findings": [finding_to_dict(f) for f in self.findings.findings],
             "run_failures": self.run_failures.to_wire(),
         }
@@ -588,12 +600,7 @@ class SsotSession:
             spec = by_id.get(item["id"])
             if spec is None:
                 continue
-            result = result_from_dict(item, spec)
-            self.context.results[spec.id] = result
-            if self.baseline is not None and result.error is None:
-                self.context.comparisons[spec.id] = self.baseline.compare(
-                    spec.id, result.violations
-                )
+            self.results.record(result_from_dict(item, spec))
         for item in data.get("graphs", ()):
             stats = stats_from_dict(item)
             known = self.worker_graphs.get(stats.key)
@@ -608,7 +615,7 @@ class SsotSession:
                 self.findings.findings.append(finding)
 
     def graph_stats(self) -> list[GraphStats]:
-        return list(self.worker_graphs.values()) or self.context.checker.graph_stats()
+        return list(self.worker_graphs.values()) or self.checker.graph_stats()
 
     def runtime_comparisons(self) -> dict[str, RuntimeComparison]:
         """Per runtime baseline key: frozen, fixed and new fingerprints against the baseline.
@@ -638,7 +645,7 @@ class SsotSession:
 
     def stale_entries(self) -> dict[str, tuple[str, ...]]:
         """Baseline entries that no longer occur, per contract or runtime key (fixed)."""
-        stale = {cid: c.fixed for cid, c in self.context.comparisons.items() if c.fixed}
+        stale = {cid: c.fixed for cid, c in self.results.comparisons.items() if c.fixed}
         for key, row in self.runtime_comparisons().items():
             if row.fixed:
                 stale[key] = row.fixed
@@ -659,9 +666,9 @@ class SsotSession:
 
     def _write_baseline(self, session: pytest.Session) -> bool:
         assert self.baseline is not None
-        checked = {cid for cid, result in self.context.results.items() if result.error is None}
+        checked = self.results.checked()
         current = {
-            cid: {v.fingerprint for v in self.context.results[cid].violations} for cid in checked
+            cid: {v.fingerprint for v in self.results.results[cid].violations} for cid in checked
         }
         runtime_keys = self.runtime_keys()
         for key, fingerprint in self.runtime_observed():
@@ -735,7 +742,7 @@ class SsotSession:
 
             shown = display_path(settings.history, settings.rootdir)
             try:
-                if incomplete or not self.context.results:
+                if incomplete or not self.results.results:
                     entries = read_history(settings.history, shown).entries  # nothing to add
                 else:
                     entry = entry_from_report(report)
@@ -774,8 +781,8 @@ class SsotSession:
         from pytest_ssot.reporting.json_report import BaselineInfo, build_report
 
         outcomes = [
-            (result, self.context.comparisons.get(cid))
-            for cid, result in self.context.results.items()
+            (result, self.results.comparisons.get(cid))
+            for cid, result in self.results.results.items()
         ]
         baseline_info = None
         if self.baseline is not None:
@@ -822,11 +829,11 @@ class SsotSession:
 
         wanted = [
             (result.spec.id, v)
-            for result in self.context.results.values()
+            for result in self.results.results.values()
             for v in result.violations
             if fixable_violation(result.spec, v)
         ]
-        fixer = self.context.fixer() if wanted else None
+        fixer = self.fixer() if wanted else None
         plan = fixer.shown() if fixer is not None else None
         if plan is None:
             return {}
@@ -843,7 +850,7 @@ class SsotSession:
         run = self.fix_run
         assert run is not None
         deletable: list[str] = []
-        fixer = self.context.fixer()
+        fixer = self.fixer()
         if run.plan is not None and fixer is not None:
             # Fixed: the tree as it is now. A diff: as it would be without the fixable imports.
             removed = (
@@ -851,7 +858,7 @@ class SsotSession:
             )
             loaded = {fp.rpartition(" -> ")[2] for _, fp in self.runtime_observed()}
             try:
-                deletable = fixer.deletable(self.context.checker, removed=removed, loaded=loaded)
+                deletable = fixer.deletable(self.checker, removed=removed, loaded=loaded)
             except SsotError:
                 deletable = []
         return fix_summary_lines(run, deletable, diff=not run.write)
@@ -869,7 +876,7 @@ class SsotSession:
             terminalreporter.write_line(self._deselected_line(len(self.specs)), yellow=True)
         if running_on_github():
             self._github_annotations(terminalreporter)
-        results = list(self.context.results.values())
+        results = list(self.results.results.values())
         # A baseline run that checked no contract (-k selected tests only) still says
         # what it did with the baseline.
         about_baseline = self.baseline is not None and (
@@ -885,7 +892,7 @@ class SsotSession:
                 results,
                 self.graph_stats(),
                 verbose=self.settings.verbose,
-                comparisons=self.context.comparisons,
+                comparisons=self.results.comparisons,
             )
             for line in lines:
                 terminalreporter.write_line(line)
@@ -898,10 +905,10 @@ class SsotSession:
     def _github_annotations(self, terminalreporter: Any) -> None:
         """``::error`` workflow commands: each new violation, and each runtime site once."""
         items = [
-            (result, self.context.comparisons[cid].new)
-            if cid in self.context.comparisons
+            (result, self.results.comparisons[cid].new)
+            if cid in self.results.comparisons
             else (result, result.violations)
-            for cid, result in self.context.results.items()
+            for cid, result in self.results.results.items()
         ]
         for line in annotation_lines(items, self.settings.rootdir):
             terminalreporter.write_line(line)
@@ -929,7 +936,7 @@ class SsotSession:
         rows: list[tuple[str, ...]] = [("contract", "frozen", "fixed", "new")]
         totals = [0, 0, 0]
         unknown = False
-        for cid, comparison in self.context.comparisons.items():
+        for cid, comparison in self.results.comparisons.items():
             counts = [len(comparison.frozen), len(comparison.fixed), len(comparison.new)]
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             rows.append((cid, *(str(c) for c in counts)))
@@ -994,7 +1001,7 @@ class SsotSession:
             spec.id
             for spec in self.specs
             if entries.get(spec.id)
-            and (spec.id not in self.context.results or self.context.results[spec.id].error)
+            and (spec.id not in self.results.results or self.results.results[spec.id].error)
         )
         if unchecked:
             lines.append(
