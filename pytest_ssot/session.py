@@ -8,15 +8,12 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.checking import StaticChecker, usable_cache_root
-from pytest_ssot.fileio import locked
 from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotContext
 from pytest_ssot.model import (
     ConfigError,
@@ -28,6 +25,7 @@ from pytest_ssot.model import (
     SsotError,
 )
 from pytest_ssot.paths import display_path
+from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
     RuntimeSite,
     annotation_lines,
@@ -39,11 +37,12 @@ from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import FindingsReporter, check_of, left_out
+from pytest_ssot.runtime.findings import FindingsReporter, left_out
 from pytest_ssot.runtime.import_checks import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
     RuntimeImportChecks,
+    never_frozen,
 )
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
@@ -148,26 +147,9 @@ class SsotSession:
             cache_root, problem = usable_cache_root(lambda: Path(cache.mkdir(CACHE_DIR_NAME)))
             if problem is not None:
                 _warn_once(config, problem)
-        self.baseline: Baseline | None = None
-        if self.settings.baseline is not None:
-            try:
-                self.baseline = Baseline.load(
-                    self.settings.baseline,
-                    display_path(self.settings.baseline, self.settings.rootdir),
-                )
-            except BaselineError as exc:
-                # Nothing runs and nothing is written: the file stays as it is.
-                raise pytest.UsageError(f"pytest-ssot: {exc}") from None
-        self.initial_baseline = self.baseline
-        """The baseline as the run found it: what this run's findings are compared with."""
-        self.freezing = self.settings.freezing
-        """--ssot-baseline-update: every violation found is frozen by this run, none fails."""
-        self.dropped: dict[str, set[str]] = {}
-        """Entries this run's baseline write dropped (fixed, or of contracts that are gone)."""
+        baseline = load_baseline(self.settings)
         self.workers_lost = 0
         """pytest-xdist workers that crashed: what they observed never reached us."""
-        self.complete = False
-        """Set at the session's end: every test ran, so runtime entries not seen are gone."""
         # Loaded now, not at collection: the runtime checks need the contracts
         # before the first test module is imported.
         self.loaded: list[LoadedFile] = []
@@ -180,20 +162,34 @@ class SsotSession:
             self.load_error = exc
         self.checker = self._make_checker(cache_root)
         """Checks the contracts; made again when --ssot-fix changed the tree."""
-        self.results = ContractResults(self.baseline)
+        self.results = ContractResults(baseline)
         self._fixer: Fixer | None = None
         complete = self.load_error is None and all(f.error is None for f in self.loaded)
         known_ids = [spec.id for spec in self.specs] if complete else None
         if known_ids is not None:
             self.settings.check_contract_ids(known_ids)
-        self.baseline_written = False
-        self.refused: dict[str, set[str]] = {}
+        self.ratchet: Ratchet | None = None
+        if baseline is not None:
+            self.ratchet = Ratchet(
+                self.settings,
+                baseline,
+                self.results,
+                contract_ids=[spec.id for spec in self.specs],
+                contracts_known=complete,
+                observed=self.runtime_observed,
+                runtime_keys=self.runtime_keys,
+            )
+        # Runtime findings the baseline freezes pass, like frozen static violations.
+        frozen_rule = self.ratchet.frozen_rule if self.ratchet is not None else None
         self.worker_graphs: dict[GraphKey, GraphStats] = {}
         if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
             config.pluginmanager.register(XdistController(self), "ssot-xdist")
         self.phases = PhaseTracker()
-        self.findings = FindingsReporter(self.phases)
-        self.findings.limit = None if self.settings.verbose else self.settings.max_chains
+        self.findings = FindingsReporter(
+            self.phases,
+            is_frozen=frozen_rule,
+            limit=None if self.settings.verbose else self.settings.max_chains,
+        )
         config.pluginmanager.register(self.phases, "ssot-phases")
         config.pluginmanager.register(self.findings, "ssot-findings")
         try:
@@ -217,14 +213,12 @@ class SsotSession:
             self.specs,
             self.phases,
             self.findings,
+            is_frozen=frozen_rule or never_frozen,
             # --ssot-only imports no test module and runs no test: nothing for the import
             # watcher to see (the double-load and hidden-folder checks still run).
             watch_imports=not self.settings.only,
         )
         config.pluginmanager.register(self.runtime_imports, "ssot-runtime-imports")
-        # Runtime findings the baseline freezes pass, like frozen static violations.
-        self.runtime_imports.is_frozen = self.frozen_rule
-        self.findings.is_frozen = lambda f: self.frozen_rule(f.rule, f.fingerprint)
         self.deselected = 0
         self._selection: Selection | None = None
         self.collected_sources: set[Path] = set()
@@ -280,16 +274,6 @@ class SsotSession:
             # The verdicts of this run are those of the fixed tree: check it afresh.
             self.checker = self._make_checker(self.checker.cache_root)
             self._fixer = None
-
-    def frozen_rule(self, rule: str, fingerprint: str) -> bool:
-        """Whether the baseline freezes a runtime finding of ``rule`` (statically or at runtime)."""
-        baseline = self.baseline
-        if baseline is not None and self.freezing:
-            return True  # this run writes it into the baseline
-        return baseline is not None and (
-            baseline.contains(rule, fingerprint)
-            or baseline.contains(RUNTIME_PREFIX + rule, fingerprint)
-        )
 
     def runtime_observed(self) -> set[tuple[str, str]]:
         """(baseline key, fingerprint) of every runtime finding of this run, frozen or not."""
@@ -442,13 +426,6 @@ class SsotSession:
     def is_worker(self) -> bool:
         return hasattr(self.config, "workerinput")
 
-    def orphaned(self) -> dict[str, set[str]]:
-        if self.baseline is None or self.load_error is not None:
-            return {}
-        if any(f.error is not None for f in self.loaded):
-            return {}  # a file failed to load: its contracts are unknown, not deleted
-        return self.baseline.orphaned({spec.id for spec in self.specs} | self.runtime_keys())
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         # tryfirst: the run-level failures reported at the end must reach pytest's
@@ -468,19 +445,18 @@ class SsotSession:
             pytest.ExitCode.INTERNAL_ERROR,
             pytest.ExitCode.USAGE_ERROR,
         )
-        self.complete = not incomplete and self.ran_everything(session)
-        if (
-            self.baseline is not None
-            and not incomplete
-            and (self.settings.baseline_update or self.settings.baseline_prune)
-        ):
-            shown = display_path(self.baseline.path, self.settings.rootdir)
-            try:
-                self._write_baseline(session)
-            except (OSError, SsotError) as exc:
-                self.output_errors += (
-                    f"cannot write the baseline {shown}: {_reason(exc)}; it was left as it was",
-                )
+        ratchet = self.ratchet
+        if ratchet is not None:
+            complete = not incomplete and self.ran_everything(session)
+            ratchet.end = RunEnd(complete=complete, workers_lost=self.workers_lost)
+            if not incomplete and self.settings.writes_baseline:
+                try:
+                    ratchet.write()
+                except (OSError, SsotError) as exc:
+                    self.output_errors += (
+                        f"cannot write the baseline {ratchet.shown}: {_reason(exc)}; "
+                        "it was left as it was",
+                    )
         self._add_run_failures()
         if self.run_failures.failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as the reports will say
@@ -507,69 +483,8 @@ class SsotSession:
                 f"{finding.summary} (during {where})",
                 f"during {where}:\n{text}",
             )
-        if (
-            self.baseline is not None
-            and self.settings.baseline_strict
-            and not self.baseline_written
-        ):
-            for key, row in self.runtime_comparisons().items():
-                if row.fixed:
-                    report_run_failure(
-                        config,
-                        "baseline-strict",
-                        f"the baseline lists {len(row.fixed)} finding(s) of {key!r} that no "
-                        "longer occur (strict mode)",
-                        self._stale_text(key, row.fixed),
-                    )
-            for cid, fingerprints in self.orphaned().items():
-                report_run_failure(
-                    config,
-                    "baseline-strict",
-                    f"the baseline lists {len(fingerprints)} violation(s) of {cid!r}, which no "
-                    "longer exists",
-                    self._orphan_text(cid, fingerprints),
-                )
-        for cid, fingerprints in self.refused.items():
-            report_run_failure(
-                config,
-                "baseline-no-growth",
-                f"refused to add {len(fingerprints)} new violation(s) of {cid!r} to the baseline "
-                "(ssot_baseline_no_growth = true)",
-                "\n".join(
-                    [
-                        f"ssot_baseline_no_growth = true: the baseline may not grow, so the new "
-                        f"violations of {cid!r} were not added:",
-                        *(f"  {fp}" for fp in sorted(fingerprints)),
-                        "Fix them instead.",
-                    ]
-                ),
-            )
-
-    def _stale_text(self, key: str, fingerprints: tuple[str, ...]) -> str:
-        assert self.baseline is not None
-        shown = display_path(self.baseline.path, self.settings.rootdir)
-        return "\n".join(
-            [
-                f"{shown} lists {len(fingerprints)} runtime finding(s) of {key!r} that no test "
-                "produced in this full run, and ssot_baseline_strict is on (a stale entry could "
-                "later hide a regression at the same site):",
-                *(f"  {fp}" for fp in fingerprints),
-                "Drop them with: pytest --ssot --ssot-baseline-prune",
-            ]
-        )
-
-    def _orphan_text(self, cid: str, fingerprints: set[str]) -> str:
-        assert self.baseline is not None
-        shown = display_path(self.baseline.path, self.settings.rootdir)
-        strict_name = self.settings.named("--ssot-baseline-strict")
-        return "\n".join(
-            [
-                f"{shown} lists {len(fingerprints)} violation(s) of contract {cid!r}, which no "
-                f"longer exists (renamed or deleted), and {strict_name} is on:",
-                *(f"  {fp}" for fp in sorted(fingerprints)),
-                "Drop them with: pytest --ssot --ssot-baseline-prune",
-            ]
-        )
+        if self.ratchet is not None:
+            self.ratchet.report_failures(config)
 
     # -- pytest-xdist ----------------------------------------------------------------
 
@@ -617,40 +532,6 @@ class SsotSession:
     def graph_stats(self) -> list[GraphStats]:
         return list(self.worker_graphs.values()) or self.checker.graph_stats()
 
-    def runtime_comparisons(self) -> dict[str, RuntimeComparison]:
-        """Per runtime baseline key: frozen, fixed and new fingerprints against the baseline.
-
-        ``fixed`` is known only when every test ran (``self.complete``); otherwise
-        it is None: a finding not seen may just not have been run.
-        """
-        baseline = self.initial_baseline
-        known: dict[str, set[str]] = {}
-        if baseline is not None:
-            known = {k: set(v) for k, v in baseline.entries.items() if k.startswith(RUNTIME_PREFIX)}
-        seen: dict[str, set[str]] = {}
-        for key, fingerprint in self.runtime_observed():
-            seen.setdefault(key, set()).add(fingerprint)
-        rows: dict[str, RuntimeComparison] = {}
-        for key in sorted(set(known) | set(seen)):
-            static = key.removeprefix(RUNTIME_PREFIX)
-            old, now = known.get(key, set()), seen.get(key, set())
-            if baseline is not None:
-                old = old | (now & baseline.entries.get(static, set()))
-            rows[key] = RuntimeComparison(
-                frozen=tuple(sorted(now & old)),
-                fixed=tuple(sorted(old - now)) if self.complete else None,
-                new=tuple(sorted(now - old)),
-            )
-        return rows
-
-    def stale_entries(self) -> dict[str, tuple[str, ...]]:
-        """Baseline entries that no longer occur, per contract or runtime key (fixed)."""
-        stale = {cid: c.fixed for cid, c in self.results.comparisons.items() if c.fixed}
-        for key, row in self.runtime_comparisons().items():
-            if row.fixed:
-                stale[key] = row.fixed
-        return stale
-
     def ran_everything(self, session: pytest.Session) -> bool:
         """Whether every test ran, so runtime findings not seen are really gone."""
         option = self.config.option
@@ -663,43 +544,6 @@ class SsotSession:
             or getattr(option, "stepwise", False)
             or self.workers_lost
         )
-
-    def _write_baseline(self, session: pytest.Session) -> bool:
-        assert self.baseline is not None
-        checked = self.results.checked()
-        current = {
-            cid: {v.fingerprint for v in self.results.results[cid].violations} for cid in checked
-        }
-        runtime_keys = self.runtime_keys()
-        for key, fingerprint in self.runtime_observed():
-            current.setdefault(key, set()).add(fingerprint)
-        complete = self.ran_everything(session)
-        allow_growth = self.settings.baseline_update and not self.settings.baseline_no_growth
-        path = self.baseline.path
-        # Read again under the lock: a concurrent update (another -k) keeps its entries.
-        with locked(path):
-            fresh = Baseline.load(path, display_path(path, self.settings.rootdir))
-            updated, refused = fresh.updated(
-                current,
-                checked=checked | (runtime_keys if complete else set()),
-                known_keys={spec.id for spec in self.specs} | runtime_keys,
-                allow_growth=allow_growth,
-                partial=set() if complete else runtime_keys,
-            )
-            if self.settings.baseline_update:
-                self.refused = refused  # ssot_baseline_no_growth said no
-            if self.refused:
-                return True  # refused means nothing written, not even a shrink
-            if updated.entries != fresh.entries or not fresh.exists:
-                updated.save()
-                self.baseline_written = True
-                self.baseline = updated
-                self.dropped = {
-                    key: gone
-                    for key, old in sorted(fresh.entries.items())
-                    if (gone := old - updated.entries.get(key, set()))
-                }
-        return False
 
     written: tuple[str, ...] = ()
     """What _write_outputs wrote, for the terminal summary."""
@@ -778,23 +622,13 @@ class SsotSession:
 
         import pytest_ssot
         from pytest_ssot.installed import library_versions
-        from pytest_ssot.reporting.json_report import BaselineInfo, build_report
+        from pytest_ssot.reporting.json_report import build_report
 
         outcomes = [
             (result, self.results.comparisons.get(cid))
             for cid, result in self.results.results.items()
         ]
-        baseline_info = None
-        if self.baseline is not None:
-            baseline_info = BaselineInfo(
-                path=display_path(self.baseline.path, self.settings.rootdir),
-                exists=self.baseline.exists,
-                strict=self.settings.baseline_strict,
-                orphaned={k: sorted(v) for k, v in self.orphaned().items()},
-                written=self.baseline_written,
-                refused={k: sorted(v) for k, v in self.refused.items()},
-                runtime_fixed=self.runtime_fixed(),
-            )
+        baseline_info = self.ratchet.report_info() if self.ratchet is not None else None
         report = build_report(
             outcomes=outcomes,
             graphs=self.graph_stats(),
@@ -812,16 +646,6 @@ class SsotSession:
             ),
         )
         return report
-
-    def runtime_fixed(self) -> list[tuple[str, str, str]] | None:
-        """(key, check, fingerprint) of runtime baseline entries gone; None: not known."""
-        if not self.complete:
-            return None
-        return [
-            (key, check_of(fingerprint), fingerprint)
-            for key, row in self.runtime_comparisons().items()
-            for fingerprint in row.fixed or ()
-        ]
 
     def _fix_lookup(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Each fixable-kind violation's fix, for the report (planned only if there is one)."""
@@ -879,11 +703,7 @@ class SsotSession:
         results = list(self.results.results.values())
         # A baseline run that checked no contract (-k selected tests only) still says
         # what it did with the baseline.
-        about_baseline = self.baseline is not None and (
-            self.runtime_comparisons()
-            or self.settings.baseline_update
-            or self.settings.baseline_prune
-        )
+        about_baseline = self.ratchet is not None and self.ratchet.has_news()
         if not results and not about_baseline:
             return
         terminalreporter.section("pytest-ssot")
@@ -896,8 +716,8 @@ class SsotSession:
             )
             for line in lines:
                 terminalreporter.write_line(line)
-        if self.baseline is not None:
-            for line in self._baseline_lines():
+        if self.ratchet is not None:
+            for line in self.ratchet.summary_lines(write_failed=bool(self.output_errors)):
                 terminalreporter.write_line(line)
         for line in self.written:
             terminalreporter.write_line(line)
@@ -927,126 +747,8 @@ class SsotSession:
         for line in runtime_annotation_lines(sites, self.settings.rootdir):
             terminalreporter.write_line(line)
 
-    def _baseline_lines(self) -> list[str]:
-        assert self.baseline is not None
-        shown = display_path(self.baseline.path, self.settings.rootdir)
-        lines = ["", f"migration progress against the baseline {shown}:"]
-        if not self.baseline.exists and not self.baseline_written:
-            lines.append("  (the file does not exist yet: create it with --ssot-baseline-update)")
-        rows: list[tuple[str, ...]] = [("contract", "frozen", "fixed", "new")]
-        totals = [0, 0, 0]
-        unknown = False
-        for cid, comparison in self.results.comparisons.items():
-            counts = [len(comparison.frozen), len(comparison.fixed), len(comparison.new)]
-            totals = [a + b for a, b in zip(totals, counts, strict=True)]
-            rows.append((cid, *(str(c) for c in counts)))
-        for key, row in self.runtime_comparisons().items():
-            fixed = "?" if row.fixed is None else str(len(row.fixed))
-            unknown |= row.fixed is None
-            counts = [len(row.frozen), len(row.fixed or ()), len(row.new)]
-            totals = [a + b for a, b in zip(totals, counts, strict=True)]
-            rows.append((key, str(len(row.frozen)), fixed, str(len(row.new))))
-        rows.append(("total", *(str(t) for t in totals)))
-        width = max(len(r[0]) for r in rows)
-        for row_text in rows:
-            lines.append(
-                f"  {row_text[0]:<{width}}  {row_text[1]:>6}  {row_text[2]:>5}  {row_text[3]:>5}"
-            )
-        if unknown:
-            lines.append(
-                "  (? = not known: not every test ran, so a runtime finding not seen may just "
-                "not have been run)"
-            )
-        writes = self.settings.baseline_update or self.settings.baseline_prune
-        if self.baseline_written and self.dropped:
-            count = sum(len(v) for v in self.dropped.values())
-            lines.append(f"  dropped {count} entries that no longer occur:")
-            lines.extend(self._grouped(self.dropped))
-        elif not self.baseline_written:
-            stale = self.stale_entries()
-            if stale:
-                count = sum(len(v) for v in stale.values())
-                lines.append(
-                    f"  {count} baseline entries no longer occur: shrink the file with "
-                    "pytest --ssot --ssot-baseline-prune"
-                )
-                lines.extend(self._grouped(stale))
-        if writes and not self.refused:
-            lines.extend(self._kept_lines())
-        for cid, fingerprints in self.orphaned().items():
-            lines.append(
-                f"  the baseline lists {len(fingerprints)} violation(s) of contract {cid!r}, "
-                "which no longer exists (renamed or deleted); --ssot-baseline-prune drops them"
-            )
-        for cid, fingerprints in self.refused.items():
-            lines.append(
-                f"  REFUSED to add {len(fingerprints)} new violation(s) of {cid!r} to the baseline "
-                "(ssot_baseline_no_growth = true): fix them instead"
-            )
-            lines.extend(f"    {fp}" for fp in sorted(fingerprints))
-        if self.refused:
-            lines.append(f"  nothing written: {shown} is left as it was")
-        if self.baseline_written:
-            lines.append(f"  baseline written: {shown} now holds {self.baseline.size} entries")
-        elif writes and not self.refused and not self.output_errors:
-            lines.append(f"  baseline unchanged: nothing in {shown} to add or drop")
-        return lines
-
-    def _kept_lines(self) -> list[str]:
-        """Why an update or prune kept entries it could not re-check."""
-        assert self.initial_baseline is not None
-        entries = self.initial_baseline.entries
-        lines: list[str] = []
-        unchecked = sorted(
-            spec.id
-            for spec in self.specs
-            if entries.get(spec.id)
-            and (spec.id not in self.results.results or self.results.results[spec.id].error)
-        )
-        if unchecked:
-            lines.append(
-                f"  kept the entries of {len(unchecked)} contract(s) this run did not check "
-                f"(deselected, or could not be checked): {', '.join(unchecked)}"
-            )
-        runtime = sum(len(v) for k, v in entries.items() if k.startswith(RUNTIME_PREFIX))
-        if runtime and not self.complete:
-            why = (
-                "a pytest-xdist worker crashed, and what it saw was lost"
-                if self.workers_lost
-                else "not every test ran (-k, -m, --deselect, --lf, -x, --ssot-only)"
-            )
-            lines.append(
-                f"  kept {runtime} runtime entries as they were: {why}, so a finding not seen "
-                "may just not have been run; run the whole suite to drop the fixed ones"
-            )
-        return lines
-
-    def _grouped(self, entries: dict[str, set[str]] | dict[str, tuple[str, ...]]) -> list[str]:
-        """Entries grouped by contract or runtime key, capped like chains (-v lists all)."""
-        cap = None if self.settings.verbose else self.settings.max_chains
-        lines: list[str] = []
-        for key, fingerprints in sorted(entries.items()):
-            ordered = sorted(fingerprints)
-            lines.append(f"    {key}:")
-            shown = ordered if cap is None else ordered[:cap]
-            lines.extend(f"      {fp}" for fp in shown)
-            if len(shown) < len(ordered):
-                lines.append(f"      ... and {len(ordered) - len(shown)} more (-v lists all)")
-        return lines
-
-
-@dataclass(frozen=True)
-class RuntimeComparison:
-    """The runtime findings of one baseline key (``runtime:<rule>``) against the baseline."""
-
-    frozen: tuple[str, ...]
-    fixed: tuple[str, ...] | None
-    """None when not every test ran: then nothing can be said to be fixed."""
-    new: tuple[str, ...]
-
 
 WORKER_OUTPUT_KEY = "pytest_ssot"
-RUNTIME_PREFIX = "runtime:"
 
 
 class XdistController:

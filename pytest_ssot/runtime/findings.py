@@ -43,15 +43,21 @@ class PytestSsotRuntimeWarning(UserWarning):
 class FindingsReporter:
     """pytest hook object: turns recorded findings into failed reports and a summary."""
 
-    def __init__(self, phases: PhaseTracker) -> None:
+    def __init__(
+        self,
+        phases: PhaseTracker,
+        *,
+        is_frozen: Callable[[str, str], bool] | None = None,
+        limit: int | None = None,
+    ) -> None:
         self.phases = phases
         self._lock = threading.Lock()
         self.findings: list[Finding] = []
         self._pending: dict[tuple[str, str], list[Finding]] = {}
         self._allowed: set[tuple[str, str, str | None]] = set()
-        self.is_frozen: Callable[[Finding], bool] = lambda finding: False
-        """Set by the session when a baseline is configured."""
-        self.limit: int | None = None
+        self.is_frozen = is_frozen
+        """(rule, fingerprint) -> whether the baseline freezes it (None: no baseline)."""
+        self.limit = limit
         """Findings shown in full per report (``ssot_max_chains``); None: all (``-v``)."""
 
     # -- recording ------------------------------------------------------------
@@ -64,7 +70,12 @@ class FindingsReporter:
                 details=f"{finding.details}\n  (Configured to warn; the warning filters "
                 "(-W error, filterwarnings) turn this warning into an error.)",
             )
-        if finding.severity == ERROR and not finding.frozen and self.is_frozen(finding):
+        if (
+            finding.severity == ERROR
+            and not finding.frozen
+            and self.is_frozen is not None
+            and self.is_frozen(finding.rule, finding.fingerprint)
+        ):
             finding = dataclasses.replace(finding, frozen=True)
         with self._lock:
             self.findings.append(finding)
