@@ -19,7 +19,6 @@ from pytest_ssot.model import (
     ConfigError,
     ContractSpec,
     Finding,
-    GraphKey,
     GraphStats,
     Phase,
     SsotError,
@@ -49,16 +48,9 @@ from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.selection import NAMED, NONE, Selection, decide
-from pytest_ssot.serialize import (
-    finding_from_dict,
-    finding_to_dict,
-    result_from_dict,
-    result_to_dict,
-    stats_from_dict,
-    stats_to_dict,
-)
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, load_sources, project_config_path
+from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
     from pytest_ssot.fixing.runner import Fixer, FixRun
@@ -148,8 +140,6 @@ class SsotSession:
             if problem is not None:
                 _warn_once(config, problem)
         baseline = load_baseline(self.settings)
-        self.workers_lost = 0
-        """pytest-xdist workers that crashed: what they observed never reached us."""
         # Loaded now, not at collection: the runtime checks need the contracts
         # before the first test module is imported.
         self.loaded: list[LoadedFile] = []
@@ -181,9 +171,6 @@ class SsotSession:
             )
         # Runtime findings the baseline freezes pass, like frozen static violations.
         frozen_rule = self.ratchet.frozen_rule if self.ratchet is not None else None
-        self.worker_graphs: dict[GraphKey, GraphStats] = {}
-        if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
-            config.pluginmanager.register(XdistController(self), "ssot-xdist")
         self.phases = PhaseTracker()
         self.findings = FindingsReporter(
             self.phases,
@@ -225,7 +212,23 @@ class SsotSession:
         """Contract files pytest collected because the command line named them."""
         self.not_selected: list[pytest.Item] = []
         """Contract items deselected because only tests were named on the command line."""
-        self.merged_observed: set[tuple[str, str]] = set()
+        self.wire = WorkerWire(
+            self.specs,
+            self.results,
+            self.findings,
+            self.run_failures,
+            {
+                "managers": self.managers,
+                "imports": self.runtime_imports,
+                "isolation": self.isolation,
+            },
+            observed=self.runtime_observed,
+            graph_stats=lambda: self.checker.graph_stats(),
+        )
+        self.xdist: XdistController | None = None
+        if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
+            self.xdist = XdistController(config, self.wire)
+            config.pluginmanager.register(self.xdist, "ssot-xdist")
         self.fix_run: FixRun | None = None
 
     # -- fixing ---------------------------------------------------------------------------
@@ -283,7 +286,7 @@ class SsotSession:
             for f in self.findings.findings
             if f.severity == "error" and not self.findings.allowed(f)
         }
-        return seen | self.merged_observed
+        return seen | self.wire.merged_observed
 
     def runtime_keys(self) -> set[str]:
         """Every baseline key a runtime finding of this configuration can have."""
@@ -435,9 +438,7 @@ class SsotSession:
         self.managers.tracker.check_unimported()
         if self.is_worker:
             # Only the controller writes files; a worker sends what it saw.
-            workeroutput = getattr(self.config, "workeroutput", None)
-            if workeroutput is not None:
-                workeroutput[WORKER_OUTPUT_KEY] = self.worker_output()
+            self.wire.send(self.config)
             return
         self.isolation.check_shared_ok(session)
         incomplete = exitstatus in (
@@ -486,51 +487,12 @@ class SsotSession:
         if self.ratchet is not None:
             self.ratchet.report_failures(config)
 
-    # -- pytest-xdist ----------------------------------------------------------------
-
-    def worker_output(self) -> dict[str, Any]:
-        return {
-            "observed": sorted(self.runtime_observed()),
-            "managers": self.managers.summary_state(),
-            "imports": self.runtime_imports.summary_state(),
-            "isolation": self.isolation.summary_state(),
-            "allowances": [list(a) for a in self.findings.allowances],
-            "deselected": self.deselected,
-            "results": [result_to_dict(r) for r in self.results.results.values()],
-            "graphs": [stats_to_dict(g) for g in self.checker.graph_stats()],
-            "findings": [finding_to_dict(f) for f in self.findings.findings],
-            "run_failures": self.run_failures.to_wire(),
-        }
-
-    def merge_worker_output(self, data: dict[str, Any]) -> None:
-        """On the controller: take in one worker's results, graphs and findings, once each."""
-        by_id = {spec.id: spec for spec in self.specs}
-        self.merged_observed |= {(str(k), str(f)) for k, f in data.get("observed", ())}
-        for nodeid, check, rule in data.get("allowances", ()):
-            self.findings.allow(nodeid, check, rule)
-        self.managers.merge_state(data.get("managers", []))
-        self.runtime_imports.merge_state(data.get("imports", {}))
-        self.isolation.merge_state(data.get("isolation", {}))
-        for item in data.get("results", ()):
-            spec = by_id.get(item["id"])
-            if spec is None:
-                continue
-            self.results.record(result_from_dict(item, spec))
-        for item in data.get("graphs", ()):
-            stats = stats_from_dict(item)
-            known = self.worker_graphs.get(stats.key)
-            if known is None or (known.from_cache and not stats.from_cache):
-                self.worker_graphs[stats.key] = stats
-        self.run_failures.merge_wire(data.get("run_failures", ()))
-        seen = {finding_identity(f) for f in self.findings.findings}
-        for item in data.get("findings", ()):
-            finding = finding_from_dict(item)
-            if finding_identity(finding) not in seen:
-                seen.add(finding_identity(finding))
-                self.findings.findings.append(finding)
+    @property
+    def workers_lost(self) -> int:
+        return self.xdist.workers_lost if self.xdist is not None else 0
 
     def graph_stats(self) -> list[GraphStats]:
-        return list(self.worker_graphs.values()) or self.checker.graph_stats()
+        return self.wire.graph_stats()
 
     def ran_everything(self, session: pytest.Session) -> bool:
         """Whether every test ran, so runtime findings not seen are really gone."""
@@ -746,46 +708,6 @@ class SsotSession:
         ]
         for line in runtime_annotation_lines(sites, self.settings.rootdir):
             terminalreporter.write_line(line)
-
-
-WORKER_OUTPUT_KEY = "pytest_ssot"
-
-
-class XdistController:
-    """Hooks that exist only when pytest-xdist is installed (its hook specs are needed)."""
-
-    def __init__(self, session: SsotSession) -> None:
-        self.session = session
-
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
-        if data:
-            self.session.merge_worker_output(data)
-        if error is not None or not data:
-            # A crashed worker: the runtime findings it saw are lost, so runtime
-            # entries that were not seen again cannot be taken as fixed.
-            self.session.workers_lost += 1
-        if error is None and not data:
-            # A worker that finished normally but sent nothing: pytest-xdist reports
-            # no problem, yet its contract results, runtime findings and run-level
-            # failures are gone. Passing such a run would be a silent pass.
-            worker = getattr(node, "gateway", None)
-            name = getattr(worker, "id", None) or "a worker"
-            report_run_failure(
-                self.session.config,
-                "xdist-worker",
-                f"pytest-xdist worker {name} finished without sending pytest-ssot's results",
-                f"pytest-xdist worker {name} finished its tests but sent no pytest-ssot "
-                "results, so the contract results, runtime findings and run-level failures "
-                "it saw are missing from this run's summary and reports.\n"
-                "What to do: check that every worker loads the same pytest-ssot (an "
-                "installation changed during the run, or a plugin removed "
-                f"config.workeroutput[{WORKER_OUTPUT_KEY!r}]), then run again.",
-            )
-
-
-def finding_identity(finding: Finding) -> tuple[str, str, str, str]:
-    return (finding.check, finding.fingerprint, finding.phase.when, finding.phase.nodeid)
 
 
 def _reason(exc: Exception) -> str:
