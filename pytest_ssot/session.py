@@ -18,11 +18,11 @@ from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotC
 from pytest_ssot.model import (
     ConfigError,
     ContractSpec,
-    Finding,
     GraphStats,
     Phase,
     SsotError,
 )
+from pytest_ssot.outputs import Outputs, check_outputs, reason
 from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
@@ -56,59 +56,6 @@ if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
     from pytest_ssot.fixing.runner import Fixer, FixRun
 
 CACHE_DIR_NAME = "pytest-ssot"
-
-
-def check_outputs(settings: Settings) -> None:
-    """Refuse at start-up what would fail at the end: a missing extra, an unusable path."""
-    from pytest_ssot.fileio import output_problem
-
-    if settings.fix or settings.diff:
-        from pytest_ssot.fixing.summary import missing_dependency as fix_missing
-
-        problem = fix_missing("--ssot-fix" if settings.fix else "--ssot-diff")
-        if problem is not None:
-            raise pytest.UsageError(f"pytest-ssot: {problem}")
-    if settings.html is not None:
-        from pytest_ssot.reporting.html_report import missing_dependency
-
-        problem = missing_dependency(settings.named("--ssot-html"))
-        if problem is not None:
-            raise pytest.UsageError(f"pytest-ssot: {problem}")
-    writes_baseline = settings.baseline_update or settings.baseline_prune
-    outputs = (
-        ("--ssot-baseline", settings.baseline if writes_baseline else None),
-        ("--ssot-report", settings.report),
-        ("--ssot-html", settings.html),
-        ("--ssot-sarif", settings.sarif),
-        ("ssot_history", settings.history),
-    )
-    for option, path in outputs:
-        if path is None:
-            continue
-        problem = output_problem(path, lambda p: display_path(p, settings.rootdir))
-        if problem is not None:
-            raise pytest.UsageError(
-                f"pytest-ssot: {settings.named(option)}: cannot write "
-                f"{display_path(path, settings.rootdir)}: "
-                f"{problem}; give the path of a regular file, for example "
-                f"{DEFAULT_NAMES[option]}"
-            )
-    if settings.history is not None:
-        from pytest_ssot.reporting.history import HistoryError, read_history
-
-        try:
-            read_history(settings.history, display_path(settings.history, settings.rootdir))
-        except HistoryError as exc:
-            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
-
-
-DEFAULT_NAMES = {
-    "--ssot-baseline": ".ssot-baseline.json",
-    "--ssot-report": "ssot-report.json",
-    "--ssot-html": "ssot-report.html",
-    "--ssot-sarif": "ssot.sarif",
-    "ssot_history": ".ssot-history.jsonl",
-}
 
 
 def _warn_once(config: pytest.Config, problem: str) -> None:
@@ -229,6 +176,14 @@ class SsotSession:
         if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
             self.xdist = XdistController(config, self.wire)
             config.pluginmanager.register(self.xdist, "ssot-xdist")
+        self.outputs = Outputs(
+            self.settings,
+            self.results,
+            self.findings,
+            ratchet=self.ratchet,
+            graph_stats=self.graph_stats,
+            fixer=self.fixer,
+        )
         self.fix_run: FixRun | None = None
 
     # -- fixing ---------------------------------------------------------------------------
@@ -454,15 +409,15 @@ class SsotSession:
                 try:
                     ratchet.write()
                 except (OSError, SsotError) as exc:
-                    self.output_errors += (
-                        f"cannot write the baseline {ratchet.shown}: {_reason(exc)}; "
-                        "it was left as it was",
+                    self.outputs.add_error(
+                        f"cannot write the baseline {ratchet.shown}: {reason(exc)}; "
+                        "it was left as it was"
                     )
         self._add_run_failures()
         if self.run_failures.failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # as the reports will say
-        self._write_outputs(session, incomplete)
-        for problem in self.output_errors:
+        self.outputs.write(int(session.exitstatus), incomplete)
+        for problem in self.outputs.errors:
             report_run_failure(self.config, "write-output", problem)
         self.run_failures.report(session)
 
@@ -507,129 +462,6 @@ class SsotSession:
             or self.workers_lost
         )
 
-    written: tuple[str, ...] = ()
-    """What _write_outputs wrote, for the terminal summary."""
-    output_errors: tuple[str, ...] = ()
-
-    def _write_outputs(self, session: pytest.Session, incomplete: bool) -> None:
-        """The JSON report, the SARIF log, the history line and the HTML report, from one dict.
-
-        A file that cannot be written is named at the end and fails the run (a
-        run-level failure); the others are still written.
-        """
-        settings = self.settings
-        if (
-            settings.report is None
-            and settings.html is None
-            and settings.history is None
-            and settings.sarif is None
-        ):
-            return
-        report = self._report_data(int(session.exitstatus))
-        written: list[str] = []
-        errors: list[str] = list(self.output_errors)
-        if settings.report is not None:
-            from pytest_ssot.reporting.json_report import write_report
-
-            shown = display_path(settings.report, settings.rootdir)
-            try:
-                write_report(settings.report, report)
-                written.append(f"report written to {shown}")
-            except (OSError, SsotError) as exc:
-                errors.append(f"cannot write the JSON report {shown}: {_reason(exc)}")
-        entries: tuple[dict[str, Any], ...] = ()
-        if settings.history is not None:
-            from pytest_ssot.reporting.history import (
-                HistoryError,
-                append_history,
-                entry_from_report,
-                read_history,
-            )
-
-            shown = display_path(settings.history, settings.rootdir)
-            try:
-                if incomplete or not self.results.results:
-                    entries = read_history(settings.history, shown).entries  # nothing to add
-                else:
-                    entry = entry_from_report(report)
-                    entries = append_history(settings.history, entry, display=shown).entries
-                    written.append(f"history: {len(entries)} runs in {shown}")
-            except HistoryError as exc:
-                errors.append(str(exc))
-            except (OSError, SsotError) as exc:
-                errors.append(f"cannot update the history file {shown}: {_reason(exc)}")
-        if settings.sarif is not None:
-            from pytest_ssot.reporting.sarif import build_sarif, write_sarif
-
-            shown = display_path(settings.sarif, settings.rootdir)
-            try:
-                write_sarif(settings.sarif, build_sarif(report))
-                written.append(f"SARIF log written to {shown}")
-            except (OSError, SsotError) as exc:
-                errors.append(f"cannot write the SARIF log {shown}: {_reason(exc)}")
-        if settings.html is not None:
-            from pytest_ssot.reporting.html_report import render_html, write_html
-
-            shown = display_path(settings.html, settings.rootdir)
-            try:
-                write_html(settings.html, render_html(report, entries))
-                written.append(f"HTML report written to {shown}")
-            except (OSError, SsotError) as exc:
-                errors.append(f"cannot write the HTML report {shown}: {_reason(exc)}")
-        self.written, self.output_errors = tuple(written), tuple(errors)
-
-    def _report_data(self, exit_status: int) -> dict[str, Any]:
-        """This run as the JSON report's dict: the one source of every file written."""
-        import datetime
-
-        import pytest_ssot
-        from pytest_ssot.installed import library_versions
-        from pytest_ssot.reporting.json_report import build_report
-
-        outcomes = [
-            (result, self.results.comparisons.get(cid))
-            for cid, result in self.results.results.items()
-        ]
-        baseline_info = self.ratchet.report_info() if self.ratchet is not None else None
-        report = build_report(
-            outcomes=outcomes,
-            graphs=self.graph_stats(),
-            versions={"pytest-ssot": pytest_ssot.__version__, **library_versions()},
-            created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            rootdir=str(self.settings.rootdir),
-            exit_status=exit_status,
-            baseline=baseline_info,
-            runtime=[
-                finding_dict(f, allowed=self.findings.allowed(f)) for f in self.findings.findings
-            ],
-            fixes=self._fix_lookup(),
-            runtime_checks=sorted(
-                self.managers.checks_on | self.isolation.checks_on | self.runtime_imports.checks_on
-            ),
-        )
-        return report
-
-    def _fix_lookup(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Each fixable-kind violation's fix, for the report (planned only if there is one)."""
-        from pytest_ssot.fixing.runner import fixable_violation
-
-        wanted = [
-            (result.spec.id, v)
-            for result in self.results.results.values()
-            for v in result.violations
-            if fixable_violation(result.spec, v)
-        ]
-        fixer = self.fixer() if wanted else None
-        plan = fixer.shown() if fixer is not None else None
-        if plan is None:
-            return {}
-        found = {}
-        for cid, violation in wanted:
-            edge = plan.for_violation(violation)
-            if edge is not None:
-                found[(cid, violation.fingerprint)] = edge.to_dict()
-        return found
-
     def _fix_lines(self) -> list[str]:
         from pytest_ssot.fixing.summary import fix_summary_lines
 
@@ -650,7 +482,7 @@ class SsotSession:
         return fix_summary_lines(run, deletable, diff=not run.write)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        for problem in self.output_errors:
+        for problem in self.outputs.errors:
             terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
         if self.fix_run is not None:
             terminalreporter.section("pytest-ssot fix")
@@ -679,9 +511,9 @@ class SsotSession:
             for line in lines:
                 terminalreporter.write_line(line)
         if self.ratchet is not None:
-            for line in self.ratchet.summary_lines(write_failed=bool(self.output_errors)):
+            for line in self.ratchet.summary_lines(write_failed=bool(self.outputs.errors)):
                 terminalreporter.write_line(line)
-        for line in self.written:
+        for line in self.outputs.written:
             terminalreporter.write_line(line)
 
     def _github_annotations(self, terminalreporter: Any) -> None:
@@ -708,34 +540,3 @@ class SsotSession:
         ]
         for line in runtime_annotation_lines(sites, self.settings.rootdir):
             terminalreporter.write_line(line)
-
-
-def _reason(exc: Exception) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-
-
-def finding_status(finding: Finding, allowed: bool) -> str:
-    """How a runtime finding ended: it failed its test or the run, or it did not and why."""
-    if finding.severity != "error":
-        return "warning"
-    if finding.frozen:
-        return "frozen"
-    return "allowed" if allowed else "failing"
-
-
-def finding_dict(finding: Finding, *, allowed: bool = False) -> dict[str, Any]:
-    return {
-        "status": finding_status(finding, allowed),
-        "check": finding.check,
-        "rule": finding.rule,
-        "summary": finding.summary,
-        "details": finding.details,
-        "phase": finding.phase.describe(),
-        "nodeid": finding.phase.nodeid or None,
-        "fingerprint": finding.fingerprint,
-        "severity": finding.severity,
-        "file": finding.file,
-        "line": finding.line,
-        "frozen": finding.frozen,
-        "allowed": allowed and not finding.frozen,
-    }
