@@ -14,16 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ssot.checking import StaticChecker, usable_cache_root
-from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotContext
-from pytest_ssot.model import (
-    ConfigError,
-    ContractSpec,
-    GraphStats,
-    Phase,
-    SsotError,
-)
+from pytest_ssot.collection import ContractCollection, deselected_line
+from pytest_ssot.items import SsotContext
+from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, Phase, SsotError
 from pytest_ssot.outputs import Outputs, check_outputs, reason
-from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
     RuntimeSite,
@@ -31,7 +25,6 @@ from pytest_ssot.reporting.github import (
     running_on_github,
     runtime_annotation_lines,
 )
-from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
@@ -47,9 +40,8 @@ from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.phase import PhaseTracker
-from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.settings import RuntimeSettings, Settings
-from pytest_ssot.sources import LoadedFile, load_sources, project_config_path
+from pytest_ssot.sources import LoadedFile, load_sources
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
@@ -154,11 +146,10 @@ class SsotSession:
         )
         config.pluginmanager.register(self.runtime_imports, "ssot-runtime-imports")
         self.deselected = 0
-        self._selection: Selection | None = None
-        self.collected_sources: set[Path] = set()
-        """Contract files pytest collected because the command line named them."""
-        self.not_selected: list[pytest.Item] = []
-        """Contract items deselected because only tests were named on the command line."""
+        self.collection = ContractCollection(
+            config, self.settings, self.loaded, self.load_error, lambda: self.context
+        )
+        config.pluginmanager.register(self.collection, "ssot-collection")
         self.wire = WorkerWire(
             self.specs,
             self.results,
@@ -261,124 +252,6 @@ class SsotSession:
         return [spec for f in self.loaded if f.source for spec in f.source.contracts]
 
     # -- collection -------------------------------------------------------------
-
-    @property
-    def selection(self) -> Selection:
-        """Which contracts this run checks, from the command line (pytest_ssot.selection)."""
-        if self._selection is None:
-            config = self.config
-            self._selection = decide(
-                [str(a) for a in config.args],
-                explicit=config.args_source == pytest.Config.ArgsSource.ARGS,
-                invocation_dir=Path(config.invocation_params.dir),
-                sources=[f.path for f in self.loaded],
-                pyargs=bool(config.getoption("pyargs", False)),
-            )
-        return self._selection
-
-    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
-        # --ssot-only: contracts only, no test module is imported; a contract file
-        # named on the command line (and the folders down to it) is still collected.
-        if not self.settings.only:
-            return None
-        path = collection_path.resolve()
-        if any(path == named or path in named.parents for named in self.selection.named):
-            return None
-        return True
-
-    def pytest_collect_file(
-        self, file_path: Path, parent: pytest.Collector
-    ) -> pytest.Collector | None:
-        """A contract file named on the command line is collected like a test file.
-
-        So ``pytest --ssot contracts/ssot.toml::some-id`` (the node id of a FAILED
-        line) selects that contract, and ``pytest --ssot contracts/ssot.toml`` the file.
-        """
-        named = self.selection.named
-        if not named or not parent.session.isinitpath(file_path):
-            return None
-        path = file_path.resolve()
-        for loaded in self.loaded:
-            if loaded.path.resolve() == path and path in named:
-                self.collected_sources.add(path)
-                return self._source_node(parent, loaded)
-        return None
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        # tryfirst: our items must exist before -k/-m deselection and --lf filtering.
-        ours = [item for node in self._source_nodes(session) for item in session.genitems(node)]
-        if self.selection.mode == NONE:
-            # Only tests were named: the contracts do not run, and the final line says so.
-            self.not_selected = [i for i in ours if isinstance(i, ContractItem)]
-            ours = [i for i in ours if not isinstance(i, ContractItem)]
-            if self.not_selected:
-                config.hook.pytest_deselected(items=self.not_selected)
-        items[:0] = ours
-
-    def pytest_report_header(self, config: pytest.Config) -> str | None:
-        """Which contract files this run loaded, as pytest prints its ``configfile:``.
-
-        Running in a subfolder with its own import-linter config, pytest-ssot still
-        reads the rootdir's (lint-imports would read the local one): this line says so.
-        """
-        project = project_config_path(self.settings.rootdir, self.settings.config_file)
-        parts = []
-        if project is not None:
-            parts.append(f"import-linter config {display_path(project, self.settings.rootdir)}")
-        others = [f.display for f in self.loaded if project is None or f.path != project]
-        if others:
-            parts.append(f"contract files {', '.join(others)}")
-        return f"pytest-ssot: {'; '.join(parts)}" if parts else None
-
-    def pytest_report_collectionfinish(self, config: pytest.Config) -> str | None:
-        return self._deselected_line(len(self.not_selected)) if self.not_selected else None
-
-    @staticmethod
-    def _deselected_line(count: int) -> str:
-        return (
-            f"pytest-ssot: {count} contract{'s' if count != 1 else ''} deselected: only the "
-            "tests named on the command line run (name a folder, a contract file or no path "
-            "to check the contracts)"
-        )
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # tryfirst: before pytest's JUnit writer records the testcase (pytest_ssot.reporting.junit).
-        if self.is_worker or not self.config.option.xmlpath:
-            return
-        head = report.nodeid.split("::", 1)[0]
-        if head in self.source_displays:
-            set_classname(self.config, report, contract_classname(head))
-
-    @property
-    def source_displays(self) -> set[str]:
-        return {f.display for f in self.loaded}
-
-    def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractFile:
-        node: ContractFile = ContractFile.from_parent(
-            parent, name=loaded.display, nodeid=loaded.display, loaded=loaded, context=self.context
-        )
-        return node
-
-    def _source_nodes(self, session: pytest.Session) -> list[pytest.Collector]:
-        if self.load_error is not None:
-            return [
-                SsotConfigError.from_parent(
-                    session, name="pytest-ssot", nodeid="pytest-ssot", message=str(self.load_error)
-                )
-            ]
-        if self.selection.mode == NAMED:
-            return []  # pytest collected the named files itself (pytest_collect_file)
-        return [
-            self._source_node(session, f)
-            for f in self.loaded
-            if f.path.resolve() not in self.collected_sources
-        ]
-
-    # -- the end of the run ----------------------------------------------------------
 
     @property
     def is_worker(self) -> bool:
@@ -488,10 +361,10 @@ class SsotSession:
             terminalreporter.section("pytest-ssot fix")
             for line in self._fix_lines():
                 terminalreporter.write_line(line)
-        if self.selection.mode == NONE and self.specs and not self.not_selected:
+        if self.collection.contracts_left_out(self.specs):
             # Under pytest-xdist the workers deselect, and neither the header nor the
             # final line of the controller shows it: said here instead.
-            terminalreporter.write_line(self._deselected_line(len(self.specs)), yellow=True)
+            terminalreporter.write_line(deselected_line(len(self.specs)), yellow=True)
         if running_on_github():
             self._github_annotations(terminalreporter)
         results = list(self.results.results.values())
