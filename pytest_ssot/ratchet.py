@@ -273,20 +273,28 @@ class Ratchet:
         """Whether the summary has something to say (a run that checked no contract too)."""
         return bool(self.runtime_comparisons()) or self.settings.writes_baseline
 
-    def summary_lines(self, *, write_failed: bool) -> list[str]:
+
+class RatchetSummary:
+    """The ratchet's part of the terminal summary: progress per contract, what was written."""
+
+    def __init__(self, ratchet: Ratchet) -> None:
+        self.ratchet = ratchet
+        self.settings = ratchet.settings
+
+    def lines(self, *, write_failed: bool) -> list[str]:
         """Migration progress against the baseline, and what the run did with it."""
-        shown = self.shown
+        shown = self.ratchet.shown
         lines = ["", f"migration progress against the baseline {shown}:"]
-        if not self.baseline.exists and not self.written:
+        if not self.ratchet.baseline.exists and not self.ratchet.written:
             lines.append("  (the file does not exist yet: create it with --ssot-baseline-update)")
         lines.extend(self._table())
         writes = self.settings.writes_baseline
-        if self.written and self.dropped:
-            count = sum(len(v) for v in self.dropped.values())
+        if self.ratchet.written and self.ratchet.dropped:
+            count = sum(len(v) for v in self.ratchet.dropped.values())
             lines.append(f"  dropped {count} entries that no longer occur:")
-            lines.extend(self._grouped(self.dropped))
-        elif not self.written:
-            stale = self.stale_entries()
+            lines.extend(self._grouped(self.ratchet.dropped))
+        elif not self.ratchet.written:
+            stale = self.ratchet.stale_entries()
             if stale:
                 count = sum(len(v) for v in stale.values())
                 lines.append(
@@ -294,24 +302,26 @@ class Ratchet:
                     "pytest --ssot --ssot-baseline-prune"
                 )
                 lines.extend(self._grouped(stale))
-        if writes and not self.refused:
+        if writes and not self.ratchet.refused:
             lines.extend(self._kept_lines())
-        for cid, fingerprints in self.orphaned().items():
+        for cid, fingerprints in self.ratchet.orphaned().items():
             lines.append(
                 f"  the baseline lists {len(fingerprints)} violation(s) of contract {cid!r}, "
                 "which no longer exists (renamed or deleted); --ssot-baseline-prune drops them"
             )
-        for cid, fingerprints in self.refused.items():
+        for cid, fingerprints in self.ratchet.refused.items():
             lines.append(
                 f"  REFUSED to add {len(fingerprints)} new violation(s) of {cid!r} to the baseline "
                 "(ssot_baseline_no_growth = true): fix them instead"
             )
             lines.extend(f"    {fp}" for fp in sorted(fingerprints))
-        if self.refused:
+        if self.ratchet.refused:
             lines.append(f"  nothing written: {shown} is left as it was")
-        if self.written:
-            lines.append(f"  baseline written: {shown} now holds {self.baseline.size} entries")
-        elif writes and not self.refused and not write_failed:
+        if self.ratchet.written:
+            lines.append(
+                f"  baseline written: {shown} now holds {self.ratchet.baseline.size} entries"
+            )
+        elif writes and not self.ratchet.refused and not write_failed:
             lines.append(f"  baseline unchanged: nothing in {shown} to add or drop")
         return lines
 
@@ -321,11 +331,11 @@ class Ratchet:
         rows: list[tuple[str, ...]] = [("contract", "frozen", "fixed", "new")]
         totals = [0, 0, 0]
         unknown = False
-        for cid, comparison in self.results.comparisons.items():
+        for cid, comparison in self.ratchet.results.comparisons.items():
             counts = [len(comparison.frozen), len(comparison.fixed), len(comparison.new)]
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             rows.append((cid, *(str(c) for c in counts)))
-        for key, row in self.runtime_comparisons().items():
+        for key, row in self.ratchet.runtime_comparisons().items():
             fixed = "?" if row.fixed is None else str(len(row.fixed))
             unknown |= row.fixed is None
             counts = [len(row.frozen), len(row.fixed or ()), len(row.new)]
@@ -346,12 +356,12 @@ class Ratchet:
 
     def _kept_lines(self) -> list[str]:
         """Why an update or prune kept entries it could not re-check."""
-        entries = self.initial.entries
-        results = self.results.results
+        entries = self.ratchet.initial.entries
+        results = self.ratchet.results.results
         lines: list[str] = []
         unchecked = sorted(
             cid
-            for cid in self.contract_ids
+            for cid in self.ratchet.contract_ids
             if entries.get(cid) and (cid not in results or results[cid].error)
         )
         if unchecked:
@@ -360,10 +370,10 @@ class Ratchet:
                 f"(deselected, or could not be checked): {', '.join(unchecked)}"
             )
         runtime = sum(len(v) for k, v in entries.items() if k.startswith(RUNTIME_PREFIX))
-        if runtime and not self.end.complete:
+        if runtime and not self.ratchet.end.complete:
             why = (
                 "a pytest-xdist worker crashed, and what it saw was lost"
-                if self.end.workers_lost
+                if self.ratchet.end.workers_lost
                 else "not every test ran (-k, -m, --deselect, --lf, -x, --ssot-only)"
             )
             lines.append(

@@ -18,7 +18,7 @@ from pytest_ssot.collection import ContractCollection, deselected_line
 from pytest_ssot.items import SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, Phase, SsotError
 from pytest_ssot.outputs import Outputs, check_outputs, reason
-from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RunEnd, load_baseline
+from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RatchetSummary, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
     RuntimeSite,
     annotation_lines,
@@ -384,7 +384,7 @@ class SsotSession:
             for line in lines:
                 terminalreporter.write_line(line)
         if self.ratchet is not None:
-            for line in self.ratchet.summary_lines(write_failed=bool(self.outputs.errors)):
+            for line in RatchetSummary(self.ratchet).lines(write_failed=bool(self.outputs.errors)):
                 terminalreporter.write_line(line)
         for line in self.outputs.written:
             terminalreporter.write_line(line)
