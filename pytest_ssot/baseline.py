@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.fileio import FileError, loads, read_text, write_atomic
-from pytest_ssot.model import Comparison, SsotError, Violation
+from pytest_ssot.model import Comparison, Fingerprint, SsotError, Violation
 
 FORMAT = "pytest-ssot-baseline"
 VERSION = 1
@@ -79,7 +79,8 @@ class Baseline:
         for violation in violations:
             seen.add(violation.fingerprint)
             (frozen if violation.fingerprint in known else new).append(violation)
-        return Comparison(tuple(new), tuple(frozen), tuple(sorted(known - seen)))
+        fixed = tuple(Fingerprint.parse(text) for text in sorted(known - seen))
+        return Comparison(tuple(new), tuple(frozen), fixed)
 
     def orphaned(self, known_keys: Iterable[str]) -> dict[str, set[str]]:
         """Entries whose contract no longer exists (renamed or deleted)."""

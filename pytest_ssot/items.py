@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ssot.checking import StaticChecker
-from pytest_ssot.model import Comparison, ContractResult, ContractSpec
+from pytest_ssot.model import Comparison, ContractResult, ContractSpec, Fingerprint
 from pytest_ssot.reporting.text import SourceLines, render_failure
 from pytest_ssot.sources import LoadedFile
 
@@ -267,8 +267,8 @@ class ContractItem(pytest.Item):
         return self.spec.source_path, line, f"contract {self.spec.id}: {self.spec.name}"
 
 
-def stale_note(fixed: tuple[str, ...], strict: bool) -> str:
-    listed = "\n".join(f"    {fingerprint}" for fingerprint in fixed)
+def stale_note(fixed: tuple[Fingerprint, ...], strict: bool) -> str:
+    listed = "\n".join(f"    {fingerprint.text}" for fingerprint in fixed)
     lead = "Fixed since the baseline (remove these entries" + (
         ", strict mode fails until you do):" if strict else "):"
     )

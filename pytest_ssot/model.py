@@ -6,6 +6,7 @@ module speaks in these terms; nothing here imports pytest, import-linter or grim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,6 +306,36 @@ class ContractResult:
         return "kept" if self.kept else "broken"
 
 
+_FINGERPRINT = re.compile(r"^(?P<kind>[\w.-]+): (?P<importer>\S+) -> (?P<imported>\S+)$")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A baseline entry of a contract, read back: its text and, when it has that form,
+    the kind and the two ends that ``Violation.fingerprint`` wrote into it."""
+
+    text: str
+    kind: str | None = None
+    importer: str | None = None
+    imported: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Fingerprint:
+        """The one reading of ``kind: importer -> imported``; other texts keep only ``text``."""
+        match = _FINGERPRINT.match(text)
+        if match is None:
+            return cls(text)
+        return cls(text, match["kind"], match["importer"], match["imported"])
+
+    @property
+    def edge(self) -> tuple[str, str] | None:
+        """The import it stood for: (importer, imported); None for findings that are not imports."""
+        if self.kind is None or "import" not in self.kind:
+            return None
+        assert self.importer is not None and self.imported is not None
+        return self.importer, self.imported
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One contract's violations measured against the baseline: new, frozen, fixed.
@@ -315,8 +346,8 @@ class Comparison:
 
     new: tuple[Violation, ...] = ()
     frozen: tuple[Violation, ...] = ()
-    fixed: tuple[str, ...] = ()
-    """Fingerprints the baseline lists that no longer occur."""
+    fixed: tuple[Fingerprint, ...] = ()
+    """Baseline entries that no longer occur."""
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,11 @@ class Ratchet:
 
     def stale_entries(self) -> dict[str, tuple[str, ...]]:
         """Baseline entries that no longer occur, per contract or runtime key (fixed)."""
-        stale = {cid: c.fixed for cid, c in self.results.comparisons.items() if c.fixed}
+        stale = {
+            cid: tuple(fp.text for fp in c.fixed)
+            for cid, c in self.results.comparisons.items()
+            if c.fixed
+        }
         for key, row in self.runtime_comparisons().items():
             if row.fixed:
                 stale[key] = row.fixed

@@ -80,7 +80,6 @@ PADDING = 16
 TITLE_SPACE = 24
 
 COUNT_CLASS = ' class="count"'
-_FINGERPRINT = re.compile(r"^(?P<kind>[\w.-]+): (?P<importer>\S+) -> (?P<imported>\S+)$")
 
 
 def missing_dependency(setting: str = "--ssot-html") -> str | None:
@@ -174,17 +173,14 @@ def _matcher(expressions: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
-def _fixed_edge(fingerprint: str) -> tuple[str, str] | None:
-    """The import a fixed fingerprint stood for; None for findings that are not imports."""
-    match = _FINGERPRINT.match(fingerprint)
-    if match is None or "import" not in match["kind"]:
-        return None
-    return match["importer"], match["imported"]
+def _fixed_edges(contract: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The imports the contract's fixed baseline entries stood for (the report's fixed_imports)."""
+    return [(str(e["importer"]), str(e["imported"])) for e in contract.get("fixed_imports", [])]
 
 
 def has_map(contract: Mapping[str, Any]) -> bool:
-    return any(v.get("chain") for v in contract.get("violations", [])) or any(
-        _fixed_edge(fp) for fp in contract.get("fixed", [])
+    return any(v.get("chain") for v in contract.get("violations", [])) or bool(
+        _fixed_edges(contract)
     )
 
 
@@ -209,10 +205,7 @@ def build_map(contract: Mapping[str, Any], *, limit: int = COLLAPSE_LIMIT) -> Co
         for hop in chain:
             pair = (str(hop["importer"]), str(hop["imported"]))
             imports.setdefault(pair, Counter())[violation.get("status", "new")] += 1
-    for fingerprint in contract.get("fixed", []):
-        fixed = _fixed_edge(fingerprint)
-        if fixed is None:
-            continue
+    for fixed in _fixed_edges(contract):
         starts.add(fixed[0])
         legacy_ends.add(fixed[1])
         imports.setdefault(fixed, Counter())["fixed"] += 1

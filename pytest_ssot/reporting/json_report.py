@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ssot.fileio import write_atomic
-from pytest_ssot.model import Comparison, ContractResult, GraphStats, Hop, Violation
+from pytest_ssot.model import (
+    Comparison,
+    ContractResult,
+    Fingerprint,
+    GraphStats,
+    Hop,
+    Violation,
+)
 
 SCHEMA = "pytest-ssot-report"
 SCHEMA_VERSION = 1
@@ -97,7 +104,7 @@ def contract_dict(
     if comparison is None:
         violations = [one(v, "new") for v in result.violations]
         counts = {"new": len(result.violations), "frozen": 0, "fixed": 0}
-        fixed: list[str] = []
+        fixed: list[Fingerprint] = []
     else:
         violations = [one(v, "new") for v in comparison.new]
         violations += [one(v, "frozen") for v in comparison.frozen]
@@ -121,7 +128,12 @@ def contract_dict(
         "warnings": list(result.warnings),
         "counts": counts,
         "violations": violations,
-        "fixed": fixed,
+        "fixed": [fp.text for fp in fixed],
+        "fixed_imports": [
+            {"importer": edge[0], "imported": edge[1]}
+            for edge in (fp.edge for fp in fixed)
+            if edge is not None
+        ],
         "fixes": {
             "fixable": sum(1 for v in violations if v["fix"] and v["fix"]["fixable"]),
             "not_fixable": sum(1 for v in violations if v["fix"] and not v["fix"]["fixable"]),

@@ -15,6 +15,7 @@ import pytest
 
 pytest.importorskip("networkx")
 
+from pytest_ssot.model import Fingerprint
 from pytest_ssot.reporting import html_report
 from pytest_ssot.reporting.history import entry_from_report
 from pytest_ssot.reporting.html_report import (
@@ -120,6 +121,11 @@ def contract(
         "counts": counts,
         "violations": list(violations),
         "fixed": list(fixed),
+        "fixed_imports": [
+            {"importer": edge[0], "imported": edge[1]}
+            for edge in (Fingerprint.parse(fp).edge for fp in fixed)
+            if edge is not None
+        ],
         "details": None,
         "roles": roles or {"legacy": [], "canonical": [], "sources": []},
     }
