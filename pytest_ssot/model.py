@@ -306,6 +306,9 @@ class ContractResult:
         return "kept" if self.kept else "broken"
 
 
+RUNTIME_PREFIX = "runtime:"
+"""Baseline keys of runtime findings are ``runtime:<rule>``; a contract's are its id."""
+
 _FINGERPRINT = re.compile(r"^(?P<kind>[\w.-]+): (?P<importer>\S+) -> (?P<imported>\S+)$")
 
 

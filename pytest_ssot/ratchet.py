@@ -18,6 +18,7 @@ import pytest
 
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.fileio import locked
+from pytest_ssot.model import RUNTIME_PREFIX
 from pytest_ssot.paths import display_path
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import report_run_failure
@@ -25,9 +26,6 @@ from pytest_ssot.settings import Settings
 
 if TYPE_CHECKING:  # the report is imported only when one is written
     from pytest_ssot.reporting.json_report import BaselineInfo
-
-RUNTIME_PREFIX = "runtime:"
-"""Baseline keys of runtime findings: ``runtime:<rule>``."""
 
 Observed = set[tuple[str, str]]
 """(baseline key, fingerprint) of the runtime findings of a run."""

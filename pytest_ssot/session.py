@@ -16,9 +16,9 @@ import pytest
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.collection import ContractCollection, deselected_line
 from pytest_ssot.items import SsotContext
-from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, Phase, SsotError
+from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, SsotError
 from pytest_ssot.outputs import Outputs, check_outputs, reason
-from pytest_ssot.ratchet import RUNTIME_PREFIX, Ratchet, RatchetSummary, RunEnd, load_baseline
+from pytest_ssot.ratchet import Ratchet, RatchetSummary, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
     RuntimeSite,
     annotation_lines,
@@ -29,17 +29,8 @@ from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import FindingsReporter, left_out
-from pytest_ssot.runtime.import_checks import (
-    DOUBLE_LOAD_RULE,
-    HIDDEN_FOLDER_RULE,
-    RuntimeImportChecks,
-    never_frozen,
-)
-from pytest_ssot.runtime.isolation.checks import IsolationChecks
-from pytest_ssot.runtime.manager_checks import ManagerChecks
 from pytest_ssot.runtime.managers import load_manager_specs
-from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.runtime.wiring import RuntimeChecks
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, load_sources
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
@@ -65,7 +56,7 @@ def _warn_once(config: pytest.Config, problem: str) -> None:
 
 
 class SsotSession:
-    def __init__(self, config: pytest.Config) -> None:  # noqa: PLR0915  the wiring of SsotSession, being split per feature (issue 18)
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.settings = Settings.from_config(config)
         check_outputs(self.settings)
@@ -108,43 +99,22 @@ class SsotSession:
                 observed=self.runtime_observed,
                 runtime_keys=self.runtime_keys,
             )
-        # Runtime findings the baseline freezes pass, like frozen static violations.
-        frozen_rule = self.ratchet.frozen_rule if self.ratchet is not None else None
-        self.phases = PhaseTracker()
-        self.findings = FindingsReporter(
-            self.phases,
-            is_frozen=frozen_rule,
-            limit=None if self.settings.verbose else self.settings.max_chains,
-        )
-        config.pluginmanager.register(self.phases, "ssot-phases")
-        config.pluginmanager.register(self.findings, "ssot-findings")
         try:
             manager_specs = load_manager_specs(
                 self.settings.rootdir, self.settings.contract_entries
             )
         except ConfigError as exc:
             raise pytest.UsageError(f"pytest-ssot: {exc}") from None
-        self.managers = ManagerChecks(
-            config, self.settings, manager_specs, self.phases, self.findings
-        )
-        config.pluginmanager.register(self.managers, "ssot-managers")
-        self.isolation = IsolationChecks(
-            config, self.phases, self.findings, self.managers.tracker, self.ran_everything
-        )
-        config.pluginmanager.register(self.isolation, "ssot-isolation")
-        self.managers.shared_now = self.isolation.shared_now
-        self.runtime_imports = RuntimeImportChecks(
+        # Runtime findings the baseline freezes pass, like frozen static violations.
+        self.runtime = RuntimeChecks(
             config,
+            self.settings,
             RuntimeSettings.from_config(config, known_ids),
             self.specs,
-            self.phases,
-            self.findings,
-            is_frozen=frozen_rule or never_frozen,
-            # --ssot-only imports no test module and runs no test: nothing for the import
-            # watcher to see (the double-load and hidden-folder checks still run).
-            watch_imports=not self.settings.only,
+            manager_specs,
+            frozen_rule=self.ratchet.frozen_rule if self.ratchet is not None else None,
+            ran_everything=self.ran_everything,
         )
-        config.pluginmanager.register(self.runtime_imports, "ssot-runtime-imports")
         self.deselected = 0
         self.collection = ContractCollection(
             config, self.settings, self.loaded, self.load_error, lambda: self.context
@@ -153,13 +123,9 @@ class SsotSession:
         self.wire = WorkerWire(
             self.specs,
             self.results,
-            self.findings,
+            self.runtime.findings,
             self.run_failures,
-            {
-                "managers": self.managers,
-                "imports": self.runtime_imports,
-                "isolation": self.isolation,
-            },
+            self.runtime.wire_states,
             observed=self.runtime_observed,
             graph_stats=lambda: self.checker.graph_stats(),
         )
@@ -170,7 +136,7 @@ class SsotSession:
         self.outputs = Outputs(
             self.settings,
             self.results,
-            self.findings,
+            self.runtime.findings,
             ratchet=self.ratchet,
             graph_stats=self.graph_stats,
             fixer=self.fixer,
@@ -226,22 +192,11 @@ class SsotSession:
 
     def runtime_observed(self) -> set[tuple[str, str]]:
         """(baseline key, fingerprint) of every runtime finding of this run, frozen or not."""
-        seen = {(RUNTIME_PREFIX + o.rule, o.fingerprint) for o in self.runtime_imports.observed}
-        seen |= {
-            (RUNTIME_PREFIX + f.rule, f.fingerprint)
-            for f in self.findings.findings
-            if f.severity == "error" and not self.findings.allowed(f)
-        }
-        return seen | self.wire.merged_observed
+        return self.runtime.observed() | self.wire.merged_observed
 
     def runtime_keys(self) -> set[str]:
         """Every baseline key a runtime finding of this configuration can have."""
-        from pytest_ssot.runtime.rules import WATCH_RULE_ID  # (imported with the watcher)
-
-        rules = {spec.id for spec in self.specs}
-        rules |= {rule.spec.name for rule in self.managers.tracker.rules}
-        rules |= {DOUBLE_LOAD_RULE, HIDDEN_FOLDER_RULE, WATCH_RULE_ID}
-        return {RUNTIME_PREFIX + rule for rule in rules}
+        return self.runtime.keys()
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -262,13 +217,11 @@ class SsotSession:
         # tryfirst: the run-level failures reported at the end must reach pytest's
         # JUnit writer (an ordinary sessionfinish hook) and the terminal summary.
         # The session-end checks run here, in this order, not as hooks of their own.
-        self.runtime_imports.check_double_loads(Phase("finish"))
-        self.managers.tracker.check_unimported()
+        self.runtime.finish(session, controller=not self.is_worker)
         if self.is_worker:
             # Only the controller writes files; a worker sends what it saw.
             self.wire.send(self.config)
             return
-        self.isolation.check_shared_ok(session)
         incomplete = exitstatus in (
             pytest.ExitCode.INTERRUPTED,
             pytest.ExitCode.INTERNAL_ERROR,
@@ -296,24 +249,9 @@ class SsotSession:
 
     def _add_run_failures(self) -> None:
         """Every failure outside any test, for a failed report of its own (run_failures)."""
-        config = self.config
-        outside = self.findings.outside_tests
-        limit = self.findings.limit
-        if limit is not None and len(outside) > limit:
-            rest = outside[limit:]
-            outside = outside[:limit]
-            report_run_failure(config, "runtime-findings", left_out(rest, limit))
-        for finding in outside:
-            where = finding.phase.describe()
-            text = "\n".join(f"  {line}" for line in finding.render().splitlines())
-            report_run_failure(
-                config,
-                finding.check,
-                f"{finding.summary} (during {where})",
-                f"during {where}:\n{text}",
-            )
+        self.runtime.report_outside_tests(self.config)
         if self.ratchet is not None:
-            self.ratchet.report_failures(config)
+            self.ratchet.report_failures(self.config)
 
     @property
     def workers_lost(self) -> int:
@@ -408,8 +346,8 @@ class SsotSession:
                 line=f.line,
                 nodeid=f.phase.nodeid if f.phase.in_test else "",
             )
-            for f in self.findings.findings
-            if f.severity == "error" and not f.frozen and not self.findings.allowed(f)
+            for f in self.runtime.findings.findings
+            if f.severity == "error" and not f.frozen and not self.runtime.findings.allowed(f)
         ]
         for line in runtime_annotation_lines(sites, self.settings.rootdir):
             terminalreporter.write_line(line)
