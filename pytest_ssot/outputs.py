@@ -16,6 +16,7 @@ import pytest
 from pytest_ssot.model import Finding, GraphStats, SsotError
 from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import Ratchet
+from pytest_ssot.reporting.github import RuntimeSite, annotation_lines, runtime_annotation_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.settings import Settings
@@ -219,6 +220,29 @@ class Outputs:
             if edge is not None:
                 found[(cid, violation.fingerprint)] = edge.to_dict()
         return found
+
+    def github_lines(self) -> list[str]:
+        """``::error`` workflow commands: each new violation, and each runtime site once."""
+        items = [
+            (result, self.results.comparisons[cid].new)
+            if cid in self.results.comparisons
+            else (result, result.violations)
+            for cid, result in self.results.results.items()
+        ]
+        lines = annotation_lines(items, self.settings.rootdir)
+        sites = [
+            RuntimeSite(
+                check=f.check,
+                rule=f.rule,
+                summary=f.summary,
+                file=f.file,
+                line=f.line,
+                nodeid=f.phase.nodeid if f.phase.in_test else "",
+            )
+            for f in self.findings.findings
+            if f.severity == "error" and not f.frozen and not self.findings.allowed(f)
+        ]
+        return [*lines, *runtime_annotation_lines(sites, self.settings.rootdir)]
 
 
 def reason(exc: Exception) -> str:

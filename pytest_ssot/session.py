@@ -15,15 +15,13 @@ import pytest
 
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.collection import ContractCollection, deselected_line
+from pytest_ssot.fix_step import FixStep
 from pytest_ssot.items import SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, SsotError
 from pytest_ssot.outputs import Outputs, check_outputs, reason
 from pytest_ssot.ratchet import Ratchet, RatchetSummary, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
-    RuntimeSite,
-    annotation_lines,
     running_on_github,
-    runtime_annotation_lines,
 )
 from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
@@ -36,7 +34,7 @@ from pytest_ssot.sources import LoadedFile, load_sources
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
-    from pytest_ssot.fixing.runner import Fixer, FixRun
+    pass
 
 CACHE_DIR_NAME = "pytest-ssot"
 
@@ -83,7 +81,6 @@ class SsotSession:
         self.checker = self._make_checker(cache_root)
         """Checks the contracts; made again when --ssot-fix changed the tree."""
         self.results = ContractResults(baseline)
-        self._fixer: Fixer | None = None
         complete = self.load_error is None and all(f.error is None for f in self.loaded)
         known_ids = [spec.id for spec in self.specs] if complete else None
         if known_ids is not None:
@@ -133,15 +130,24 @@ class SsotSession:
         if config.pluginmanager.hasplugin("xdist") and not self.is_worker:
             self.xdist = XdistController(config, self.wire)
             config.pluginmanager.register(self.xdist, "ssot-xdist")
+        self.fix = FixStep(
+            self.settings,
+            self.specs,
+            lambda: self.checker,
+            active=(self.settings.fix or self.settings.diff)
+            and not self.is_worker
+            and self.load_error is None,
+            on_fixed=self._remake_checker,
+        )
+        config.pluginmanager.register(self.fix, "ssot-fix")
         self.outputs = Outputs(
             self.settings,
             self.results,
             self.runtime.findings,
             ratchet=self.ratchet,
             graph_stats=self.graph_stats,
-            fixer=self.fixer,
+            fixer=self.fix.fixer,
         )
-        self.fix_run: FixRun | None = None
 
     # -- fixing ---------------------------------------------------------------------------
 
@@ -155,13 +161,9 @@ class SsotSession:
             dynamic_imports=self.settings.static_dynamic,
         )
 
-    def fixer(self) -> Fixer:
-        """The planner of fixes for the tree as it is (made when first needed)."""
-        if self._fixer is None:
-            from pytest_ssot.fixing.runner import Fixer
-
-            self._fixer = Fixer(lambda: self.checker, self.specs, self.settings.rootdir)
-        return self._fixer
+    def _remake_checker(self) -> None:
+        """The tree was fixed: check it afresh (the results cached for it are stale)."""
+        self.checker = self._make_checker(self.checker.cache_root)
 
     @functools.cached_property
     def context(self) -> SsotContext:
@@ -173,22 +175,8 @@ class SsotSession:
             record=self.results.record,
             strict=self.settings.baseline_strict,
             freezing=self.settings.freezing,
-            fixer=self.fixer,
+            fixer=self.fix.fixer,
         )
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # tryfirst: under pytest-xdist this runs on the controller before any worker
-        # starts (xdist starts them in its own, trylast, pytest_sessionstart), so the
-        # workers import and check the fixed files. Workers never fix.
-        settings = self.settings
-        if not (settings.fix or settings.diff) or self.is_worker or self.load_error:
-            return
-        self.fix_run = self.fixer().run(write=settings.fix)
-        if any(f.written for f in self.fix_run.files):
-            # The verdicts of this run are those of the fixed tree: check it afresh.
-            self.checker = self._make_checker(self.checker.cache_root)
-            self._fixer = None
 
     def runtime_observed(self) -> set[tuple[str, str]]:
         """(baseline key, fingerprint) of every runtime finding of this run, frozen or not."""
@@ -273,38 +261,19 @@ class SsotSession:
             or self.workers_lost
         )
 
-    def _fix_lines(self) -> list[str]:
-        from pytest_ssot.fixing.summary import fix_summary_lines
-
-        run = self.fix_run
-        assert run is not None
-        deletable: list[str] = []
-        fixer = self.fixer()
-        if run.plan is not None and fixer is not None:
-            # Fixed: the tree as it is now. A diff: as it would be without the fixable imports.
-            removed = (
-                [e for e, fix in run.plan.edges.items() if fix.fixable] if not run.write else []
-            )
-            loaded = {fp.rpartition(" -> ")[2] for _, fp in self.runtime_observed()}
-            try:
-                deletable = fixer.deletable(self.checker, removed=removed, loaded=loaded)
-            except SsotError:
-                deletable = []
-        return fix_summary_lines(run, deletable, diff=not run.write)
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for problem in self.outputs.errors:
             terminalreporter.write_line(f"pytest-ssot: {problem}", red=True)
-        if self.fix_run is not None:
-            terminalreporter.section("pytest-ssot fix")
-            for line in self._fix_lines():
-                terminalreporter.write_line(line)
+        # Modules seen loaded at runtime are never called deletable.
+        loaded = {fp.rpartition(" -> ")[2] for _, fp in self.runtime_observed()}
+        self.fix.write_summary(terminalreporter, loaded)
         if self.collection.contracts_left_out(self.specs):
             # Under pytest-xdist the workers deselect, and neither the header nor the
             # final line of the controller shows it: said here instead.
             terminalreporter.write_line(deselected_line(len(self.specs)), yellow=True)
         if running_on_github():
-            self._github_annotations(terminalreporter)
+            for line in self.outputs.github_lines():
+                terminalreporter.write_line(line)
         results = list(self.results.results.values())
         # A baseline run that checked no contract (-k selected tests only) still says
         # what it did with the baseline.
@@ -325,29 +294,4 @@ class SsotSession:
             for line in RatchetSummary(self.ratchet).lines(write_failed=bool(self.outputs.errors)):
                 terminalreporter.write_line(line)
         for line in self.outputs.written:
-            terminalreporter.write_line(line)
-
-    def _github_annotations(self, terminalreporter: Any) -> None:
-        """``::error`` workflow commands: each new violation, and each runtime site once."""
-        items = [
-            (result, self.results.comparisons[cid].new)
-            if cid in self.results.comparisons
-            else (result, result.violations)
-            for cid, result in self.results.results.items()
-        ]
-        for line in annotation_lines(items, self.settings.rootdir):
-            terminalreporter.write_line(line)
-        sites = [
-            RuntimeSite(
-                check=f.check,
-                rule=f.rule,
-                summary=f.summary,
-                file=f.file,
-                line=f.line,
-                nodeid=f.phase.nodeid if f.phase.in_test else "",
-            )
-            for f in self.runtime.findings.findings
-            if f.severity == "error" and not f.frozen and not self.runtime.findings.allowed(f)
-        ]
-        for line in runtime_annotation_lines(sites, self.settings.rootdir):
             terminalreporter.write_line(line)
