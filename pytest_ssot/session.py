@@ -30,7 +30,7 @@ from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.wiring import RuntimeChecks
 from pytest_ssot.settings import RuntimeSettings, Settings
-from pytest_ssot.sources import LoadedFile, load_sources
+from pytest_ssot.sources import LoadedFile, load_sources, read_declarations
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
@@ -69,12 +69,17 @@ class SsotSession:
                 _warn_once(config, problem)
         baseline = load_baseline(self.settings)
         # Loaded now, not at collection: the runtime checks need the contracts
-        # before the first test module is imported.
+        # before the first test module is imported. The [tool.ssot] tables are read
+        # once, for the contract loader and the manager checks.
+        declarations = read_declarations(self.settings.rootdir, self.settings.contract_entries)
         self.loaded: list[LoadedFile] = []
         self.load_error: ConfigError | None = None
         try:
             self.loaded = load_sources(
-                self.settings.rootdir, self.settings.contract_entries, self.settings.config_file
+                self.settings.rootdir,
+                self.settings.contract_entries,
+                self.settings.config_file,
+                declarations,
             )
         except ConfigError as exc:
             self.load_error = exc
@@ -98,7 +103,7 @@ class SsotSession:
             )
         try:
             manager_specs = load_manager_specs(
-                self.settings.rootdir, self.settings.contract_entries
+                self.settings.rootdir, self.settings.contract_entries, declarations
             )
         except ConfigError as exc:
             raise pytest.UsageError(f"pytest-ssot: {exc}") from None

@@ -9,6 +9,7 @@ Pure functions of the file system: no pytest, no import-linter.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import glob
 import os
 import re
@@ -636,14 +637,20 @@ def project_config_path(rootdir: Path, config_file: str | None = None) -> Path |
 
 
 def load_sources(
-    rootdir: Path, contract_entries: Sequence[str], config_file: str | None = None
+    rootdir: Path,
+    contract_entries: Sequence[str],
+    config_file: str | None = None,
+    declarations: Declarations | None = None,
 ) -> list[LoadedFile]:
     """Load the project config and every contract file, in a stable order.
 
     Errors that belong to one file come back attached to it (so the other files
     still run); errors that stop everything (nothing to check at all, a named
-    file that is missing) are raised.
+    file that is missing) are raised. ``declarations``: the run's ``[tool.ssot]``
+    tables, if already read (``read_declarations``).
     """
+    if declarations is None:
+        declarations = read_declarations(rootdir, contract_entries)
     loaded: list[LoadedFile] = []
     if config_file:
         project_raw, project_error = _named_project_config(rootdir, config_file, loaded)
@@ -653,7 +660,7 @@ def load_sources(
     contract_paths = expand_contract_paths(contract_entries, rootdir)
     # Runtime declarations ([[tool.ssot.managers]], docs/runtime-managers.md) are
     # checks too: a file that holds only those is not an empty contract source.
-    runtime_declared = declares_runtime_checks(rootdir / "pyproject.toml")
+    runtime_declared = declarations.declares_runtime_checks(rootdir / "pyproject.toml")
     if project_raw is None and project_error is None and not contract_paths:
         if runtime_declared:
             return []
@@ -675,7 +682,7 @@ def load_sources(
             # to the contract files; it is checked when it is all there is.
             loaded.append(_load_one(project_raw, rootdir, None))
 
-    if _load_contract_files(contract_paths, rootdir, inherited, loaded):
+    if _load_contract_files(contract_paths, rootdir, inherited, loaded, declarations):
         runtime_declared = True
 
     if (
@@ -749,6 +756,7 @@ def _load_contract_files(
     rootdir: Path,
     inherited: Mapping[str, Any] | None,
     loaded: list[LoadedFile],
+    declarations: Declarations,
 ) -> bool:
     """Load each ``ssot_contracts`` file into ``loaded``; True if one of them holds only
     runtime declarations (a check, so not an empty contract source)."""
@@ -759,7 +767,7 @@ def _load_contract_files(
         except ConfigError as exc:
             loaded.append(LoadedFile(path, display_path(path, rootdir), None, exc))
             continue
-        if (raw is None or not raw.contracts) and declares_runtime_checks(path):
+        if (raw is None or not raw.contracts) and declarations.declares_runtime_checks(path):
             runtime_declared = True
             continue
         if raw is None:
@@ -788,17 +796,62 @@ RUNTIME_TABLES = ("managers",)
 """The ``[tool.ssot]`` keys that declare runtime checks (``[[tool.ssot.managers]]``)."""
 
 
-def declares_runtime_checks(path: Path) -> bool:
-    """Whether a TOML file declares runtime checks in ``[tool.ssot]``."""
-    if path.suffix != ".toml" or not path.is_file():
-        return False
-    try:
-        data = tomllib.loads(read_text(path) or "")
-    except (FileError, tomllib.TOMLDecodeError, RecursionError):
-        return False  # reported by the contract loader
-    tool = data.get("tool")
-    table = tool.get("ssot") if isinstance(tool, dict) else None
-    return isinstance(table, dict) and any(table.get(key) for key in RUNTIME_TABLES)
+@dataclass(frozen=True)
+class DeclaredFile:
+    """One TOML file with a ``[tool.ssot]`` table, read once: for the runtime declarations."""
+
+    path: Path
+    """Resolved."""
+    display: str
+    text: str
+    data: Mapping[str, Any]
+    """The whole parsed document (``pytest_ssot.runtime.managers`` validates its tables)."""
+
+    @property
+    def declares_runtime_checks(self) -> bool:
+        tool = self.data.get("tool")
+        table = tool.get("ssot") if isinstance(tool, dict) else None
+        return isinstance(table, dict) and any(table.get(key) for key in RUNTIME_TABLES)
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """The ``[tool.ssot]`` tables of the rootdir's pyproject.toml and the ssot_contracts TOML
+    files, in that order: read once per run, for the contract loader and the manager checks."""
+
+    files: tuple[DeclaredFile, ...] = ()
+
+    def declares_runtime_checks(self, path: Path) -> bool:
+        """Whether the file at ``path`` declares runtime checks in ``[tool.ssot]``."""
+        resolved = path.resolve()
+        return any(f.path == resolved and f.declares_runtime_checks for f in self.files)
+
+
+def read_declarations(rootdir: Path, contract_entries: Sequence[str]) -> Declarations:
+    """Read the ``[tool.ssot]`` tables once: the rootdir's pyproject.toml, then the TOML files
+    of ``ssot_contracts``. Files that cannot be read declare nothing here: the contract loader
+    reports them, with their other problems."""
+    paths: list[Path] = []
+    pyproject = rootdir / "pyproject.toml"
+    if pyproject.is_file():
+        paths.append(pyproject.resolve())
+    for entry in contract_entries:
+        # A missing entry is reported by the contract loader, as a collection error.
+        with contextlib.suppress(ConfigError):
+            for path in expand_contract_paths([entry], rootdir):
+                if path.suffix == ".toml" and path not in paths:
+                    paths.append(path)
+    files = []
+    for path in paths:
+        try:
+            text = read_text(path) or ""
+            data = tomllib.loads(text)
+        except (FileError, tomllib.TOMLDecodeError, RecursionError):
+            continue
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "ssot" in tool:
+            files.append(DeclaredFile(path, display_path(path, rootdir), text, data))
+    return Declarations(tuple(files))
 
 
 def _load_one(raw: RawFile, rootdir: Path, inherited: Mapping[str, Any] | None) -> LoadedFile:

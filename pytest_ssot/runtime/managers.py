@@ -20,18 +20,14 @@ of the declared modules (that happens when the tests import them).
 
 from __future__ import annotations
 
-import contextlib
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.fileio import FileError, read_text
 from pytest_ssot.model import ConfigError
-from pytest_ssot.paths import display_path
-from pytest_ssot.sources import expand_contract_paths, is_dotted_name
+from pytest_ssot.sources import Declarations, is_dotted_name, read_declarations
 
 PROCESS = "process"
 TEST = "test"
@@ -362,34 +358,20 @@ def check_unique_names(specs: Iterable[ManagerSpec]) -> None:
         seen[spec.name] = spec
 
 
-def read_managers_file(path: Path, rootdir: Path) -> list[ManagerSpec]:
-    """The managers one TOML file declares; a file that cannot be read declares none.
+def load_manager_specs(
+    rootdir: Path, contract_entries: Sequence[str], declarations: Declarations | None = None
+) -> list[ManagerSpec]:
+    """Every declared manager: the rootdir's pyproject.toml, then the ssot_contracts TOML files.
 
-    Unreadable or invalid contract files are already reported by the contract
-    loader (``sources.load_sources``), with the file's other problems.
+    ``declarations``: the run's ``[tool.ssot]`` tables, if already read
+    (``sources.read_declarations``, which the contract loader shares).
     """
-    try:
-        text = read_text(path) or ""
-        data = tomllib.loads(text)
-    except (FileError, tomllib.TOMLDecodeError, RecursionError):
-        return []
-    return parse_managers(data, display_path(path, rootdir), text)
-
-
-def load_manager_specs(rootdir: Path, contract_entries: Sequence[str]) -> list[ManagerSpec]:
-    """Every declared manager: the rootdir's pyproject.toml, then the ssot_contracts TOML files."""
-    paths: list[Path] = []
-    pyproject = rootdir / "pyproject.toml"
-    if pyproject.is_file():
-        paths.append(pyproject.resolve())
-    contract_paths: list[Path] = []
-    for entry in contract_entries:
-        # A missing entry is reported by the contract loader, as a collection error.
-        with contextlib.suppress(ConfigError):
-            contract_paths.extend(expand_contract_paths([entry], rootdir))
-    for path in contract_paths:
-        if path.suffix == ".toml" and path not in paths:
-            paths.append(path)
-    specs = [spec for path in paths for spec in read_managers_file(path, rootdir)]
+    if declarations is None:
+        declarations = read_declarations(rootdir, contract_entries)
+    specs = [
+        spec
+        for declared in declarations.files
+        for spec in parse_managers(declared.data, declared.display, declared.text)
+    ]
     check_unique_names(specs)
     return specs

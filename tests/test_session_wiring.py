@@ -1,0 +1,38 @@
+"""How the session wires a run: each fact read once, and only what the run needs imported."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_ssot_tables_are_read_once_for_the_contracts_and_the_managers(
+    pytester: pytest.Pytester, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # contracts/websocket_managers.toml declares managers and is listed in ssot_contracts:
+    # the contract loader needs to know it declares runtime checks, the manager checks
+    # need its [[tool.ssot.managers]] tables. One reading serves both.
+    managers_file = (pytester.path / "contracts" / "websocket_managers.toml").read_text()
+    assert "[[tool.ssot.managers]]" in managers_file
+    parsed_by: Counter[str] = Counter()
+    real_loads = tomllib.loads
+
+    def counting_loads(text: str, **kwargs: Any) -> dict[str, Any]:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("pytest_ssot") and text == managers_file:
+            parsed_by[caller] += 1
+        return real_loads(text, **kwargs)
+
+    monkeypatch.setattr(tomllib, "loads", counting_loads)
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the example's two broken contracts
+    # Once for its import-linter contracts (it has none), once for its [tool.ssot] tables.
+    assert sum(parsed_by.values()) == 2, parsed_by
+    assert not [m for m in parsed_by if m.startswith("pytest_ssot.runtime")], parsed_by
