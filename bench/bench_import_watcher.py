@@ -61,7 +61,7 @@ CHILD = textwrap.dedent(
         from pytest_ssot.model import ContractSpec, SessionOptions
         from pytest_ssot.runtime.import_checks import RuntimeImportChecks  # noqa: F401 (real cost)
         from pytest_ssot.runtime.imports import ImportWatcher
-        from pytest_ssot.runtime.modules import ProjectLayout
+        from pytest_ssot.layout import ProjectLayout
         from pytest_ssot.runtime.rules import build_rules
 
         session = SessionOptions(raw={"root_packages": ["app"]}, root_packages=("app",))

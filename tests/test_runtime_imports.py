@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.expressions import ModuleExpression
+from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
-from pytest_ssot.runtime.modules import ProjectLayout
 from pytest_ssot.runtime.rules import NameFilter
 from tests.conftest import WriteFiles
 

@@ -27,15 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_ssot.layout import HiddenFolder, ProjectLayout, find_hidden_folders
 from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding, Phase
 from pytest_ssot.runtime.findings import DYNAMIC_IMPORT, FindingsReporter
-from pytest_ssot.runtime.modules import (
-    DoubleLoad,
-    HiddenFolder,
-    ProjectLayout,
-    find_double_loads,
-    find_hidden_folders,
-)
+from pytest_ssot.runtime.modules import DoubleLoad, find_double_loads
 from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.settings import FAIL, OFF, REPORT, WARN, RuntimeSettings
 

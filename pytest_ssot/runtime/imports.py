@@ -34,8 +34,8 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
+from pytest_ssot.layout import FileInfo, ProjectLayout
 from pytest_ssot.runtime import forking
-from pytest_ssot.runtime.modules import FileInfo, ProjectLayout
 
 IMPORT_NAME = dis.opmap["IMPORT_NAME"]
 LOAD_CONST = dis.opmap["LOAD_CONST"]

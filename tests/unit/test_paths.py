@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import pytest_ssot
+from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.paths import ProjectFiles, display_path
-from pytest_ssot.runtime.modules import ProjectLayout
 
 
 def test_display_path_is_relative_to_the_rootdir_with_forward_slashes(tmp_path: Path) -> None:

@@ -22,12 +22,9 @@ from hypothesis import strategies as st
 
 import pytest_ssot.runtime.rules as rules_module
 from pytest_ssot.expressions import ImportExpression, ModuleExpression
+from pytest_ssot.layout import ProjectLayout, find_hidden_folders
 from pytest_ssot.model import ContractSpec, SessionOptions
-from pytest_ssot.runtime.modules import (
-    ProjectLayout,
-    find_double_loads,
-    find_hidden_folders,
-)
+from pytest_ssot.runtime.modules import find_double_loads
 from pytest_ssot.runtime.rules import (
     ForbiddenRule,
     NameFilter,
