@@ -17,6 +17,7 @@ from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.collection import ContractCollection, deselected_line
 from pytest_ssot.fix_step import FixStep
 from pytest_ssot.items import SsotContext
+from pytest_ssot.managers import load_manager_specs
 from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, SsotError
 from pytest_ssot.outputs import Outputs, check_outputs, reason
 from pytest_ssot.ratchet import Ratchet, RatchetSummary, RunEnd, load_baseline
@@ -27,7 +28,6 @@ from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.managers import load_manager_specs
 from pytest_ssot.runtime.wiring import RuntimeChecks
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, load_sources, read_declarations

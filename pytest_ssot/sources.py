@@ -805,7 +805,7 @@ class DeclaredFile:
     display: str
     text: str
     data: Mapping[str, Any]
-    """The whole parsed document (``pytest_ssot.runtime.managers`` validates its tables)."""
+    """The whole parsed document (``pytest_ssot.managers`` validates its tables)."""
 
     @property
     def declares_runtime_checks(self) -> bool:

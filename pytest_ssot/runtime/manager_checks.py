@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.findings import FindingsReporter
@@ -24,7 +25,6 @@ from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.checks import ALLOW_MARKER as ALLOW_SHARED_MARKER
 from pytest_ssot.runtime.isolation.report import OUTLIVED, SHARED, UNMATCHED_SHARED_OK, SharedPair
-from pytest_ssot.runtime.managers import ManagerSpec
 from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.settings import Settings
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import RUNTIME_PREFIX, ContractSpec, Phase
 from pytest_ssot.run_failures import report_run_failure
 from pytest_ssot.runtime.findings import FindingsReporter, left_out
@@ -25,7 +26,6 @@ from pytest_ssot.runtime.import_checks import (
 )
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks
-from pytest_ssot.runtime.managers import ManagerSpec
 from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.settings import RuntimeSettings, Settings
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from pytest_ssot.managers import shared_ok_problem
 from pytest_ssot.runtime.isolation.kinds import CONTAINER, OBJECT, SKIP, TRANSPARENT, Kinds
 from pytest_ssot.runtime.isolation.report import SharedOk
 from pytest_ssot.runtime.isolation.walk import MAX_ITEMS, Walker
-from pytest_ssot.runtime.managers import shared_ok_problem
 
 HERE = __file__
 

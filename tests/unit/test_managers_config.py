@@ -14,11 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.installed import module_exists
-from pytest_ssot.model import ConfigError
-from pytest_ssot.paths import ProjectFiles, display_path
-from pytest_ssot.runtime.instances.keys import UNREADABLE, Binder, read_key
-from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
-from pytest_ssot.runtime.managers import (
+from pytest_ssot.managers import (
     KNOWN_KEYS,
     KeyPath,
     ManagerSpec,
@@ -26,6 +22,10 @@ from pytest_ssot.runtime.managers import (
     load_manager_specs,
     parse_managers,
 )
+from pytest_ssot.model import ConfigError
+from pytest_ssot.paths import ProjectFiles, display_path
+from pytest_ssot.runtime.instances.keys import UNREADABLE, Binder, read_key
+from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
 from pytest_ssot.sources import load_sources
 
 pytestmark = pytest.mark.library_surface

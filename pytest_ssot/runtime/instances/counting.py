@@ -16,11 +16,11 @@ from collections.abc import Callable, Hashable
 from types import CodeType
 from typing import Any
 
+from pytest_ssot.managers import PROCESS, ManagerSpec, ObjectPath
 from pytest_ssot.model import Phase
 from pytest_ssot.runtime.instances.keys import UnhashableKey
 from pytest_ssot.runtime.instances.records import SEQ, Raw
 from pytest_ssot.runtime.instances.sites import codes_of
-from pytest_ssot.runtime.managers import PROCESS, ManagerSpec, ObjectPath
 
 PROCESS_WINDOW: tuple[str, ...] = ("process",)
 SHARED_WINDOW: tuple[str, ...] = ("shared",)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytest_ssot.managers import PROCESS, ManagerSpec
 from pytest_ssot.model import Finding, Phase
 from pytest_ssot.runtime.instances.counting import ManagerRule, class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
-from pytest_ssot.runtime.managers import PROCESS, ManagerSpec
 
 DUPLICATE = "duplicate-instance"
 BYPASS = "factory-bypass"

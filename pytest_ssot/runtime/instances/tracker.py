@@ -18,6 +18,7 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from pytest_ssot.installed import module_exists
+from pytest_ssot.managers import ManagerSpec, ObjectPath
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
@@ -57,7 +58,6 @@ from pytest_ssot.runtime.instances.report import (
     declaration_fingerprint,
 )
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
-from pytest_ssot.runtime.managers import ManagerSpec, ObjectPath
 from pytest_ssot.runtime.phase import PhaseTracker
 
 

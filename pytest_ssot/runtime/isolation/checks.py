@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Phase
 from pytest_ssot.paths import display_path
 from pytest_ssot.runtime.findings import FindingsReporter
@@ -46,7 +47,6 @@ from pytest_ssot.runtime.isolation.report import (
     unmatched_finding,
 )
 from pytest_ssot.runtime.isolation.walk import Walker
-from pytest_ssot.runtime.managers import ManagerSpec
 from pytest_ssot.runtime.phase import PhaseTracker
 
 ALLOW_MARKER = "pytest_ssot_allow_shared_state"

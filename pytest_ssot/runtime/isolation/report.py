@@ -9,13 +9,13 @@ import sys
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Finding, Phase
 from pytest_ssot.paths import ProjectFiles, display_path
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import render_record
 from pytest_ssot.runtime.isolation.referrers import Chain
 from pytest_ssot.runtime.isolation.walk import Reach
-from pytest_ssot.runtime.managers import ManagerSpec
 
 SHARED = "shared-state"
 OUTLIVED = "outlived-test"
