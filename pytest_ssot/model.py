@@ -309,6 +309,11 @@ class ContractResult:
 RUNTIME_PREFIX = "runtime:"
 """Baseline keys of runtime findings are ``runtime:<rule>``; a contract's are its id."""
 
+DOUBLE_LOAD_RULE = "ssot:double-load"
+HIDDEN_FOLDER_RULE = "ssot:hidden-folders"
+WATCH_RULE_ID = "ssot:watch-modules"
+"""The rules of the runtime checks that are not contracts (contract ids cannot contain ':')."""
+
 _FINGERPRINT = re.compile(r"^(?P<kind>[\w.-]+): (?P<importer>\S+) -> (?P<imported>\S+)$")
 
 

@@ -74,7 +74,7 @@ class Ratchet:
         contract_ids: Collection[str],
         contracts_known: bool,
         observed: Callable[[], Observed],
-        runtime_keys: Callable[[], set[str]],
+        runtime_keys: frozenset[str],
     ) -> None:
         self.settings = settings
         self.initial = baseline
@@ -111,7 +111,7 @@ class Ratchet:
         """Entries of contracts and runtime rules that no longer exist (renamed or deleted)."""
         if not self.contracts_known:
             return {}  # a file failed to load: its contracts are unknown, not deleted
-        return self.baseline.orphaned(self.contract_ids | self.runtime_keys())
+        return self.baseline.orphaned(self.contract_ids | self.runtime_keys)
 
     def runtime_comparisons(self) -> dict[str, RuntimeComparison]:
         """Per runtime baseline key: frozen, fixed and new fingerprints against the baseline.
@@ -156,7 +156,7 @@ class Ratchet:
         current = {
             cid: {v.fingerprint for v in self.results.results[cid].violations} for cid in checked
         }
-        runtime_keys = self.runtime_keys()
+        runtime_keys = set(self.runtime_keys)
         for key, fingerprint in self.observed():
             current.setdefault(key, set()).add(fingerprint)
         complete = self.end.complete

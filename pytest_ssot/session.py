@@ -8,6 +8,7 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,20 @@ import pytest
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.collection import ContractCollection, deselected_line
 from pytest_ssot.fix_step import FixStep
+from pytest_ssot.hidden_folders import HiddenFolderCheck
 from pytest_ssot.items import SsotContext
-from pytest_ssot.managers import load_manager_specs
-from pytest_ssot.model import ConfigError, ContractSpec, GraphStats, SsotError
+from pytest_ssot.layout import ProjectLayout
+from pytest_ssot.managers import ManagerSpec, load_manager_specs
+from pytest_ssot.model import (
+    DOUBLE_LOAD_RULE,
+    HIDDEN_FOLDER_RULE,
+    RUNTIME_PREFIX,
+    WATCH_RULE_ID,
+    ConfigError,
+    ContractSpec,
+    GraphStats,
+    SsotError,
+)
 from pytest_ssot.outputs import Outputs, check_outputs, reason
 from pytest_ssot.ratchet import Ratchet, RatchetSummary, RunEnd, load_baseline
 from pytest_ssot.reporting.github import (
@@ -28,12 +40,16 @@ from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.wiring import RuntimeChecks
+from pytest_ssot.runtime.findings import FindingsReporter, left_out
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, load_sources, read_declarations
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
-if TYPE_CHECKING:  # the fixer is imported only when a plan is needed
+if (
+    TYPE_CHECKING
+):  # imported when needed: the fixer for a plan, the runtime checks not on --ssot-only
+    from pytest_ssot.runtime.wiring import RuntimeChecks
+
     pass
 
 CACHE_DIR_NAME = "pytest-ssot"
@@ -90,6 +106,14 @@ class SsotSession:
         known_ids = [spec.id for spec in self.specs] if complete else None
         if known_ids is not None:
             self.settings.check_contract_ids(known_ids)
+        try:
+            manager_specs = load_manager_specs(
+                self.settings.rootdir, self.settings.contract_entries, declarations
+            )
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
+        self.runtime_keys = runtime_keys(self.specs, manager_specs)
+        """Every baseline key a runtime finding of this configuration can have."""
         self.ratchet: Ratchet | None = None
         if baseline is not None:
             self.ratchet = Ratchet(
@@ -101,22 +125,42 @@ class SsotSession:
                 observed=self.runtime_observed,
                 runtime_keys=self.runtime_keys,
             )
-        try:
-            manager_specs = load_manager_specs(
-                self.settings.rootdir, self.settings.contract_entries, declarations
-            )
-        except ConfigError as exc:
-            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
         # Runtime findings the baseline freezes pass, like frozen static violations.
-        self.runtime = RuntimeChecks(
-            config,
-            self.settings,
-            RuntimeSettings.from_config(config, known_ids),
-            self.specs,
-            manager_specs,
-            frozen_rule=self.ratchet.frozen_rule if self.ratchet is not None else None,
-            ran_everything=self.ran_everything,
+        frozen_rule = self.ratchet.frozen_rule if self.ratchet is not None else None
+        runtime_settings = RuntimeSettings.from_config(config, known_ids)
+        self.findings = FindingsReporter(
+            is_frozen=frozen_rule,
+            limit=None if self.settings.verbose else self.settings.max_chains,
         )
+        config.pluginmanager.register(self.findings, "ssot-findings")
+        roots = sorted({r for spec in self.specs for r in spec.session.root_packages})
+        layout = ProjectLayout.discover(self.settings.rootdir, roots)
+        self.hidden = HiddenFolderCheck(
+            runtime_settings,
+            layout,
+            self.findings.record,
+            is_frozen=frozen_rule,
+            verbose=self.settings.verbose,
+            own_section=self.settings.only,
+        )
+        config.pluginmanager.register(self.hidden, "ssot-hidden-folders")
+        self.runtime: RuntimeChecks | None = None
+        if not self.settings.only:
+            # --ssot-only imports no test module and runs no test: the runtime checks
+            # would see nothing, so not one of them is imported.
+
+            self.runtime = RuntimeChecks(
+                config,
+                self.settings,
+                runtime_settings,
+                self.specs,
+                manager_specs,
+                layout,
+                self.findings,
+                frozen_rule=frozen_rule,
+                ran_everything=self.ran_everything,
+                more_lines=self.hidden.summary_lines,
+            )
         self.deselected = 0
         self.collection = ContractCollection(
             config, self.settings, self.loaded, self.load_error, lambda: self.context
@@ -125,9 +169,9 @@ class SsotSession:
         self.wire = WorkerWire(
             self.specs,
             self.results,
-            self.runtime.findings,
+            self.findings,
             self.run_failures,
-            self.runtime.wire_states,
+            self.runtime.wire_states if self.runtime is not None else {},
             observed=self.runtime_observed,
             graph_stats=lambda: self.checker.graph_stats(),
         )
@@ -148,7 +192,7 @@ class SsotSession:
         self.outputs = Outputs(
             self.settings,
             self.results,
-            self.runtime.findings,
+            self.findings,
             ratchet=self.ratchet,
             graph_stats=self.graph_stats,
             fixer=self.fix.fixer,
@@ -185,11 +229,13 @@ class SsotSession:
 
     def runtime_observed(self) -> set[tuple[str, str]]:
         """(baseline key, fingerprint) of every runtime finding of this run, frozen or not."""
-        return self.runtime.observed() | self.wire.merged_observed
-
-    def runtime_keys(self) -> set[str]:
-        """Every baseline key a runtime finding of this configuration can have."""
-        return self.runtime.keys()
+        seen = {*self.hidden.observed, *(self.runtime.observed() if self.runtime else ())}
+        seen |= {
+            (f.rule, f.fingerprint)
+            for f in self.findings.findings
+            if f.severity == "error" and not self.findings.allowed(f)
+        }
+        return {(RUNTIME_PREFIX + rule, fp) for rule, fp in seen} | self.wire.merged_observed
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -210,7 +256,8 @@ class SsotSession:
         # tryfirst: the run-level failures reported at the end must reach pytest's
         # JUnit writer (an ordinary sessionfinish hook) and the terminal summary.
         # The session-end checks run here, in this order, not as hooks of their own.
-        self.runtime.finish(session, controller=not self.is_worker)
+        if self.runtime is not None:
+            self.runtime.finish(session, controller=not self.is_worker)
         if self.is_worker:
             # Only the controller writes files; a worker sends what it saw.
             self.wire.send(self.config)
@@ -242,7 +289,7 @@ class SsotSession:
 
     def _add_run_failures(self) -> None:
         """Every failure outside any test, for a failed report of its own (run_failures)."""
-        self.runtime.report_outside_tests(self.config)
+        report_outside_tests(self.config, self.findings)
         if self.ratchet is not None:
             self.ratchet.report_failures(self.config)
 
@@ -300,3 +347,29 @@ class SsotSession:
                 terminalreporter.write_line(line)
         for line in self.outputs.written:
             terminalreporter.write_line(line)
+
+
+def runtime_keys(specs: Sequence[ContractSpec], managers: Sequence[ManagerSpec]) -> frozenset[str]:
+    """Every baseline key a runtime finding can have: its contract, manager or check rule."""
+    rules = {spec.id for spec in specs} | {manager.name for manager in managers}
+    rules |= {DOUBLE_LOAD_RULE, HIDDEN_FOLDER_RULE, WATCH_RULE_ID}
+    return frozenset(RUNTIME_PREFIX + rule for rule in rules)
+
+
+def report_outside_tests(config: pytest.Config, findings: FindingsReporter) -> None:
+    """Every runtime finding made outside any test, as a run-level failure of its own."""
+    outside = findings.outside_tests
+    limit = findings.limit
+    if limit is not None and len(outside) > limit:
+        rest = outside[limit:]
+        outside = outside[:limit]
+        report_run_failure(config, "runtime-findings", left_out(rest, limit))
+    for finding in outside:
+        where = finding.phase.describe()
+        text = "\n".join(f"  {line}" for line in finding.render().splitlines())
+        report_run_failure(
+            config,
+            finding.check,
+            f"{finding.summary} (during {where})",
+            f"during {where}:\n{text}",
+        )

@@ -21,7 +21,6 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 import pytest
 
 from pytest_ssot.model import ERROR, WARNING, Finding
-from pytest_ssot.runtime.phase import PhaseTracker
 
 DYNAMIC_IMPORT = "dynamic-import"
 
@@ -45,12 +44,10 @@ class FindingsReporter:
 
     def __init__(
         self,
-        phases: PhaseTracker,
         *,
         is_frozen: Callable[[str, str], bool] | None = None,
         limit: int | None = None,
     ) -> None:
-        self.phases = phases
         self._lock = threading.Lock()
         self.findings: list[Finding] = []
         self._pending: dict[tuple[str, str], list[Finding]] = {}

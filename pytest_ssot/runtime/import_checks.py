@@ -15,39 +15,30 @@ configured to warn becomes a pytest warning.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import linecache
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ssot.layout import HiddenFolder, ProjectLayout, find_hidden_folders
-from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding, Phase
+from pytest_ssot.layout import ProjectLayout
+from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding
 from pytest_ssot.runtime.findings import DYNAMIC_IMPORT, FindingsReporter
-from pytest_ssot.runtime.modules import DoubleLoad, find_double_loads
 from pytest_ssot.runtime.phase import PhaseTracker
-from pytest_ssot.settings import FAIL, OFF, REPORT, WARN, RuntimeSettings
+from pytest_ssot.settings import FAIL, OFF, WARN, RuntimeSettings
 
 if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it
     from pytest_ssot.runtime.imports import ImportWatcher, LoadEvent
     from pytest_ssot.runtime.rules import Breach, ImportRule, RuleBook
-
-DOUBLE_LOAD_RULE = "ssot:double-load"
-HIDDEN_FOLDER_RULE = "ssot:hidden-folders"
-"""Baseline keys of the checks that are not contracts (contract ids cannot contain ':')."""
 
 DEFAULT_GUIDANCE = (
     "Load the module the contract allows instead. If this import is allowed for now, freeze "
     "it in the baseline, list it in the contract's ignore_imports, or in the ini option "
     "ssot_runtime_imports_ignore."
 )
-SHOWN_FOLDERS = 20
 
 FrozenPredicate = Callable[[str, str], bool]
 
@@ -56,57 +47,46 @@ def never_frozen(contract_id: str, fingerprint: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Observed:
-    """A runtime finding before the baseline: what --ssot-baseline-update would freeze."""
-
-    rule: str
-    fingerprint: str
-    frozen: bool
-
-
 # ---------------------------------------------------------------------------
 # The hook object
 
 
 class RuntimeImportChecks:
+    """pytest hook object: first loads of modules the contracts forbid, while the tests run."""
+
     def __init__(
         self,
         config: pytest.Config,
         settings: RuntimeSettings,
         specs: Iterable[ContractSpec],
+        layout: ProjectLayout,
         phases: PhaseTracker,
         findings: FindingsReporter,
         *,
         is_frozen: FrozenPredicate = never_frozen,
-        watch_imports: bool = True,
+        more_lines: Callable[[], list[str]] = list,
     ) -> None:
-        """``watch_imports=False`` (``--ssot-only``: no test module is imported and no test
-        runs) leaves out the import watcher and its rules; the other two checks remain."""
         specs = list(specs)
         self.config = config
-        self.rootdir = Path(config.rootpath)
         self.settings = settings
+        self.layout = layout
         self.phases = phases
         self.findings = findings
         self.is_frozen = is_frozen
-        """(rule id, fingerprint) -> frozen by the baseline; the session may replace it."""
-        roots = sorted({r for s in specs for r in s.session.root_packages})
-        self.layout = ProjectLayout.discover(self.rootdir, roots)
+        """(rule id, fingerprint) -> frozen by the baseline."""
+        self.more_lines = more_lines
+        """Lines of the other checks for this summary section (the hidden folders)."""
         self.book: RuleBook | None = None
-        self.observed: list[Observed] = []
+        self.observed: list[tuple[str, str]] = []
+        """(rule, fingerprint) of each forbidden load, frozen or not: what an update freezes."""
         self.load_kinds: dict[tuple[str, str, str], str] = {}
         """Forbidden loads seen, by (module, phase, test): 'failing', 'warned' or 'in the
         baseline'. Keyed so that the xdist controller counts once a load every worker makes
         (a module loaded while each worker collects the same test module)."""
         self._lock = threading.Lock()
         self.preloaded: list[str] = []
-        self.hidden: list[HiddenFolder] = []
-        self.hidden_allowed = 0
-        self._double_reported: set[str] = set()
         self.watcher: ImportWatcher | None = None
-        if watch_imports:
-            self._build_watcher(specs)
+        self._build_watcher(specs)
 
     def _build_watcher(self, specs: list[ContractSpec]) -> None:
         from pytest_ssot.runtime.imports import ImportWatcher
@@ -174,7 +154,7 @@ class RuntimeImportChecks:
         with self._lock:  # imports may happen in several threads
             for rule, breach in breaches:
                 frozen = self.is_frozen(rule.id, breach.fingerprint)
-                self.observed.append(Observed(rule.id, breach.fingerprint, frozen))
+                self.observed.append((rule.id, breach.fingerprint))
                 if frozen:
                     frozen_found.append((rule, breach))
                 else:
@@ -258,109 +238,12 @@ class RuntimeImportChecks:
             "that the import graph skips"
         )
 
-    # -- one file, two modules ------------------------------------------------------
-
-    def _double_allowed(self, name: str) -> bool:
-        return any(e.matches(name) for e in self.settings.double_load_allow)
-
-    def check_double_loads(self, phase: Phase) -> list[DoubleLoad]:
-        if self.settings.double_load == OFF:
-            return []
-        found = find_double_loads(
-            sys.modules, self.layout, sys_path=list(sys.path), allowed=self._double_allowed
-        )
-        new = [d for d in found if d.fingerprint not in self._double_reported]
-        for double in new:
-            self._double_reported.add(double.fingerprint)
-            frozen = self.is_frozen(DOUBLE_LOAD_RULE, double.fingerprint)
-            self.observed.append(Observed(DOUBLE_LOAD_RULE, double.fingerprint, frozen))
-            finding = self._double_finding(double, phase)
-            if frozen:  # fails nothing and warns of nothing; the reports show it as frozen
-                finding = dataclasses.replace(finding, frozen=True, severity=ERROR)
-            self.findings.record(finding)
-        return new
-
-    def _double_finding(self, double: DoubleLoad, phase: Phase) -> Finding:
-        width = max(len(c.describe()) for c in double.copies)
-        lines = []
-        for copy in double.copies:
-            entries = ", ".join(copy.entries) if copy.entries else None
-            how = (
-                f"through sys.path entry {entries}"
-                if entries
-                else "not through sys.path (loaded from its path: spec_from_file_location, "
-                "runpy, pytest's importlib import mode, or sys.path changed since)"
-            )
-            lines.append(f"  {copy.describe():<{width}}  {how}")
-        lines += [
-            "  Each name is a separate module object, so every class in the file exists twice: "
-            "isinstance() and identity checks fail between objects made through the two names.",
-            "  What to do: import the module under one name only (remove the sys.path entry "
-            "that exposes a folder inside the package), or list a deliberate name in "
-            "ssot_double_load_allow.",
-        ]
-        return Finding(
-            check="double-load",
-            rule=DOUBLE_LOAD_RULE,
-            summary=f"{double.display} is loaded as {len(double.copies)} modules: "
-            f"{', '.join(c.describe() for c in double.copies)}",
-            details="\n".join(lines),
-            phase=phase,
-            fingerprint=double.fingerprint,
-            severity=WARNING if self.settings.double_load == WARN else ERROR,
-            file=double.display,
-            line=1,
-        )
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.check_double_loads(Phase("collection"))
-
-    # -- folders the graph cannot see ----------------------------------------------
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.settings.hidden_folders == OFF:
-            return
-        for folder in find_hidden_folders(self.layout):
-            if any(
-                fnmatch.fnmatchcase(folder.display, p) for p in self.settings.hidden_folders_allow
-            ):
-                self.hidden_allowed += 1
-                continue
-            failing = self.settings.hidden_folders == FAIL
-            if failing:  # only a failure is something the baseline can freeze
-                frozen = self.is_frozen(HIDDEN_FOLDER_RULE, folder.fingerprint)
-                self.observed.append(Observed(HIDDEN_FOLDER_RULE, folder.fingerprint, frozen))
-                if frozen:
-                    self.hidden_allowed += 1
-                    continue
-            self.hidden.append(folder)
-            if failing:
-                self.findings.record(
-                    Finding(
-                        check="hidden-folder",
-                        rule=HIDDEN_FOLDER_RULE,
-                        summary=f"{folder.display}/ holds {_files(folder.files)} but no "
-                        "__init__.py: no contract sees their imports",
-                        details="",
-                        phase=Phase("scan"),
-                        fingerprint=folder.fingerprint,
-                        file=folder.display,
-                    )
-                )
-
     # -- what is on -----------------------------------------------------------------
 
     @property
     def checks_on(self) -> set[str]:
         """The checks of this object that can report a finding in this run."""
-        on = set()
-        if self.watcher is not None:
-            on.add(DYNAMIC_IMPORT)
-        if self.settings.double_load != OFF:
-            on.add("double-load")
-        if self.settings.hidden_folders == FAIL:  # "report" only counts them in the summary
-            on.add("hidden-folder")
-        return on
+        return {DYNAMIC_IMPORT} if self.watcher is not None else set()
 
     # -- summary --------------------------------------------------------------------
 
@@ -405,27 +288,7 @@ class RuntimeImportChecks:
         if self.watcher is not None and self.watcher.errors:
             lines.append(f"runtime imports: the watcher failed {len(self.watcher.errors)} times:")
             lines.extend(f"  {error}" for error in self.watcher.errors[:5])
-        if self.hidden and self.settings.hidden_folders == REPORT:
-            total = sum(h.files for h in self.hidden)
-            lines.append(
-                f"hidden folders: {len(self.hidden)} folder{'s' if len(self.hidden) != 1 else ''}"
-                f" inside the root packages hold{'s' if len(self.hidden) == 1 else ''} .py files "
-                f"but no __init__.py; the import graph cannot see {_files(total)}:"
-            )
-            shown = self.hidden if verbose else self.hidden[:SHOWN_FOLDERS]
-            for folder in shown:
-                lines.append(f"  {folder.display}/ ({_files(folder.files)})")
-            if len(shown) < len(self.hidden):
-                lines.append(f"  ... and {len(self.hidden) - len(shown)} more (-v lists all)")
-            if self.hidden_allowed:
-                lines.append(
-                    f"  ({self.hidden_allowed} more allowed by ssot_hidden_folders_allow or the "
-                    "baseline.)"
-                )
-            lines.append(
-                "  Add an __init__.py to each (or set ssot_hidden_folders = fail to make this "
-                "a failure)."
-            )
+        lines.extend(self.more_lines())
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -435,7 +298,3 @@ class RuntimeImportChecks:
         terminalreporter.section("pytest-ssot runtime")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-def _files(count: int) -> str:
-    return f"{count} .py file{'s' if count != 1 else ''}"

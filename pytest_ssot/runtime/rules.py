@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_ssot.expressions import ExpressionError, ImportExpression, ModuleExpression
-from pytest_ssot.model import ContractSpec
+from pytest_ssot.model import WATCH_RULE_ID, ContractSpec
 
 FORBIDDEN = "forbidden"
 LAYERS = "layers"
@@ -39,7 +39,6 @@ INDEPENDENCE = "independence"
 PROTECTED = "protected"
 COVERED_TYPES = (FORBIDDEN, LAYERS, INDEPENDENCE, PROTECTED)
 
-WATCH_RULE_ID = "ssot:watch-modules"
 """The rule id of ``ssot_watch_modules`` findings (contract ids cannot contain ':')."""
 
 RuleError = ExpressionError
