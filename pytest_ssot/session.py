@@ -148,6 +148,7 @@ class SsotSession:
         if not self.settings.only:
             # --ssot-only imports no test module and runs no test: the runtime checks
             # would see nothing, so not one of them is imported.
+            from pytest_ssot.runtime.wiring import RuntimeChecks
 
             self.runtime = RuntimeChecks(
                 config,
