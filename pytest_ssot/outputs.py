@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.model import Finding, GraphStats, SsotError
 from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import Ratchet
 from pytest_ssot.reporting.github import RuntimeSite, annotation_lines, runtime_annotation_lines
 from pytest_ssot.results import ContractResults
-from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.settings import Settings
 
 if TYPE_CHECKING:  # the fixer is imported only when a plan is needed

@@ -259,7 +259,7 @@ class Ratchet:
 
     def runtime_fixed(self) -> list[tuple[str, str, str]] | None:
         """(key, check, fingerprint) of runtime baseline entries gone; None: not known."""
-        from pytest_ssot.runtime.findings import check_of
+        from pytest_ssot.findings import check_of
 
         if not self.end.complete:
             return None

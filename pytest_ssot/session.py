@@ -16,6 +16,7 @@ import pytest
 
 from pytest_ssot.checking import StaticChecker, usable_cache_root
 from pytest_ssot.collection import ContractCollection, deselected_line
+from pytest_ssot.findings import FindingsReporter, left_out
 from pytest_ssot.fix_step import FixStep
 from pytest_ssot.hidden_folders import HiddenFolderCheck
 from pytest_ssot.items import SsotContext
@@ -40,7 +41,6 @@ from pytest_ssot.reporting.text import SourceLines, summary_lines
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import FindingsReporter, left_out
 from pytest_ssot.settings import RuntimeSettings, Settings
 from pytest_ssot.sources import LoadedFile, load_sources, read_declarations
 from pytest_ssot.xdist_wire import WorkerWire, XdistController

@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 import pytest
 
+from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.model import ContractSpec, Finding, GraphKey, GraphStats
 from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import RunFailures, report_run_failure
-from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.serialize import (
     finding_from_dict,
     finding_to_dict,

@@ -359,7 +359,7 @@ def test_runtime_checks_that_ran_have_rules_without_findings(
 
 def test_every_runtime_fingerprint_names_its_check() -> None:
     """A fixed runtime entry (only a key and a fingerprint) gets the rule of its check."""
-    from pytest_ssot.runtime.findings import check_of
+    from pytest_ssot.findings import check_of
     from pytest_ssot.runtime.rules import Breach
 
     breach = Breach("no-legacy", "pkg.app", "pkg.legacy", reason="")

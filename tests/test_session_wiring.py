@@ -36,3 +36,31 @@ def test_the_ssot_tables_are_read_once_for_the_contracts_and_the_managers(
     # Once for its import-linter contracts (it has none), once for its [tool.ssot] tables.
     assert sum(parsed_by.values()) == 2, parsed_by
     assert not [m for m in parsed_by if m.startswith("pytest_ssot.runtime")], parsed_by
+
+
+PROBE = """
+import sys
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    loaded = sorted(m for m in sys.modules if m.startswith("pytest_ssot.runtime"))
+    print(f"PROBE runtime modules: {loaded}")
+"""
+
+
+def test_a_contracts_only_run_imports_no_runtime_check_module(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    # --ssot-only collects no test module and runs no test: the runtime checks would see
+    # nothing, so none of them is imported, and no file is scanned for double loads.
+    (example / "conftest.py").write_text(PROBE)
+    only = pytester.runpytest_subprocess("--ssot", "--ssot-only", "-s", "-p", "no:cacheprovider")
+    # (find_double_loads lives in pytest_ssot.runtime.modules: not imported, no scan.)
+    only.stdout.fnmatch_lines(["*PROBE runtime modules: [[][]]"])
+    assert only.ret == pytest.ExitCode.TESTS_FAILED  # the example's two broken contracts
+    # The same project with its tests: the runtime checks are there.
+    full = pytester.runpytest_subprocess("--ssot", "-s", "-p", "no:cacheprovider")
+    full.stdout.fnmatch_lines(["*PROBE runtime modules: [[]*'pytest_ssot.runtime.manager_checks'*"])

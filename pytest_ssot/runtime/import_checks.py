@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_ssot.findings import DYNAMIC_IMPORT, FindingsReporter
 from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding
-from pytest_ssot.runtime.findings import DYNAMIC_IMPORT, FindingsReporter
 from pytest_ssot.runtime.phase import PhaseTracker
 from pytest_ssot.settings import FAIL, OFF, WARN, RuntimeSettings
 

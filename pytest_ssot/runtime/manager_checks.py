@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
-from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import ContractSpec, Phase
 from pytest_ssot.runtime.double_loads import DoubleLoadCheck
-from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.import_checks import RuntimeImportChecks, never_frozen
 from pytest_ssot.runtime.isolation.checks import IsolationChecks
 from pytest_ssot.runtime.manager_checks import ManagerChecks

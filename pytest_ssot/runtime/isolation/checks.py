@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Phase
 from pytest_ssot.paths import display_path
-from pytest_ssot.runtime.findings import FindingsReporter
 from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.records import LiveInstance
 from pytest_ssot.runtime.instances.tracker import InstanceTracker

@@ -1,4 +1,5 @@
-"""Runtime findings and how they reach the user.
+"""Runtime findings and how they reach the user (not a runtime check itself: a contracts-only
+run uses it for the hidden-folder scan, without importing ``pytest_ssot.runtime``).
 
 A runtime check (duplicate managers, dynamic imports of forbidden modules, ...)
 calls ``FindingsReporter.record`` when it sees a problem. A finding made while
