@@ -8,7 +8,7 @@ the collection and writes the terminal summary. Keeping these hooks here, not in
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,15 +19,15 @@ from pytest_ssot.collection import ContractCollection, deselected_line
 from pytest_ssot.findings import FindingsReporter, left_out
 from pytest_ssot.fix_step import FixStep
 from pytest_ssot.hidden_folders import HiddenFolderCheck
+from pytest_ssot.inputs import RunInputs, load_inputs
 from pytest_ssot.items import SsotContext
 from pytest_ssot.layout import ProjectLayout
-from pytest_ssot.managers import ManagerSpec, load_manager_specs
+from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
     RUNTIME_PREFIX,
     WATCH_RULE_ID,
-    ConfigError,
     ContractSpec,
     GraphStats,
     SsotError,
@@ -42,7 +42,6 @@ from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.settings import RuntimeSettings, Settings
-from pytest_ssot.sources import LoadedFile, load_sources, read_declarations
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if (
@@ -53,6 +52,65 @@ if (
     pass
 
 CACHE_DIR_NAME = "pytest-ssot"
+
+
+def cache_root(config: pytest.Config) -> Path | None:
+    """pytest-ssot's folder in pytest's cache; None without a cache (or an unusable one)."""
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is None:
+        return None
+    root, problem = usable_cache_root(lambda: Path(cache.mkdir(CACHE_DIR_NAME)))
+    if problem is not None:
+        _warn_once(config, problem)
+    return root
+
+
+def start_checks(
+    config: pytest.Config,
+    settings: Settings,
+    inputs: RunInputs,
+    *,
+    frozen_rule: Callable[[str, str], bool] | None,
+    ran_everything: Callable[[pytest.Session], bool],
+) -> tuple[FindingsReporter, HiddenFolderCheck, RuntimeChecks | None]:
+    """The findings reporter, the hidden-folder scan and, when tests run, the runtime checks."""
+    runtime_settings = RuntimeSettings.from_config(
+        config, [spec.id for spec in inputs.specs] if inputs.complete else None
+    )
+    findings = FindingsReporter(
+        is_frozen=frozen_rule, limit=None if settings.verbose else settings.max_chains
+    )
+    config.pluginmanager.register(findings, "ssot-findings")
+    roots = sorted({r for spec in inputs.specs for r in spec.session.root_packages})
+    layout = ProjectLayout.discover(settings.rootdir, roots)
+    hidden = HiddenFolderCheck(
+        runtime_settings,
+        layout,
+        findings.record,
+        is_frozen=frozen_rule,
+        verbose=settings.verbose,
+        own_section=settings.only,
+    )
+    config.pluginmanager.register(hidden, "ssot-hidden-folders")
+    if settings.only:
+        # --ssot-only imports no test module and runs no test: the runtime checks
+        # would see nothing, so not one of them is imported.
+        return findings, hidden, None
+    from pytest_ssot.runtime.wiring import RuntimeChecks
+
+    runtime = RuntimeChecks(
+        config,
+        settings,
+        runtime_settings,
+        inputs.specs,
+        inputs.managers,
+        layout,
+        findings,
+        frozen_rule=frozen_rule,
+        ran_everything=ran_everything,
+        more_lines=hidden.summary_lines,
+    )
+    return findings, hidden, runtime
 
 
 def _warn_once(config: pytest.Config, problem: str) -> None:
@@ -70,6 +128,15 @@ def _warn_once(config: pytest.Config, problem: str) -> None:
 
 
 class SsotSession:
+    """The wiring of one ``--ssot`` run: builds each feature's hook object and orders the end.
+
+    Settings (``settings.py``), the contracts and managers (``inputs.py``), the ratchet
+    (``ratchet.py``), the contract items (``collection.py``), the runtime checks
+    (``findings.py``, ``hidden_folders.py``, ``runtime/wiring.py``), the pytest-xdist wire
+    (``xdist_wire.py``), ``--ssot-fix`` (``fix_step.py``) and the report files
+    (``outputs.py``) each live in their own module; this class connects them.
+    """
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.settings = Settings.from_config(config)
@@ -77,42 +144,13 @@ class SsotSession:
         # First, so that anything set up below can report a run-level failure.
         self.run_failures = RunFailures(config)
         config.pluginmanager.register(self.run_failures, RUN_FAILURES)
-        cache_root: Path | None = None
-        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
-        if cache is not None:
-            cache_root, problem = usable_cache_root(lambda: Path(cache.mkdir(CACHE_DIR_NAME)))
-            if problem is not None:
-                _warn_once(config, problem)
         baseline = load_baseline(self.settings)
-        # Loaded now, not at collection: the runtime checks need the contracts
-        # before the first test module is imported. The [tool.ssot] tables are read
-        # once, for the contract loader and the manager checks.
-        declarations = read_declarations(self.settings.rootdir, self.settings.contract_entries)
-        self.loaded: list[LoadedFile] = []
-        self.load_error: ConfigError | None = None
-        try:
-            self.loaded = load_sources(
-                self.settings.rootdir,
-                self.settings.contract_entries,
-                self.settings.config_file,
-                declarations,
-            )
-        except ConfigError as exc:
-            self.load_error = exc
-        self.checker = self._make_checker(cache_root)
+        self.inputs = load_inputs(self.settings)
+        self.loaded, self.load_error = list(self.inputs.loaded), self.inputs.error
+        self.checker = self._make_checker(cache_root(config))
         """Checks the contracts; made again when --ssot-fix changed the tree."""
         self.results = ContractResults(baseline)
-        complete = self.load_error is None and all(f.error is None for f in self.loaded)
-        known_ids = [spec.id for spec in self.specs] if complete else None
-        if known_ids is not None:
-            self.settings.check_contract_ids(known_ids)
-        try:
-            manager_specs = load_manager_specs(
-                self.settings.rootdir, self.settings.contract_entries, declarations
-            )
-        except ConfigError as exc:
-            raise pytest.UsageError(f"pytest-ssot: {exc}") from None
-        self.runtime_keys = runtime_keys(self.specs, manager_specs)
+        self.runtime_keys = runtime_keys(self.specs, self.inputs.managers)
         """Every baseline key a runtime finding of this configuration can have."""
         self.ratchet: Ratchet | None = None
         if baseline is not None:
@@ -121,47 +159,18 @@ class SsotSession:
                 baseline,
                 self.results,
                 contract_ids=[spec.id for spec in self.specs],
-                contracts_known=complete,
+                contracts_known=self.inputs.complete,
                 observed=self.runtime_observed,
                 runtime_keys=self.runtime_keys,
             )
-        # Runtime findings the baseline freezes pass, like frozen static violations.
-        frozen_rule = self.ratchet.frozen_rule if self.ratchet is not None else None
-        runtime_settings = RuntimeSettings.from_config(config, known_ids)
-        self.findings = FindingsReporter(
-            is_frozen=frozen_rule,
-            limit=None if self.settings.verbose else self.settings.max_chains,
+        self.findings, self.hidden, self.runtime = start_checks(
+            config,
+            self.settings,
+            self.inputs,
+            # Runtime findings the baseline freezes pass, like frozen static violations.
+            frozen_rule=self.ratchet.frozen_rule if self.ratchet is not None else None,
+            ran_everything=self.ran_everything,
         )
-        config.pluginmanager.register(self.findings, "ssot-findings")
-        roots = sorted({r for spec in self.specs for r in spec.session.root_packages})
-        layout = ProjectLayout.discover(self.settings.rootdir, roots)
-        self.hidden = HiddenFolderCheck(
-            runtime_settings,
-            layout,
-            self.findings.record,
-            is_frozen=frozen_rule,
-            verbose=self.settings.verbose,
-            own_section=self.settings.only,
-        )
-        config.pluginmanager.register(self.hidden, "ssot-hidden-folders")
-        self.runtime: RuntimeChecks | None = None
-        if not self.settings.only:
-            # --ssot-only imports no test module and runs no test: the runtime checks
-            # would see nothing, so not one of them is imported.
-            from pytest_ssot.runtime.wiring import RuntimeChecks
-
-            self.runtime = RuntimeChecks(
-                config,
-                self.settings,
-                runtime_settings,
-                self.specs,
-                manager_specs,
-                layout,
-                self.findings,
-                frozen_rule=frozen_rule,
-                ran_everything=self.ran_everything,
-                more_lines=self.hidden.summary_lines,
-            )
         self.deselected = 0
         self.collection = ContractCollection(
             config, self.settings, self.loaded, self.load_error, lambda: self.context
@@ -244,9 +253,7 @@ class SsotSession:
     @property
     def specs(self) -> list[ContractSpec]:
         """Every contract that loaded without error, in order."""
-        return [spec for f in self.loaded if f.source for spec in f.source.contracts]
-
-    # -- collection -------------------------------------------------------------
+        return self.inputs.specs
 
     @property
     def is_worker(self) -> bool:
