@@ -175,7 +175,7 @@ class _Rewriter(cst.CSTTransformer):
         pending: list[cst.EmptyLine] = []
         for i, line in enumerate(body):
             if not isinstance(line, cst.SimpleStatementLine):
-                out.append(self._carry(line, pending))
+                out.append(_carry(line, pending))
                 pending = []
                 continue
             small_out: list[cst.BaseSmallStatement] = []
@@ -191,7 +191,7 @@ class _Rewriter(cst.CSTTransformer):
                 else:
                     small_out.append(small)
             if small_out == list(line.body) and not extra:
-                out.append(self._carry(line, pending))
+                out.append(_carry(line, pending))
                 pending = []
                 continue
             if len(line.body) > 1 or not small_out:
@@ -209,23 +209,17 @@ class _Rewriter(cst.CSTTransformer):
                     for k, s in enumerate(statements)
                 ]
                 if len(line.body) > 1:
-                    out.append(self._carry(line.with_changes(body=fixed), pending))
+                    out.append(_carry(line.with_changes(body=fixed), pending))
                 else:
                     first, *others = fixed
-                    out.append(self._carry(line.with_changes(body=[first]), pending))
+                    out.append(_carry(line.with_changes(body=[first]), pending))
                     out.extend(cst.SimpleStatementLine(body=[s]) for s in others)
                 pending = []
                 continue
-            out.append(self._carry(line.with_changes(body=small_out), pending))
+            out.append(_carry(line.with_changes(body=small_out), pending))
             pending = []
             out.extend(cst.SimpleStatementLine(body=[s]) for s in extra)
         return out, pending
-
-    @staticmethod
-    def _carry(line: Any, pending: list[cst.EmptyLine]) -> Any:
-        if not pending or not hasattr(line, "leading_lines"):
-            return line
-        return line.with_changes(leading_lines=[*pending, *line.leading_lines])
 
     def _merge_into(self, node: cst.ImportFrom, at: tuple[int, int]) -> cst.ImportFrom:
         for module, where in self.merge_at.items():
@@ -261,38 +255,20 @@ class _Rewriter(cst.CSTTransformer):
             # The whole statement moves: keep its node (parentheses, comments), new module.
             module, aliases = next(iter(groups.items()))
             del groups[module]
-            keep_node = self._retarget(node, forbidden, module, _with_commas(aliases, original))
+            keep_node = node.with_changes(
+                **_source_of(self._written(forbidden, module)),
+                names=_with_commas(aliases, original),
+            )
         else:
             keep_node = None
         for module, aliases in groups.items():
-            written = self._written(forbidden, module)
-            dots = len(written) - len(written.lstrip("."))
-            rest = written[dots:]
             new.append(
                 cst.ImportFrom(
-                    module=_dotted_node(rest) if rest else None,
-                    relative=[cst.Dot() for _ in range(dots)],
+                    **_source_of(self._written(forbidden, module)),
                     names=_with_commas(aliases, []),
                 )
             )
         return keep_node, new
-
-    def _retarget(
-        self,
-        node: cst.ImportFrom,
-        forbidden: str,
-        module: str,
-        names: list[cst.ImportAlias],
-    ) -> cst.ImportFrom:
-        written = self._written(forbidden, module)
-        dots = len(written) - len(written.lstrip("."))
-        rest = written[dots:]
-        changes: dict[str, Any] = {
-            "module": _dotted_node(rest) if rest else None,
-            "relative": [cst.Dot() for _ in range(dots)],
-            "names": names,
-        }
-        return node.with_changes(**changes)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         body, pending = self._rewrite_body(updated_node.body, True)
@@ -353,3 +329,20 @@ class _Rewriter(cst.CSTTransformer):
         if new_name == attribute:
             return updated_node
         return updated_node.with_changes(attr=cst.Name(new_name))
+
+
+def _carry(line: Any, pending: list[cst.EmptyLine]) -> Any:
+    """``line`` with the blank lines and comments of removed statements above it."""
+    if not pending or not hasattr(line, "leading_lines"):
+        return line
+    return line.with_changes(leading_lines=[*pending, *line.leading_lines])
+
+
+def _source_of(written: str) -> dict[str, Any]:
+    """The ``module`` and ``relative`` parts of ``from <written> import ...``."""
+    dots = len(written) - len(written.lstrip("."))
+    rest = written[dots:]
+    return {
+        "module": _dotted_node(rest) if rest else None,
+        "relative": [cst.Dot() for _ in range(dots)],
+    }
