@@ -16,7 +16,6 @@ import pytest
 from pytest_ssot.items import ContractFile, ContractItem, SsotConfigError, SsotContext
 from pytest_ssot.model import ConfigError, ContractSpec
 from pytest_ssot.paths import display_path
-from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.selection import NAMED, NONE, Selection, decide
 from pytest_ssot.settings import Settings
 from pytest_ssot.sources import LoadedFile, project_config_path
@@ -131,19 +130,6 @@ class ContractCollection:
         """Only tests were named and the xdist workers deselected the contracts: neither the
         header nor the controller's final line shows it, so the summary says it."""
         return self.selection.mode == NONE and bool(specs) and not self.not_selected
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # tryfirst: before pytest's JUnit writer records the testcase (pytest_ssot.reporting.junit).
-        if hasattr(self.config, "workerinput") or not self.config.option.xmlpath:
-            return
-        head = report.nodeid.split("::", 1)[0]
-        if head in self.source_displays:
-            set_classname(self.config, report, contract_classname(head))
-
-    @property
-    def source_displays(self) -> set[str]:
-        return {f.display for f in self.loaded}
 
     def _source_node(self, parent: pytest.Collector, loaded: LoadedFile) -> ContractFile:
         node: ContractFile = ContractFile.from_parent(

@@ -8,7 +8,7 @@ written is named at the end and fails the run, while the others are written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +18,7 @@ from pytest_ssot.model import Finding, GraphStats, SsotError
 from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import Ratchet
 from pytest_ssot.reporting.github import RuntimeSite, annotation_lines, runtime_annotation_lines
+from pytest_ssot.reporting.junit import contract_classname, set_classname
 from pytest_ssot.results import ContractResults
 from pytest_ssot.settings import Settings
 
@@ -79,10 +80,12 @@ DEFAULT_NAMES = {
 
 
 class Outputs:
-    """Writes the report files at the end of the run and says what it wrote."""
+    """pytest hook object: names the contract testcases in JUnit XML, writes the report files
+    at the end of the run and says what it wrote."""
 
     def __init__(
         self,
+        config: pytest.Config,
         settings: Settings,
         results: ContractResults,
         findings: FindingsReporter,
@@ -90,8 +93,12 @@ class Outputs:
         ratchet: Ratchet | None,
         graph_stats: Callable[[], list[GraphStats]],
         fixer: Callable[[], Fixer],
+        source_displays: Collection[str],
     ) -> None:
+        self.config = config
         self.settings = settings
+        self.source_displays = frozenset(source_displays)
+        """The contract files as node ids show them: their testcases get our JUnit classname."""
         self.results = results
         self.findings = findings
         self.ratchet = ratchet
@@ -101,6 +108,15 @@ class Outputs:
         """What ``write`` wrote, for the terminal summary."""
         self.errors: tuple[str, ...] = ()
         """Files that could not be written (the baseline too): each fails the run."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # tryfirst: before pytest's JUnit writer records the testcase (pytest_ssot.reporting.junit).
+        if self.settings.is_worker or not self.settings.junit_xml:
+            return
+        head = report.nodeid.split("::", 1)[0]
+        if head in self.source_displays:
+            set_classname(self.config, report, contract_classname(head))
 
     def add_error(self, problem: str) -> None:
         self.errors += (problem,)

@@ -200,13 +200,16 @@ class SsotSession:
         )
         config.pluginmanager.register(self.fix, "ssot-fix")
         self.outputs = Outputs(
+            config,
             self.settings,
             self.results,
             self.findings,
             ratchet=self.ratchet,
             graph_stats=self.graph_stats,
             fixer=self.fix.fixer,
+            source_displays=[f.display for f in self.loaded],
         )
+        config.pluginmanager.register(self.outputs, "ssot-outputs")
 
     # -- fixing ---------------------------------------------------------------------------
 
@@ -257,7 +260,7 @@ class SsotSession:
 
     @property
     def is_worker(self) -> bool:
-        return hasattr(self.config, "workerinput")
+        return self.settings.is_worker
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

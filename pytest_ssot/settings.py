@@ -67,6 +67,10 @@ class Settings:
 
     verbose: bool = False
     """-v or more: lists are shown in full."""
+    junit_xml: bool = False
+    """--junitxml: contract testcases get pytest-ssot's classname."""
+    is_worker: bool = False
+    """A pytest-xdist worker: it checks and watches, the controller writes."""
 
     @property
     def freezing(self) -> bool:
@@ -165,6 +169,8 @@ class Settings:
             ),
             given_as=given_as,
             verbose=config.get_verbosity() > 0,
+            junit_xml=bool(getattr(config.option, "xmlpath", None)),
+            is_worker=hasattr(config, "workerinput"),
         )
         if (settings.baseline_update or settings.baseline_prune) and settings.baseline is None:
             raise pytest.UsageError(
