@@ -145,17 +145,18 @@ class ManagerChecks:
         specs: Sequence[ManagerSpec],
         phases: PhaseTracker,
         findings: FindingsReporter,
+        shared_now: Callable[[str | None], list[SharedPair]] | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.findings = findings
+        self.shared_now = shared_now
+        """The isolation check's on-demand walk, for ``ssot_instances.shared_state()``."""
         self.merged: dict[str, dict[str, Any]] = {}
         """Per-manager summary state sent by pytest-xdist workers (on the controller)."""
         files = ProjectFiles(settings.rootdir, test_patterns=settings.python_files)
         self.tracker = InstanceTracker(list(specs), phases, findings.record, files)
         self.tracker.install()
-        self.shared_now: Callable[[str | None], list[SharedPair]] | None = None
-        """Set by the session to the isolation check's on-demand walk."""
 
     def view(self, nodeid: str) -> InstancesView:
         self.tracker.keep_records(nodeid)  # from now on, if not from the start of the setup

@@ -47,13 +47,20 @@ class RuntimeChecks:
         self.findings = findings
         self.phases = PhaseTracker()
         register(self.phases, "ssot-phases")
-        self.managers = ManagerChecks(config, settings, managers, self.phases, findings)
+        self.managers = ManagerChecks(
+            config,
+            settings,
+            managers,
+            self.phases,
+            findings,
+            # The isolation checks need the managers' tracker, so they come second.
+            shared_now=lambda manager: self.isolation.shared_now(manager),
+        )
         register(self.managers, "ssot-managers")
         self.isolation = IsolationChecks(
             config, self.phases, findings, self.managers.tracker, ran_everything
         )
         register(self.isolation, "ssot-isolation")
-        self.managers.shared_now = self.isolation.shared_now
         is_frozen = frozen_rule or never_frozen
         self.imports = RuntimeImportChecks(
             config,
