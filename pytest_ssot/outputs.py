@@ -94,9 +94,12 @@ class Outputs:
         graph_stats: Callable[[], list[GraphStats]],
         fixer: Callable[[], Fixer],
         source_displays: Collection[str],
+        runtime_checks: Callable[[], set[str]],
     ) -> None:
         self.config = config
         self.settings = settings
+        self.runtime_checks = runtime_checks
+        """The runtime checks that were on (a SARIF rule each, found or not)."""
         self.source_displays = frozenset(source_displays)
         """The contract files as node ids show them: their testcases get our JUnit classname."""
         self.results = results
@@ -213,6 +216,7 @@ class Outputs:
                 finding_dict(f, allowed=self.findings.allowed(f)) for f in self.findings.findings
             ],
             fixes=self._fix_lookup(),
+            runtime_checks=sorted(self.runtime_checks()),
         )
         return report
 

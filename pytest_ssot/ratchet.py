@@ -18,6 +18,7 @@ import pytest
 
 from pytest_ssot.baseline import Baseline, BaselineError
 from pytest_ssot.fileio import locked
+from pytest_ssot.findings import check_of
 from pytest_ssot.model import RUNTIME_PREFIX
 from pytest_ssot.paths import display_path
 from pytest_ssot.results import ContractResults
@@ -259,8 +260,6 @@ class Ratchet:
 
     def runtime_fixed(self) -> list[tuple[str, str, str]] | None:
         """(key, check, fingerprint) of runtime baseline entries gone; None: not known."""
-        from pytest_ssot.findings import check_of
-
         if not self.end.complete:
             return None
         return [

@@ -208,6 +208,10 @@ class SsotSession:
             graph_stats=self.graph_stats,
             fixer=self.fix.fixer,
             source_displays=[f.display for f in self.loaded],
+            runtime_checks=lambda: (
+                self.hidden.checks_on
+                | (self.runtime.checks_on if self.runtime is not None else set())
+            ),
         )
         config.pluginmanager.register(self.outputs, "ssot-outputs")
 

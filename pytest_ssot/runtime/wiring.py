@@ -83,6 +83,16 @@ class RuntimeChecks:
         """The checks whose summary counts a pytest-xdist worker sends, by wire key."""
         return {"managers": self.managers, "imports": self.imports, "isolation": self.isolation}
 
+    @property
+    def checks_on(self) -> set[str]:
+        """The runtime checks that can report a finding in this run."""
+        return (
+            self.managers.checks_on
+            | self.isolation.checks_on
+            | self.imports.checks_on
+            | self.double_loads.checks_on
+        )
+
     def observed(self) -> set[tuple[str, str]]:
         """(rule, fingerprint) of the loads and double loads seen, frozen or not."""
         return {*self.imports.observed, *self.double_loads.observed}
