@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.baseline import Baseline, BaselineError
-from pytest_ssot.model import Violation
+from pytest_ssot.model import Fingerprint, Violation
 
 
 def violation(importer: str, imported: str = "app.legacy", kind: str = "import") -> Violation:
@@ -40,7 +40,7 @@ def test_compare_splits_new_from_frozen_and_lists_what_was_fixed() -> None:
     comparison = known.compare("layers", [B, C])
     assert comparison.new == (C,)
     assert comparison.frozen == (B,)
-    assert comparison.fixed == (A.fingerprint,)
+    assert comparison.fixed == (Fingerprint.parse(A.fingerprint),)
 
 
 def test_compare_is_per_contract_and_ignores_line_numbers() -> None:
