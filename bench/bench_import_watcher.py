@@ -59,7 +59,9 @@ CHILD = textwrap.dedent(
     watcher = None
     if watch:
         from pytest_ssot.model import ContractSpec, SessionOptions
-        from pytest_ssot.runtime.import_checks import RuntimeImportChecks  # noqa: F401 (real cost)
+        from pytest_ssot.runtime.hooks.import_checks import (  # noqa: F401 (real cost)
+            RuntimeImportChecks,
+        )
         from pytest_ssot.runtime.imports import ImportWatcher
         from pytest_ssot.layout import ProjectLayout
         from pytest_ssot.runtime.rules import build_rules

@@ -39,9 +39,9 @@ from typing import Any
 from pytest_ssot.managers import parse_managers
 from pytest_ssot.model import Finding, Phase
 from pytest_ssot.paths import ProjectFiles
+from pytest_ssot.runtime.hooks.isolation_checks import IsolationChecks
+from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
-from pytest_ssot.runtime.isolation.checks import IsolationChecks
-from pytest_ssot.runtime.phase import PhaseTracker
 
 MODULE = "bench_isolation_classes"
 SOURCE = """

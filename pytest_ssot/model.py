@@ -360,7 +360,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Phase:
-    """The part of the run a runtime finding happened in (set by ``runtime.phase.PhaseTracker``).
+    """The part of the run a runtime finding happened in (set by
+    ``runtime.hooks.phase.PhaseTracker``).
 
     What part (``when``), the test's node id, and the fixture being set up if any.
     ``PhaseTracker`` makes one at each phase change; every ``Finding`` carries the
@@ -405,7 +406,8 @@ class Finding:
 
     Holds the check and rule, the text at two lengths, the phase it happened in, a
     fingerprint for the baseline, a severity and a site. Made by the runtime checks
-    (``runtime.import_checks``, ``runtime.instances.report``, ``runtime.isolation.report``)
+    (``runtime.hooks.import_checks``, ``runtime.instances.report``,
+    ``runtime.isolation.report``)
     and handed to ``FindingsReporter.record``, which fails the phase or the run; xdist
     workers send it to the controller through ``serialize``.
     """

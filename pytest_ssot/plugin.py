@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # for the annotation only: nothing more is imported at run time
-    from pytest_ssot.runtime.manager_checks import InstancesView
+    from pytest_ssot.runtime.hooks.manager_checks import InstancesView
 
 MARKERS = (
     "pytest_ssot: an item added by pytest-ssot (select the SSOT checks with -m pytest_ssot)",

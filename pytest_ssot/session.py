@@ -47,7 +47,7 @@ from pytest_ssot.xdist_wire import WorkerWire, XdistController
 if (
     TYPE_CHECKING
 ):  # imported when needed: the fixer for a plan, the runtime checks not on --ssot-only
-    from pytest_ssot.runtime.wiring import RuntimeChecks
+    from pytest_ssot.runtime.hooks.wiring import RuntimeChecks
 
     pass
 
@@ -96,7 +96,7 @@ def start_checks(
         # --ssot-only imports no test module and runs no test: the runtime checks
         # would see nothing, so not one of them is imported.
         return findings, hidden, None
-    from pytest_ssot.runtime.wiring import RuntimeChecks
+    from pytest_ssot.runtime.hooks.wiring import RuntimeChecks
 
     runtime = RuntimeChecks(
         config,

@@ -63,4 +63,6 @@ def test_a_contracts_only_run_imports_no_runtime_check_module(
     assert only.ret == pytest.ExitCode.TESTS_FAILED  # the example's two broken contracts
     # The same project with its tests: the runtime checks are there.
     full = pytester.runpytest_subprocess("--ssot", "-s", "-p", "no:cacheprovider")
-    full.stdout.fnmatch_lines(["*PROBE runtime modules: [[]*'pytest_ssot.runtime.manager_checks'*"])
+    full.stdout.fnmatch_lines(
+        ["*PROBE runtime modules: [[]*'pytest_ssot.runtime.hooks.manager_checks'*"]
+    )

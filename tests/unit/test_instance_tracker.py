@@ -20,9 +20,9 @@ import pytest
 from pytest_ssot.managers import parse_managers
 from pytest_ssot.model import Finding, Phase
 from pytest_ssot.paths import ProjectFiles
+from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.runtime.instances.report import BYPASS, DUPLICATE
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
-from pytest_ssot.runtime.phase import PhaseTracker
 
 MODULE = "ssot_tracker_unit_app"
 

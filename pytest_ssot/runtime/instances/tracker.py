@@ -15,11 +15,11 @@ import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from types import FrameType, ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from pytest_ssot.installed import module_exists
 from pytest_ssot.managers import ManagerSpec, ObjectPath
-from pytest_ssot.model import Finding
+from pytest_ssot.model import Finding, Phase
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
 from pytest_ssot.runtime.instances.counting import (
@@ -58,7 +58,13 @@ from pytest_ssot.runtime.instances.report import (
     declaration_fingerprint,
 )
 from pytest_ssot.runtime.instances.watching import DeclaredModuleFinder
-from pytest_ssot.runtime.phase import PhaseTracker
+
+
+class PhaseSource(Protocol):
+    """Where the part of the run now executing is read (``hooks.phase.PhaseTracker``)."""
+
+    @property
+    def current(self) -> Phase: ...
 
 
 class InstanceTracker:
@@ -67,7 +73,7 @@ class InstanceTracker:
     def __init__(
         self,
         specs: Iterable[ManagerSpec],
-        phases: PhaseTracker,
+        phases: PhaseSource,
         report: Callable[[Finding], None],
         files: ProjectFiles,
     ) -> None:

@@ -28,6 +28,7 @@ from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import Phase
 from pytest_ssot.paths import display_path
+from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.runtime.instances.counting import ManagerRule
 from pytest_ssot.runtime.instances.records import LiveInstance
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
@@ -47,7 +48,6 @@ from pytest_ssot.runtime.isolation.report import (
     unmatched_finding,
 )
 from pytest_ssot.runtime.isolation.walk import Walker
-from pytest_ssot.runtime.phase import PhaseTracker
 
 ALLOW_MARKER = "pytest_ssot_allow_shared_state"
 _UNKNOWN = Where("")

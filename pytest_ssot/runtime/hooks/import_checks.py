@@ -27,7 +27,7 @@ import pytest
 from pytest_ssot.findings import DYNAMIC_IMPORT, FindingsReporter
 from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.model import ERROR, WARNING, ContractSpec, Finding
-from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.settings import FAIL, OFF, WARN, RuntimeSettings
 
 if TYPE_CHECKING:  # imported when the watcher is built: --ssot-only runs without it

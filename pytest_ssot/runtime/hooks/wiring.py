@@ -18,11 +18,11 @@ from pytest_ssot.findings import FindingsReporter
 from pytest_ssot.layout import ProjectLayout
 from pytest_ssot.managers import ManagerSpec
 from pytest_ssot.model import ContractSpec, Phase
-from pytest_ssot.runtime.double_loads import DoubleLoadCheck
-from pytest_ssot.runtime.import_checks import RuntimeImportChecks, never_frozen
-from pytest_ssot.runtime.isolation.checks import IsolationChecks
-from pytest_ssot.runtime.manager_checks import ManagerChecks
-from pytest_ssot.runtime.phase import PhaseTracker
+from pytest_ssot.runtime.hooks.double_loads import DoubleLoadCheck
+from pytest_ssot.runtime.hooks.import_checks import RuntimeImportChecks, never_frozen
+from pytest_ssot.runtime.hooks.isolation_checks import IsolationChecks
+from pytest_ssot.runtime.hooks.manager_checks import ManagerChecks
+from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.settings import RuntimeSettings, Settings
 
 
