@@ -132,7 +132,7 @@ class SsotSession:
 
     Settings (``settings.py``), the contracts and managers (``inputs.py``), the ratchet
     (``ratchet.py``), the contract items (``collection.py``), the runtime checks
-    (``findings.py``, ``hidden_folders.py``, ``runtime/wiring.py``), the pytest-xdist wire
+    (``findings.py``, ``hidden_folders.py``, ``runtime/hooks/wiring.py``), the pytest-xdist wire
     (``xdist_wire.py``), ``--ssot-fix`` (``fix_step.py``) and the report files
     (``outputs.py``) each live in their own module; this class connects them.
     """
