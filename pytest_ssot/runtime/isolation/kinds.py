@@ -14,6 +14,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from typing import Any
 
 SKIP = 0
 """Not state and not followed: immutables, functions, classes, modules, locks, loggers."""
@@ -136,3 +137,9 @@ def slot_names(cls: type) -> tuple[str, ...]:
             if name not in names:
                 names.append(name)
     return tuple(names)
+
+
+def shown_key(key: Any) -> str:
+    """A container key as a path of references shows it: its repr, cut at 40 characters."""
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."

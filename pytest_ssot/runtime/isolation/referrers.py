@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_ssot.runtime.isolation.kinds import shown_key
+
 MAX_DEPTH = 6
 """Referrers followed from the object before the search gives up."""
 MAX_LOOKUPS = 200
@@ -162,9 +164,9 @@ def _step(holder: Any, child: Any, modules: dict[int, str]) -> Link:
 def _dict_step(holder: dict[Any, Any], child: Any, kind: str, is_module: bool) -> Link:
     for key, value in holder.items():
         if value is child:
-            return Link(f".{key}", "module") if is_module else Link(f"[{_short(key)}]", kind)
+            return Link(f".{key}", "module") if is_module else Link(f"[{shown_key(key)}]", kind)
         if key is child:
-            return Link(f"[key {_short(key)}]", kind)
+            return Link(f"[key {shown_key(key)}]", kind)
     return Link("[?]", kind)
 
 
@@ -200,8 +202,3 @@ def _describe(chain: tuple[tuple[Any, Any], ...], root: str, modules: dict[int, 
     # An instance's __dict__ step reads better folded into the attribute that follows it.
     path = start + "".join(link.text for link in links if link.text != ".__dict__")
     return Chain(links, root, path)
-
-
-def _short(key: Any) -> str:
-    text = repr(key)
-    return text if len(text) <= 40 else text[:37] + "..."

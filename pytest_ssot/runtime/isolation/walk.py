@@ -21,6 +21,7 @@ from pytest_ssot.runtime.isolation.kinds import (
     SKIP,
     TRANSPARENT,
     Kinds,
+    shown_key,
     slot_names,
 )
 
@@ -144,7 +145,7 @@ class Walker:
         if kind == CONTAINER:
             if isinstance(obj, dict):
                 items = itertools.islice(obj.items(), MAX_ITEMS)
-                return [(f"[{_short(k)}]", v, None) for k, v in items]
+                return [(f"[{shown_key(k)}]", v, None) for k, v in items]
             if isinstance(obj, bytearray):
                 return []
             if isinstance(obj, set):
@@ -273,8 +274,3 @@ _ABSENT: Any = object()
 
 def _has_dict(cls: type) -> bool:
     return any("__dict__" in vars(klass) for klass in cls.__mro__)
-
-
-def _short(key: Any) -> str:
-    text = repr(key)
-    return text if len(text) <= 40 else text[:37] + "..."
