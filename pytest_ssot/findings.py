@@ -41,7 +41,14 @@ class PytestSsotRuntimeWarning(UserWarning):
 
 
 class FindingsReporter:
-    """pytest hook object: turns recorded findings into failed reports and a summary."""
+    """pytest hook object: turns recorded findings into failed reports and a summary.
+
+    Holds every ``Finding`` of the run, those still to be attached to a test's report,
+    the ones a test's marker allows, and the baseline's ``is_frozen`` answer. Made and
+    registered by the session for every ``--ssot`` run; each runtime check reports
+    through ``record``, and a finding made during a test fails that test's phase, one
+    made outside tests fails the run.
+    """
 
     def __init__(
         self,

@@ -68,7 +68,13 @@ class FileInfo:
 
 
 class ProjectLayout:
-    """Which files are the project's, and which module each stands for."""
+    """Which files are the project's, and which module each stands for.
+
+    Holds the folders each root package is found in (``find_package_dirs``). Made once
+    per run by the session (``ProjectLayout.discover``) and shared by the hidden-folder
+    scan, the double-load check and the runtime import checks, which ask it to
+    classify a file or a module.
+    """
 
     def __init__(
         self,

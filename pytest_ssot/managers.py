@@ -114,7 +114,14 @@ class KeyPath:
 
 @dataclass(frozen=True)
 class ManagerSpec:
-    """One declared manager: the classes that make up one concept, and its rule."""
+    """One declared manager: the classes that make up one concept, and its rule.
+
+    Holds the classes, the key and scope that partition the count, the maximum, the
+    factories allowed to construct them, the shared-state settings and where it was
+    declared. Made by ``parse_manager`` from one ``[[tool.ssot.managers]]`` table
+    (``load_manager_specs`` reads them once per run); the instance tracker and the
+    isolation checks enforce it.
+    """
 
     name: str
     classes: tuple[ObjectPath, ...]

@@ -285,6 +285,14 @@ def _outside_code(config: pytest.Config) -> tuple[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
+    """The runtime checks' ini settings, read once: what each check does when it finds something.
+
+    Per contract or in general: fail, warn or off for forbidden dynamic imports, the
+    imports to ignore, how code outside the root packages counts, the modules to
+    watch, and the modes and allow-lists of the double-load and hidden-folder checks.
+    Made by ``from_config`` in the session; the runtime hook objects receive it.
+    """
+
     imports: str = FAIL
     per_contract: Mapping[str, str] | None = None
     ignore: tuple[ImportExpression, ...] = ()

@@ -18,7 +18,13 @@ STARTUP = Phase("startup")
 
 
 class PhaseTracker:
-    """A pytest hook object that keeps ``current`` up to date."""
+    """A pytest hook object that keeps ``current`` up to date.
+
+    ``current`` is the ``Phase`` now running (collection of a node, a fixture's setup,
+    a test's call, ...). Made by ``RuntimeChecks`` (runtime/hooks/wiring.py); the
+    instance tracker and the import checks read it so every finding can say when it
+    happened.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -68,7 +68,13 @@ class PhaseSource(Protocol):
 
 
 class InstanceTracker:
-    """Counts the live instances of the declared classes and reports broken rules."""
+    """Counts the live instances of the declared classes and reports broken rules.
+
+    Holds one ``ManagerRule`` per declared manager (its counting windows and peaks),
+    the wrappers it installs on the declared classes' constructors, and the records
+    of what each test created. Made by ``ManagerChecks`` from the ``ManagerSpec``s;
+    ``constructed`` runs on every construction and reports breaches as findings.
+    """
 
     def __init__(
         self,
