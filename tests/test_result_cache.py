@@ -694,7 +694,8 @@ def test_planning_fixes_after_an_edit_parses_only_the_edited_file(
     write({**FIXABLE, "app/extra.py": "class X:\n    pass\n", "conftest.py": SHOP["conftest.py"]})
     settle()
     run_apart(pytester).stdout.fnmatch_lines([FIX_LINE])
-    assert read_counts(pytester)["parses"] >= 5  # the plan follows every module
+    # The cold plan parses the modules that name the object (not app/extra.py) ...
+    assert read_counts(pytester)["parses"] > 1
     (pytester.path / "app/web/user.py").write_text(
         '"""Users."""\n\nfrom app.legacy.shim import Manager\n'
     )

@@ -385,6 +385,22 @@ def defined_names(data: bytes, keyword: str) -> frozenset[str]:
     return frozenset(name.decode("utf-8", errors="replace") for name in set(found))
 
 
+_STAR_IMPORT = re.compile(rb"import\s*\*")
+
+
+def has_word(data: bytes, word: bytes) -> bool:
+    """Whether ``word`` stands in ``data`` with no identifier character on either side."""
+    start = data.find(word)
+    while start != -1:
+        end = start + len(word)
+        before = data[start - 1 : start] if start else b""
+        after = data[end : end + 1]
+        if not (before.isalnum() or before == b"_" or after.isalnum() or after == b"_"):
+            return True
+        start = data.find(word, start + 1)
+    return False
+
+
 @dataclass(frozen=True)
 class DefinitionQuestion:
     """Which names, after which keywords: made once per check (``definition_question``)."""
@@ -531,6 +547,23 @@ class SourceCache:
             entry.text_matches[regex.pattern] = found
             self.changed = True
         return found
+
+    def mentions(self, path: Path, module: str, is_package: bool, words: Sequence[bytes]) -> bool:
+        """Whether the file's text holds one of ``words`` as a whole word, or a star
+        import. True when the file cannot be read, and True without reading when its
+        facts are known already (they cost nothing)."""
+        entry = self._entry(path)
+        if entry is None:
+            return True
+        key = f"{module}\0{int(is_package)}"
+        if key in entry.facts or key in entry.stored_facts:
+            return True
+        data = self._data(path, entry)
+        if data is None:
+            return True
+        if b"import" in data and _STAR_IMPORT.search(data) is not None:
+            return True
+        return any(has_word(data, word) for word in words)
 
     def may_define(self, path: Path, question: DefinitionQuestion) -> bool:
         """Whether the file may define a class or function (per the question's keywords)
@@ -822,6 +855,13 @@ class SourceIndex:
     ) -> bool:
         path = path or self.module_file(module)
         return path is not None and self.cache.text_matches(path, regex, literals)
+
+    def mentions(self, module: str, words: Sequence[bytes]) -> bool:
+        """Whether the module's file may bind one of ``words`` (see SourceCache.mentions)."""
+        path = self.module_file(module)
+        return path is not None and self.cache.mentions(
+            path, module, path.name == "__init__.py", words
+        )
 
     def may_define(
         self, module: str, question: DefinitionQuestion, path: Path | None = None

@@ -44,6 +44,18 @@ class HomeAnswer:
     """The module that defines the object, when it was found."""
 
 
+def _may_bind(name: str, symbol: Definition | Reference, names: set[str]) -> bool:
+    """Whether ``name``'s binding can be one of ``names`` under another name or its own."""
+    if name in names:
+        return True
+    if isinstance(symbol, Reference):
+        if symbol.attribute is not None:
+            return symbol.attribute in names
+        if symbol.expression is not None:
+            return symbol.expression.rpartition(".")[2] in names
+    return False
+
+
 def is_public(module: str) -> bool:
     return not any(part.startswith("_") for part in module.split("."))
 
@@ -57,7 +69,7 @@ class HomeFinder:
 
     ``modules`` are every module whose exports may be offered (the root packages'
     modules); ``canonical`` says whether a module is named canonical by a contract.
-    The reverse index (object -> exporting modules) is built once, on first use.
+    Which modules offer an object is found per object, on first use (``homes_of``).
     """
 
     def __init__(
@@ -69,10 +81,10 @@ class HomeFinder:
         self.resolver = resolver
         self.modules = sorted(set(modules))
         self.canonical = canonical
-        self._exports: dict[tuple[str, str], list[Home]] | None = None
+        self._homes: dict[tuple[str, str], list[Home]] = {}
         self._answers: dict[tuple[str, str], HomeAnswer] = {}
 
-    # -- the reverse index -----------------------------------------------------------
+    # -- which modules offer an object -----------------------------------------------
 
     def _facts(self, module: str) -> ModuleFacts | None:
         return self.resolver.facts(module)
@@ -92,31 +104,70 @@ class HomeFinder:
             return None, None
         return (located.module, located.definition.name), None
 
-    def exports(self) -> dict[tuple[str, str], list[Home]]:
-        if self._exports is None:
-            index: dict[tuple[str, str], list[Home]] = {}
-            for module in self.modules:
-                facts = self._facts(module)
-                if facts is None:
-                    continue
-                names = set(facts.symbols)
-                for star in facts.star_imports:
-                    star_facts = self._facts(star)
-                    if star_facts is not None:
-                        names |= {n for n in star_facts.symbols if star_exports(star_facts, n)}
-                path = self.resolver.index.module_file(module)
-                package = path is not None and path.name == "__init__.py"
-                for name in sorted(names):
-                    target, _ = self._follow(module, name)
-                    if target is None:
-                        continue
-                    # A module that imports a name for its own use is no home for it: only
-                    # the definer, a canonical module, a package or an __all__ export is.
-                    exported = package or (facts.exports is not None and name in facts.exports)
-                    if exported or target[0] == module or self.canonical(module):
-                        index.setdefault(target, []).append(Home(module, name))
-            self._exports = index
-        return self._exports
+    def homes_of(self, target: tuple[str, str]) -> list[Home]:
+        """Every module that offers the object ``target`` (defining module, name).
+
+        A module can bind the object only by writing one of the names it has anywhere
+        (a definition, an import, an alias, an attribute) or through a star import, so
+        only modules whose text holds one of those are parsed; a name found bound to it
+        (``from x import Foo as Bar``) joins the names looked for, until none is new.
+        On a package of 1,500 modules this parses tens of files, not all of them.
+        """
+        homes = self._homes.get(target)
+        if homes is None:
+            homes = self._homes[target] = self._find_homes(target)
+        return homes
+
+    def _find_homes(self, target: tuple[str, str]) -> list[Home]:
+        names = {target[1]}
+        matched: list[str] = []
+        found: dict[str, list[Home]] = {}
+        while True:
+            words = [n.encode() for n in sorted(names)]
+            index = self.resolver.index
+            seen = set(matched)
+            fresh = [m for m in self.modules if m not in seen and index.mentions(m, words)]
+            matched += fresh
+            before = len(names)
+            # Every module matched so far, again: one looked at before a name was learnt
+            # may bind the object under that name (``from pkg.impl import Alias``).
+            for module in matched:
+                bound, homes = self._binds(module, target, names)
+                names |= bound
+                if homes:
+                    found[module] = homes
+            if not fresh and len(names) == before:
+                break
+        return [home for module in sorted(found) for home in found[module]]
+
+    def _binds(
+        self, module: str, target: tuple[str, str], names: set[str]
+    ) -> tuple[set[str], list[Home]]:
+        """The names ``module`` binds to ``target`` (any of them may be imported from it
+        elsewhere), and those that make it a home. Only names that can lead to ``target``
+        are followed: one of ``names`` itself, or an import or alias of one of them."""
+        facts = self._facts(module)
+        if facts is None:
+            return set(), []
+        candidates = {n for n, symbol in facts.symbols.items() if _may_bind(n, symbol, names)}
+        for star in facts.star_imports:
+            star_facts = self._facts(star)
+            if star_facts is not None:
+                candidates |= {n for n in names if star_exports(star_facts, n)}
+        path = self.resolver.index.module_file(module)
+        package = path is not None and path.name == "__init__.py"
+        bound: set[str] = set()
+        homes: list[Home] = []
+        for name in sorted(candidates):
+            if self._follow(module, name)[0] != target:
+                continue
+            bound.add(name)
+            # A module that imports a name for its own use is no home for it: only
+            # the definer, a canonical module, a package or an __all__ export is.
+            exported = package or (facts.exports is not None and name in facts.exports)
+            if exported or target[0] == module or self.canonical(module):
+                homes.append(Home(module, name))
+        return bound, homes
 
     # -- one name ----------------------------------------------------------------------
 
@@ -177,7 +228,7 @@ class HomeFinder:
             )
         homes = [
             home
-            for home in self.exports().get(target, ())
+            for home in self.homes_of(target)
             if home.module != forbidden and (not home.name.startswith("_") or home.name == name)
         ]
         homes.sort(key=lambda home: self._rank(home, name, defining))

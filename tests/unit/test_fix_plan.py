@@ -59,6 +59,47 @@ def test_homes_prefer_canonical_then_public_reexports_then_the_definer(
     assert canonical.candidates[0] == Home("pkg.core.impl", "Thing")
 
 
+def test_homes_found_through_aliases_stars_and_attributes_parse_only_files_naming_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The home search reads only files whose text names the object (under any of the
+    # names it has by now) or star-imports: each binding form below must still be found.
+    files = {
+        **BASE,
+        # Imported under another name for its own use (no home), then re-exported from
+        # a package under that name: pkg.shapes never writes "Thing".
+        "pkg/alias_user.py": "from pkg.core.impl import Thing as Widget\n",
+        "pkg/shapes/__init__.py": "from pkg.alias_user import Widget\n",
+        # A star import of a module that exports it.
+        "pkg/starred/__init__.py": "from pkg.core.api import *\n",
+        # An attribute alias.
+        "pkg/attr.py": "import pkg.core.impl as m\n\nGadget = m.Thing\n__all__ = ['Gadget']\n",
+        # Names that merely contain the word are not read.
+        "pkg/other.py": "class Things:\n    pass\n\nSOMETHING = 1\n",
+    }
+    cache = SourceCache()
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    index = SourceIndex(["pkg"], cache)
+    answer = finder(index).find("pkg.legacy", "OldThing")
+    assert set(answer.candidates) == {
+        Home("pkg.core", "Thing"),
+        Home("pkg.core.api", "Thing"),
+        Home("pkg.core.impl", "Thing"),
+        Home("pkg._hidden", "Thing"),
+        Home("pkg.shapes", "Widget"),
+        Home("pkg.starred", "Thing"),
+        Home("pkg.attr", "Gadget"),
+    }
+    parsed = cache.parses
+    assert parsed < len(files)  # pkg/other.py (and the empty pkg/__init__.py) unread
+    facts = {key for entry in cache._entries.values() for key in entry.facts}
+    assert not any(key.startswith("pkg.other") for key in facts)
+
+
 def test_unprovable_names_are_not_fixable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = make(
         tmp_path,
