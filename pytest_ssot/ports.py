@@ -1,6 +1,6 @@
 """The ports: what the static checker needs from an import-graph library, as protocols.
 
-``checking.py`` is written against ``GraphBackend`` alone. ``graph_backend.py`` wires in
+``checking/`` is written against ``GraphBackend`` alone. ``graph_backend.py`` wires in
 the real one (import-linter and grimp, through ``adapter.py`` and ``adapter_scan.py``,
 imported on first use); the unit tests wire in a fake that builds graphs from a few
 files. Nothing here imports a library: the protocols speak the model.

@@ -140,7 +140,7 @@ def test_another_copy_on_the_path_is_seen(pytester: pytest.Pytester, write: Writ
 def test_library_versions_are_part_of_the_key(
     pytester: pytest.Pytester, write: WriteFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_ssot import checking
+    from pytest_ssot.checking import source_state as checking
 
     write(BASE)
     run(pytester).assert_outcomes(passed=1)
