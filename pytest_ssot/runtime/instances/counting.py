@@ -14,7 +14,7 @@ import sys
 import weakref
 from collections.abc import Callable, Hashable
 from types import CodeType
-from typing import Any
+from typing import Any, Protocol
 
 from pytest_ssot.managers import PROCESS, ManagerSpec, ObjectPath
 from pytest_ssot.model import Phase
@@ -29,6 +29,13 @@ PRUNE_EVERY = 4096
 PLAIN_KEYS = (str, int, float, bytes, bool, type(None), UnhashableKey)
 """Key types kept as they are in the peaks; any other key is kept as its repr (an
 UnhashableKey), so that no user object is held for the summary."""
+
+
+class PhaseSource(Protocol):
+    """Where the part of the run now executing is read (``hooks.phase.PhaseTracker``)."""
+
+    @property
+    def current(self) -> Phase: ...
 
 
 class LiveRef(weakref.ref):  # type: ignore[type-arg]

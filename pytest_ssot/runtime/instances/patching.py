@@ -3,8 +3,8 @@
 Wrapping replaces ``__init__`` on the declared class itself (or ``__new__`` for a
 class that is built in ``__new__`` alone), so subclasses inherit the wrapper. A
 per-thread guard keyed by the object makes a ``super().__init__`` chain count
-once. The wrappers hand every construction to a ``Constructed`` receiver (the
-tracker); what they replaced is kept in a ``Patch`` so it can be put back.
+once. The wrappers hand every construction to a ``Constructed`` receiver
+(``constructions.Constructions``); what they replaced is kept in a ``Patch`` so it can be put back.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ Pairs = tuple[tuple[ManagerRule, "Binder | None"], ...]
 
 
 class Constructed(Protocol):
-    """What the wrappers report to (the tracker)."""
+    """What the wrappers report to (``constructions.Constructions``)."""
 
     active: bool
     local: threading.local

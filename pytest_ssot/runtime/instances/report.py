@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_ssot.managers import PROCESS, ManagerSpec
 from pytest_ssot.model import Finding, Phase
-from pytest_ssot.runtime.instances.counting import ManagerRule, class_names
+from pytest_ssot.runtime.instances.counting import ManagerRule, PhaseSource, class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 
 DUPLICATE = "duplicate-instance"
@@ -25,6 +27,31 @@ class ManagerBreach:
     """The other live instances shown: all, or the two oldest and the two newest."""
     total: int = 1
     """How many live instances count together, this one included."""
+
+
+class DeclarationProblems:
+    """Declarations that cannot be applied: each reported once, as an error finding."""
+
+    def __init__(self, phases: PhaseSource, report: Callable[[Finding], None]) -> None:
+        self.phases = phases
+        self.report = report
+        self._reported: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, rule: ManagerRule, problem: str, fingerprint_detail: str | None = None
+    ) -> None:
+        spec = rule.spec
+        fingerprint = declaration_fingerprint(spec, fingerprint_detail or problem)
+        with self._lock:
+            if fingerprint in self._reported:
+                return
+            self._reported.add(fingerprint)
+        self.report(declaration_finding(spec, problem, self.phases.current, fingerprint))
+
+    def forked(self) -> None:
+        """In a forked child: a fresh lock (another thread may have held this one)."""
+        self._lock = threading.Lock()
 
 
 def declaration_fingerprint(spec: ManagerSpec, detail: str) -> str:
