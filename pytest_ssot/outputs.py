@@ -31,15 +31,15 @@ def check_outputs(settings: Settings) -> None:
     from pytest_ssot.fileio import output_problem
 
     if settings.fix or settings.diff:
-        from pytest_ssot.fixing.summary import missing_dependency as fix_dependency
+        from pytest_ssot.fixing.summary import missing_fix_dependency
 
-        problem = fix_dependency("--ssot-fix" if settings.fix else "--ssot-diff")
+        problem = missing_fix_dependency("--ssot-fix" if settings.fix else "--ssot-diff")
         if problem is not None:
             raise pytest.UsageError(f"pytest-ssot: {problem}")
     if settings.html is not None:
-        from pytest_ssot.reporting.html_report import missing_dependency
+        from pytest_ssot.reporting.html_report import missing_html_dependency
 
-        problem = missing_dependency(settings.named("--ssot-html"))
+        problem = missing_html_dependency(settings.named("--ssot-html"))
         if problem is not None:
             raise pytest.UsageError(f"pytest-ssot: {problem}")
     writes_baseline = settings.baseline_update or settings.baseline_prune

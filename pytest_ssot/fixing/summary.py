@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 FIX_EXTRA = "pip install 'pytest-ssot[fix]'"
 
 
-def missing_dependency(flag: str) -> str | None:
+def missing_fix_dependency(flag: str) -> str | None:
     """Why ``flag`` cannot work here (libcst is not installed), without importing libcst."""
     if module_exists("libcst"):
         return None

@@ -82,7 +82,7 @@ TITLE_SPACE = 24
 COUNT_CLASS = ' class="count"'
 
 
-def missing_dependency(setting: str = "--ssot-html") -> str | None:
+def missing_html_dependency(setting: str = "--ssot-html") -> str | None:
     """Why the HTML report cannot be drawn here, or None when it can.
 
     ``setting``: what asked for the report, as the user set it (the option, or
@@ -124,7 +124,7 @@ class Node:
 
 
 @dataclass
-class Edge:
+class MapEdge:
     source: str
     target: str
     counts: Counter[str] = field(default_factory=Counter)
@@ -140,7 +140,7 @@ class Edge:
 class ContractMap:
     contract_id: str
     nodes: dict[str, Node]
-    edges: dict[tuple[str, str], Edge]
+    edges: dict[tuple[str, str], MapEdge]
     module_count: int
     depths: dict[str, int] = field(default_factory=dict)
     """Per role, how many name parts the collapsed modules keep (absent: one node per module)."""
@@ -234,14 +234,14 @@ def build_map(contract: Mapping[str, Any], *, limit: int = COLLAPSE_LIMIT) -> Co
         key, name = key_of(module)
         node = nodes.setdefault(key, Node(key=key, name=name, role=role[module]))
         node.modules.add(module)
-    edges: dict[tuple[str, str], Edge] = {}
+    edges: dict[tuple[str, str], MapEdge] = {}
     internal = 0
     for (importer, imported), counts in sorted(imports.items()):
         source, target = key_of(importer)[0], key_of(imported)[0]
         if source == target:
             internal += 1
             continue
-        edge = edges.setdefault((source, target), Edge(source, target))
+        edge = edges.setdefault((source, target), MapEdge(source, target))
         edge.counts.update(counts)
         edge.imports.add((importer, imported))
     return ContractMap(
@@ -365,7 +365,7 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def verdict(contract: Mapping[str, Any]) -> str:
+def verdict_label(contract: Mapping[str, Any]) -> str:
     """kept, frozen (broken only by frozen violations), broken, or error."""
     status = contract.get("status")
     if status == "error":
@@ -480,7 +480,7 @@ def write_html(path: Path, text: str) -> None:
 def _summary_cards(report: Mapping[str, Any]) -> str:
     summary = report.get("summary", {})
     contracts = report.get("contracts", [])
-    verdicts = Counter(verdict(c) for c in contracts)
+    verdicts = Counter(verdict_label(c) for c in contracts)
     cards = [
         (summary.get("contracts", len(contracts)), "contracts"),
         (verdicts["broken"], "broken"),
@@ -491,7 +491,7 @@ def _summary_cards(report: Mapping[str, Any]) -> str:
         (summary.get("fixed", 0), "fixed since the baseline"),
         (summary.get("runtime_findings", len(report.get("runtime", []))), "runtime findings"),
     ]
-    failing = sum(1 for f in report.get("runtime", []) if finding_status(f) == "failing")
+    failing = sum(1 for f in report.get("runtime", []) if shown_status(f) == "failing")
     if report.get("runtime"):
         cards.append((failing, "runtime findings failing"))
     if verdicts["error"]:
@@ -513,7 +513,7 @@ def _summary_cards(report: Mapping[str, Any]) -> str:
 def _contract_table(contracts: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for c in contracts:
-        v = verdict(c)
+        v = verdict_label(c)
         counts = c.get("counts", {})
         where = f"{c.get('source', '')}:{c['line']}" if c.get("line") else c.get("source", "")
         name = esc(c.get("id"))
@@ -581,7 +581,7 @@ def _legend() -> str:
 
 def _contract_block(contract: Mapping[str, Any], limit: int) -> str:
     cid = str(contract.get("id", ""))
-    v = verdict(contract)
+    v = verdict_label(contract)
     counts = contract.get("counts", {})
     head = (
         f'<h3><span class="badge v-{v}">{v}</span> <code>{esc(cid)}</code> '
@@ -629,7 +629,7 @@ def _fix_counts(contract: Mapping[str, Any]) -> str:
     )
 
 
-def _edge_path(cmap: ContractMap, edge: Edge) -> str:
+def _edge_path(cmap: ContractMap, edge: MapEdge) -> str:
     a, b = cmap.nodes[edge.source], cmap.nodes[edge.target]
     ay, by = a.y + NODE_HEIGHT / 2, b.y + NODE_HEIGHT / 2
     if b.layer > a.layer:
@@ -953,7 +953,7 @@ def _runtime_section(findings: Sequence[Mapping[str, Any]]) -> str:
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for finding in findings:
         groups.setdefault(str(finding.get("check", "other")), []).append(finding)
-    counts = Counter(finding_status(f) for f in findings)
+    counts = Counter(shown_status(f) for f in findings)
     tally = ", ".join(
         f'<span class="badge b-{status}">{counts[status]} {status}</span>'
         for status in STATUS_ORDER
@@ -963,8 +963,8 @@ def _runtime_section(findings: Sequence[Mapping[str, Any]]) -> str:
     for check, items in groups.items():
         title = CHECK_TITLES.get(check, check)
         articles = []
-        for f in sorted(items, key=lambda f: STATUS_ORDER.index(finding_status(f))):
-            status = finding_status(f)
+        for f in sorted(items, key=lambda f: STATUS_ORDER.index(shown_status(f))):
+            status = shown_status(f)
             where = _location(f.get("file"), f.get("line"))
             meta = " \u00b7 ".join(
                 part
@@ -1003,7 +1003,7 @@ STATUS_ORDER = ("failing", "warning", "frozen", "allowed")
 """How a runtime finding ended, worst first (the report's ``runtime[].status``)."""
 
 
-def finding_status(finding: Mapping[str, Any]) -> str:
+def shown_status(finding: Mapping[str, Any]) -> str:
     """The finding's status, also for reports written before it had one."""
     status = finding.get("status")
     if status in STATUS_ORDER:

@@ -121,7 +121,7 @@ def contract_dict(
         "source": spec.source_display,
         "line": spec.line or None,
         "status": result.status,
-        "passed": verdict(result, comparison),
+        "passed": passes(result, comparison),
         "error": result.error,
         "check_ms": round(result.check_ms, 3),
         "ignored_imports": result.ignored_import_count,
@@ -167,7 +167,7 @@ def contract_roles(options: Mapping[str, Any]) -> dict[str, list[str]]:
     return roles
 
 
-def verdict(result: ContractResult, comparison: Comparison | None) -> bool:
+def passes(result: ContractResult, comparison: Comparison | None) -> bool:
     """Whether the contract's item passes: kept, or broken only by frozen violations."""
     if result.error is not None:
         return False

@@ -22,7 +22,7 @@ from pytest_ssot.reporting.html_report import (
     build_map,
     expression_pattern,
     layout_map,
-    missing_dependency,
+    missing_html_dependency,
     render_html,
 )
 
@@ -429,10 +429,10 @@ def test_module_expressions(expression: str, module: str, matches: bool) -> None
 
 
 def test_missing_networkx_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert missing_dependency() is None
+    assert missing_html_dependency() is None
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    message = missing_dependency()
+    message = missing_html_dependency()
     assert message is not None and "pip install networkx" in message
     assert message.startswith("--ssot-html needs the networkx package")
-    from_ini = missing_dependency("the ini key 'ssot_html'")
+    from_ini = missing_html_dependency("the ini key 'ssot_html'")
     assert from_ini is not None and from_ini.startswith("the ini key 'ssot_html' needs")
