@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
+from typing import TypeVar
 
 import pytest
 
 from pytest_ssot.model import Phase
+
+T = TypeVar("T")
 
 STARTUP = Phase("startup")
 
@@ -36,11 +39,9 @@ class PhaseTracker:
             previous, self.current = self.current, phase
         return previous
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> Generator[None, object, object]:
-        previous = self._set(Phase("collection", collector.nodeid))
+    def _during(self, phase: Phase) -> Generator[None, T, T]:
+        """The body of every hook wrapper below: ``phase`` while pytest's hook runs."""
+        previous = self._set(phase)
         __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
         try:
             return (yield)
@@ -48,13 +49,16 @@ class PhaseTracker:
             self._set(previous)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        previous = self._set(Phase("setup", item.nodeid))
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, object, object]:
         __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
-        try:
-            return (yield)
-        finally:
-            self._set(previous)
+        return (yield from self._during(Phase("collection", collector.nodeid)))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
+        yield from self._during(Phase("setup", item.nodeid))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(
@@ -66,32 +70,21 @@ class PhaseTracker:
         if not nodeid:
             node = getattr(request, "node", None)
             nodeid = node.nodeid if node is not None else ""
-        previous = self._set(Phase("setup", nodeid, fixturedef.argname, fixturedef.scope))
         __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
-        try:
-            return (yield)
-        finally:
-            self._set(previous)
+        phase = Phase("setup", nodeid, fixturedef.argname, fixturedef.scope)
+        return (yield from self._during(phase))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        previous = self._set(Phase("call", item.nodeid))
         __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
-        try:
-            return (yield)
-        finally:
-            self._set(previous)
+        yield from self._during(Phase("call", item.nodeid))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, None, None]:
-        previous = self._set(Phase("teardown", item.nodeid))
         __tracebackhide__ = True  # a failing test's traceback is the same without --ssot
-        try:
-            return (yield)
-        finally:
-            self._set(previous)
+        yield from self._during(Phase("teardown", item.nodeid))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self) -> Generator[None, None, None]:
