@@ -385,6 +385,11 @@ def defined_names(data: bytes, keyword: str) -> frozenset[str]:
     return frozenset(name.decode("utf-8", errors="replace") for name in set(found))
 
 
+def _facts_key(module: str, is_package: bool) -> str:
+    """Where a file's facts are kept in its entry (one file may be read as two modules)."""
+    return f"{module}\0{int(is_package)}"
+
+
 _STAR_IMPORT = re.compile(rb"import\s*\*")
 
 
@@ -512,7 +517,7 @@ class SourceCache:
         entry = self._entry(path)
         if entry is None:
             return ParseFailure(f"cannot read {path}", 0)
-        key = f"{module}\0{int(is_package)}"
+        key = _facts_key(module, is_package)
         cached = entry.facts.get(key)
         if cached is None:
             stored = entry.stored_facts.get(key)
@@ -555,7 +560,7 @@ class SourceCache:
         entry = self._entry(path)
         if entry is None:
             return True
-        key = f"{module}\0{int(is_package)}"
+        key = _facts_key(module, is_package)
         if key in entry.facts or key in entry.stored_facts:
             return True
         data = self._data(path, entry)
