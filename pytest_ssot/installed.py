@@ -13,8 +13,10 @@ No pytest, no import-linter, no grimp: every layer may ask.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
+from pathlib import Path
 
 LIBRARIES = ("import-linter", "grimp")
 """The distributions our adapter depends on, by their distribution names."""
@@ -54,17 +56,60 @@ def package_folders(name: str) -> tuple[str, ...]:
 def module_exists(name: str) -> bool | None:
     """Whether a module can be found, without importing anything new (None: cannot tell).
 
-    A submodule of a package not imported yet cannot be told without importing the
-    package: None. Serves the optional extras (networkx, libcst: top-level, never None)
-    and the manager declarations' class paths.
+    The deepest ancestor already imported is asked through the import system; below it
+    the search goes on by file, the way the path finder would import each level. It
+    stops at "cannot tell" (None) where a package may extend its own ``__path__``
+    (its ``__init__.py`` mentions it) or where a level is a module, not a package.
+    Serves the optional extras (networkx, libcst) and the manager declarations' class
+    paths, also in a ``--ssot-only`` run, which imports none of the project.
     """
-    parent = name.rpartition(".")[0]
-    if parent and parent not in sys.modules:
-        return module_exists(parent) and None
-    try:
-        return importlib.util.find_spec(name) is not None
+    parts = name.split(".")
+    depth = len(parts) - 1  # the deepest parent imported
+    while depth and ".".join(parts[:depth]) not in sys.modules:
+        depth -= 1
+    try:  # the parent is imported (or there is none): its finders import nothing new
+        spec = importlib.util.find_spec(".".join(parts[: depth + 1]))
     except (ImportError, ValueError):
         return False
+    locations: list[str] | None = None
+    for level in range(depth + 2, len(parts) + 1):
+        if spec is None:
+            return False
+        locations = _plain_package_locations(spec, locations)
+        if locations is None:
+            return None
+        name_here = ".".join(parts[:level])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name_here, locations)
+        except KeyError:
+            # Only namespace portions were found: the finder's path object looks the
+            # parent up in sys.modules. A namespace package exists as soon as a folder does.
+            spec = importlib.machinery.ModuleSpec(name_here, None, is_package=True)
+    return spec is not None
+
+
+def _plain_package_locations(
+    spec: importlib.machinery.ModuleSpec, parent: list[str] | None
+) -> list[str] | None:
+    """Where a package's submodules are, if importing it cannot change that; else None.
+
+    ``parent``: the locations ``spec`` was found in, None for an imported parent.
+    """
+    if spec.submodule_search_locations is None:
+        return None  # a module: it may still put "submodules" into sys.modules
+    if spec.origin is None or not spec.has_location:
+        # A namespace package: its folders are its name's folder in each parent location
+        # (its own path object would look the parent up in sys.modules).
+        if parent is None:
+            return list(spec.submodule_search_locations or ())
+        last = spec.name.rpartition(".")[2]
+        return [str(Path(folder, last)) for folder in parent if Path(folder, last).is_dir()]
+    try:
+        if b"__path__" in Path(spec.origin).read_bytes():
+            return None  # extends its own path (pkgutil, pkg_resources, by hand)
+    except OSError:
+        return None
+    return list(spec.submodule_search_locations)
 
 
 _VERSIONS: dict[str, str] = {}

@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.model import ConfigError
+from pytest_ssot.installed import module_exists
+from pytest_ssot.model import ConfigError, Finding, Phase
 from pytest_ssot.sources import Declarations, is_dotted_name, read_declarations
 
+DECLARATION = "manager-declaration"
+"""The check that reports a declaration that cannot be applied as written."""
 PROCESS = "process"
 TEST = "test"
 KEY = "key"
@@ -382,3 +385,30 @@ def load_manager_specs(
     ]
     check_unique_names(specs)
     return specs
+
+
+def declaration_fingerprint(spec: ManagerSpec, detail: str) -> str:
+    return f"{DECLARATION}: {spec.name}: {detail}"
+
+
+def declaration_finding(spec: ManagerSpec, problem: str, phase: Phase, fingerprint: str) -> Finding:
+    """A declaration that cannot be applied, as an error finding."""
+    return Finding(
+        check=DECLARATION,
+        rule=spec.name,
+        summary=f"manager {spec.name!r} ({spec.where}): {problem}",
+        details=(
+            f"The declaration of manager {spec.name!r} at {spec.where} cannot be applied "
+            f"as written (found during {phase.describe()}). Fix the declaration: until "
+            "then this part of the rule is not checked."
+        ),
+        phase=phase,
+        fingerprint=fingerprint,
+    )
+
+
+def missing_module(path: ObjectPath) -> str | None:
+    """The problem of a declared path whose module cannot exist, found without importing."""
+    if module_exists(path.module) is False:
+        return f"{path.text}: there is no module named {path.module!r}"
+    return None

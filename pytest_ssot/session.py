@@ -22,7 +22,12 @@ from pytest_ssot.hidden_folders import HiddenFolderCheck
 from pytest_ssot.inputs import RunInputs, load_inputs
 from pytest_ssot.items import SsotContext
 from pytest_ssot.layout import ProjectLayout
-from pytest_ssot.managers import ManagerSpec
+from pytest_ssot.managers import (
+    ManagerSpec,
+    declaration_finding,
+    declaration_fingerprint,
+    missing_module,
+)
 from pytest_ssot.model import (
     DOUBLE_LOAD_RULE,
     HIDDEN_FOLDER_RULE,
@@ -30,6 +35,7 @@ from pytest_ssot.model import (
     WATCH_RULE_ID,
     ContractSpec,
     GraphStats,
+    Phase,
     SsotError,
 )
 from pytest_ssot.outputs import Outputs, check_outputs, reason
@@ -94,7 +100,13 @@ def start_checks(
     config.pluginmanager.register(hidden, "ssot-hidden-folders")
     if settings.only:
         # --ssot-only imports no test module and runs no test: the runtime checks
-        # would see nothing, so not one of them is imported.
+        # would see nothing, so not one of them is imported. What can be told of the
+        # manager declarations without importing the project still is.
+        startup = Phase("startup")
+        for manager in inputs.managers:
+            for problem in filter(None, map(missing_module, manager.classes)):
+                fingerprint = declaration_fingerprint(manager, problem)
+                findings.record(declaration_finding(manager, problem, startup, fingerprint))
         return findings, hidden, None
     from pytest_ssot.runtime.hooks.wiring import RuntimeChecks
 

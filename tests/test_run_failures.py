@@ -144,6 +144,55 @@ def test_a_declaration_error_in_a_k_run(pytester: pytest.Pytester, write: WriteF
     )
 
 
+MANAGERS_BELOW_A_PACKAGE = """
+    [tool.pytest.ini_options]
+    pythonpath = ["."]
+
+    [[tool.ssot.managers]]
+    name = "ws"
+    classes = ["app.websocket_core.manager:WebSocketManager", "app.gone:Manager"]
+
+    [[tool.ssot.managers]]
+    name = "elsewhere"
+    classes = ["no_such_module:Manager"]
+"""
+
+
+def test_a_contracts_only_run_checks_the_declared_modules_without_importing(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    """--ssot-only runs no test and imports none of the project, yet a declared class
+    whose module cannot exist still fails the run; the modules that exist are not
+    imported to find out."""
+    write(
+        {
+            "app/__init__.py": "raise RuntimeError('app must not be imported')\n",
+            "app/websocket_core/__init__.py": "",
+            "app/websocket_core/manager.py": "class WebSocketManager:\n    pass\n",
+            "pyproject.toml": MANAGERS_BELOW_A_PACKAGE,
+            "tests/test_ok.py": "def test_ok():\n    pass\n",
+        }
+    )
+    result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "during start-up*",
+            "  [[]manager-declaration[]] manager 'ws' (pyproject.toml:4): "
+            "app.gone:Manager: there is no module named 'app.gone'",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  [[]manager-declaration[]] manager 'elsewhere' (pyproject.toml:8): "
+            "no_such_module:Manager: there is no module named 'no_such_module'",
+        ]
+    )
+    result.stdout.fnmatch_lines(["FAILED pytest-ssot::manager-declaration - *"])
+    assert "WebSocketManager: there is no module" not in result.stdout.str()
+    assert "app must not be imported" not in result.stdout.str()
+
+
 API_PLUGIN = """
 import pytest
 

@@ -399,8 +399,34 @@ def test_module_exists_imports_nothing_new() -> None:
     assert module_exists("no_such_module_at_all") is False
     assert module_exists("json.no_such_submodule") is False
     assert module_exists("no_such_package.sub") is False
-    if "xmlrpc" not in sys.modules:  # cannot tell without importing the package: unknown
-        assert module_exists("xmlrpc.client") is None
+    if "xmlrpc" not in sys.modules:  # told by file, without importing the package
+        assert module_exists("xmlrpc.client") is True
+        assert module_exists("xmlrpc.no_such_submodule") is False
+    assert set(sys.modules) == before
+
+
+def test_module_exists_below_packages_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by file level by level; "cannot tell" where importing could change the answer."""
+    for name, text in {
+        "ssot_me_app/__init__.py": "",
+        "ssot_me_app/ws/__init__.py": "",
+        "ssot_me_app/ws/manager.py": "",
+        "ssot_me_app/ns/deep.py": "",  # a namespace package inside a regular one
+        "ssot_me_app/extended/__init__.py": "__path__.append('/elsewhere')\n",
+        "ssot_me_app/plain.py": "",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = set(sys.modules)
+    assert module_exists("ssot_me_app.ws.manager") is True
+    assert module_exists("ssot_me_app.ns.deep") is True
+    assert module_exists("ssot_me_app.ws.gone") is False
+    assert module_exists("ssot_me_app.gone.manager") is False
+    assert module_exists("ssot_me_app.extended.anything") is None  # its __path__ may grow
+    assert module_exists("ssot_me_app.plain.sub") is None  # a module may fill sys.modules
     assert set(sys.modules) == before
 
 

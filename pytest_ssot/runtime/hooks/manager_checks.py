@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from pytest_ssot.findings import FindingsReporter
-from pytest_ssot.managers import ManagerSpec
+from pytest_ssot.managers import DECLARATION, ManagerSpec
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime.hooks.isolation_checks import ALLOW_MARKER as ALLOW_SHARED_MARKER
 from pytest_ssot.runtime.hooks.phase import PhaseTracker
 from pytest_ssot.runtime.instances.counting import class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
-from pytest_ssot.runtime.instances.report import BYPASS, DECLARATION, DUPLICATE
+from pytest_ssot.runtime.instances.report import BYPASS, DUPLICATE
 from pytest_ssot.runtime.instances.tracker import InstanceTracker
 from pytest_ssot.runtime.isolation.report import OUTLIVED, SHARED, UNMATCHED_SHARED_OK, SharedPair
 from pytest_ssot.settings import Settings

@@ -6,14 +6,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pytest_ssot.managers import PROCESS, ManagerSpec
-from pytest_ssot.model import Finding, Phase
+from pytest_ssot.managers import PROCESS, declaration_finding, declaration_fingerprint
+from pytest_ssot.model import Finding
 from pytest_ssot.runtime.instances.counting import ManagerRule, PhaseSource, class_names
 from pytest_ssot.runtime.instances.records import InstanceRecord
 
 DUPLICATE = "duplicate-instance"
 BYPASS = "factory-bypass"
-DECLARATION = "manager-declaration"
 
 
 @dataclass(frozen=True)
@@ -52,26 +51,6 @@ class DeclarationProblems:
     def forked(self) -> None:
         """In a forked child: a fresh lock (another thread may have held this one)."""
         self._lock = threading.Lock()
-
-
-def declaration_fingerprint(spec: ManagerSpec, detail: str) -> str:
-    return f"{DECLARATION}: {spec.name}: {detail}"
-
-
-def declaration_finding(spec: ManagerSpec, problem: str, phase: Phase, fingerprint: str) -> Finding:
-    """A declaration that cannot be applied, as an error finding."""
-    return Finding(
-        check=DECLARATION,
-        rule=spec.name,
-        summary=f"manager {spec.name!r} ({spec.where}): {problem}",
-        details=(
-            f"The declaration of manager {spec.name!r} at {spec.where} cannot be applied "
-            f"as written (found during {phase.describe()}). Fix the declaration: until "
-            "then this part of the rule is not checked."
-        ),
-        phase=phase,
-        fingerprint=fingerprint,
-    )
 
 
 def breach_finding(breach: ManagerBreach) -> Finding:

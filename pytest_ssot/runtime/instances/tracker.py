@@ -19,8 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
-from pytest_ssot.installed import module_exists
-from pytest_ssot.managers import ManagerSpec
+from pytest_ssot.managers import ManagerSpec, missing_module
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
@@ -171,5 +170,6 @@ class InstanceTracker:
             for path in rule.spec.classes:
                 if path.module in sys.modules or path.text in rule.unusable:
                     continue
-                if module_exists(path.module) is False:
-                    self.problems(rule, f"{path.text}: there is no module named {path.module!r}")
+                problem = missing_module(path)
+                if problem is not None:
+                    self.problems(rule, problem)
