@@ -470,12 +470,30 @@ def _option_items(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+def leaves_graph_unchanged(contract: Any) -> bool:
+    """Whether the contract promises that its ``check`` only reads the graph.
+
+    pytest-ssot's own types make that promise (``leaves_graph_unchanged()``, true only for
+    their own ``check``); every other contract (import-linter's types remove their
+    ``ignore_imports`` from the graph) gets a copy of its own.
+    """
+    promise = getattr(contract, "leaves_graph_unchanged", None)
+    if not callable(promise):
+        return False
+    try:
+        return promise() is True
+    except Exception:
+        return False
+
+
 def check(contract: Any, graph: BuiltGraph) -> RawResult:
-    """Check one contract on its own copy of the graph."""
+    """Check one contract on its own copy of the graph, or on the graph itself when the
+    contract only reads it (``leaves_graph_unchanged``)."""
     _ensure_configured()
     started = time.perf_counter()
     try:
-        result: ContractCheck = contract.check(copy_graph(graph), verbose=False)
+        given = graph.graph if leaves_graph_unchanged(contract) else copy_graph(graph)
+        result: ContractCheck = contract.check(given, verbose=False)
     except MissingImport as exc:
         raise ContractError(
             f"ignore_imports names imports that do not exist:\n{_indent(str(exc))}\n"
@@ -832,7 +850,8 @@ def _redundant_on_copies(
             contract = _without_ignores(spec, keep)
         except Exception:
             continue
-        if not _adds_violation(contract, copy_graph(graph), baseline):
+        given = graph.graph if leaves_graph_unchanged(contract) else copy_graph(graph)
+        if not _adds_violation(contract, given, baseline):
             out.append(entry)
     return out
 

@@ -917,3 +917,171 @@ def test_baseline_freezes_findings_across_line_moves(
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*shop.old_payments.gateway has function another of its own*"])
+
+
+# ---------------------------------------------------------------------------
+# One graph for the contracts of a run: no copy for a contract that only reads it
+
+
+def _ignoring(contract_id: str, ignored: str) -> str:
+    return f"""
+[[tool.importlinter.contracts]]
+id = "{contract_id}"
+name = "payments, with an import ignored"
+type = "single_source"
+canonical_modules = ["shop.payments"]
+legacy_modules = ["shop.old_payments"]
+ignore_imports = ["{ignored}"]
+"""
+
+
+def _with_contracts(pytester: pytest.Pytester, before: str, after: str, types: str = "") -> None:
+    """The shop's pyproject with more contracts before and after its own two."""
+    text = (pytester.path / "pyproject.toml").read_text()
+    head, marker, rest = text.partition("[[tool.importlinter.contracts]]")
+    if types:
+        head = head.replace(CONTRACT_TYPES, CONTRACT_TYPES.replace("]\n", f"    {types}\n]\n"))
+    (pytester.path / "pyproject.toml").write_text(head + before + "\n" + marker + rest + after)
+
+
+LEGACY_IMPORT_ROW: Row = (
+    "legacy-import",
+    "shop.checkout",
+    "shop.old_payments",
+    ("shop/checkout.py:3",),
+)
+
+
+def test_a_contract_never_sees_the_imports_another_one_ignores(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # Single-source contracts share the run's graph (no copy): the ignored import is left
+    # out of what one contract reads, never removed from the graph the next one reads.
+    # Contracts on both sides: whichever order they are checked in, one comes first.
+    shop(write, {"shop/checkout.py": LEGACY_CHECKOUT})
+    ignored = "shop.checkout -> shop.old_payments"
+    _with_contracts(pytester, _ignoring("a-ignoring", ignored), _ignoring("z-ignoring", ignored))
+    results = run_ssot(pytester)
+    assert places(results["payments"]) == [LEGACY_IMPORT_ROW]
+    for contract in ("a-ignoring", "z-ignoring"):
+        assert places(results[contract]) == []
+        assert results[contract].ignored_import_count == 1
+
+
+def test_an_ignore_entry_that_only_repeats_an_earlier_one_is_unmatched(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # As when import-linter removes each entry's imports in turn: the second entry finds
+    # nothing left to match.
+    shop(
+        write,
+        {"shop/checkout.py": LEGACY_CHECKOUT},
+        single_source='ignore_imports = ["shop.checkout -> shop.old_payments", '
+        '"shop.* -> shop.old_payments"]\nunmatched_ignore_alerting = "warn"',
+    )
+    result = run_ssot(pytester)["payments"]
+    assert places(result) == []
+    assert result.ignored_import_count == 1
+    assert result.warnings == (
+        "ignore_imports entry 'shop.* -> shop.old_payments' matched nothing.",
+    )
+
+
+REMOVER = '''
+    """Contract types that change the graph they are given."""
+
+    from importlinter import Contract, ContractCheck
+
+    from pytest_ssot.contract_types import SingleSourceContract
+
+
+    def _remove_legacy_imports(graph):
+        for importer in sorted(graph.find_modules_that_directly_import("shop.old_payments")):
+            graph.remove_import(importer=importer, imported="shop.old_payments")
+
+
+    class Remover(Contract):
+        def check(self, graph, verbose):
+            _remove_legacy_imports(graph)
+            return ContractCheck(kept=True, warnings=[])
+
+        def render_broken_contract(self, check):
+            pass
+
+
+    class RemovingSingleSource(SingleSourceContract):
+        """A subclass with a check of its own: it inherits no promise to leave the graph be."""
+
+        def check(self, graph, verbose):
+            _remove_legacy_imports(graph)
+            return super().check(graph, verbose)
+    '''
+
+
+@pytest.mark.parametrize(
+    "contract",
+    [
+        'type = "forbidden"\nsource_modules = ["shop.checkout"]\n'
+        'forbidden_modules = ["shop.util"]\n'
+        'ignore_imports = ["shop.checkout -> shop.old_payments"]',
+        'type = "remover"',
+        'type = "removing_single_source"\ncanonical_modules = ["shop.payments"]\n'
+        'legacy_modules = ["shop.old_payments"]',
+    ],
+    ids=["forbidden-with-ignores", "custom-type", "single-source-subclass"],
+)
+def test_a_contract_that_changes_the_graph_gets_its_own_copy(
+    pytester: pytest.Pytester, write: WriteFiles, contract: str
+) -> None:
+    shop(write, {"shop/checkout.py": LEGACY_CHECKOUT, "shop_types.py": REMOVER})
+    types = (
+        '"remover: shop_types.Remover",\n'
+        '    "removing_single_source: shop_types.RemovingSingleSource",'
+    )
+    changer = f'\n[[tool.importlinter.contracts]]\nid = "{{}}"\nname = "changes"\n{contract}\n'
+    _with_contracts(pytester, changer.format("a-changes"), changer.format("z-changes"), types)
+    results = run_ssot(pytester)
+    assert results["a-changes"].error is None, results["a-changes"].error
+    assert places(results["payments"]) == [LEGACY_IMPORT_ROW]
+
+
+def test_the_ssot_types_are_checked_without_a_copy_of_the_graph(
+    pytester: pytest.Pytester, write: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_ssot import adapter
+
+    checking: list[str] = []
+    copied_for: list[str] = []
+    check, copy_graph = adapter.check, adapter.copy_graph
+
+    def counted_check(contract: object, graph: adapter.BuiltGraph) -> object:
+        checking.append(type(contract).__name__)
+        try:
+            return check(contract, graph)
+        finally:
+            checking.pop()
+
+    def counted_copy(graph: adapter.BuiltGraph) -> object:
+        copied_for.append(checking[-1] if checking else "?")
+        return copy_graph(graph)
+
+    monkeypatch.setattr(adapter, "check", counted_check)
+    monkeypatch.setattr(adapter, "copy_graph", counted_copy)
+    shop(write, {"shop/checkout.py": LEGACY_CHECKOUT})
+    ignored = "shop.checkout -> shop.old_payments"
+    _with_contracts(pytester, _ignoring("a-ignoring", ignored), "")
+    results = run_ssot(pytester)
+    assert places(results["payments"]) == [LEGACY_IMPORT_ROW]
+    # Neither the checks, nor the search for ignores that no longer matter, nor the
+    # fixer's checks with candidate imports copy the graph for them.
+    assert copied_for == []
+    # A built-in type still gets its copy (each time it is checked).
+    _with_contracts(
+        pytester,
+        '\n[[tool.importlinter.contracts]]\nid = "forbidden"\nname = "f"\ntype = "forbidden"\n'
+        'source_modules = ["shop.checkout"]\nforbidden_modules = ["shop.util"]\n',
+        "",
+    )
+    run_ssot(pytester)
+    assert copied_for
+    assert set(copied_for) == {"ForbiddenContract"}

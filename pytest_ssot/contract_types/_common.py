@@ -127,6 +127,12 @@ class SsotContract(Contract):
         # Found now, while the project folder is on sys.path, as it is for the graph.
         self.index = SourceIndex(roots)
 
+    def leaves_graph_unchanged(self) -> bool:
+        """Whether ``check`` only reads the graph it is given. pytest-ssot then checks the
+        contract on the graph every contract of the run shares instead of a copy of its own
+        (a deep copy per contract, as import-linter makes). False unless a type says so."""
+        return False
+
     def option(self, name: str) -> Any:
         """A parsed option (fields are replaced by their values on the instance)."""
         return getattr(self, name)

@@ -119,15 +119,15 @@ class SingleSourceContract(SsotContract):
             as_packages=True,
             option="allowed_importers",
         )
-        ignored_count, unmatched_imports = self._remove_ignored_imports(graph)
+        imports, ignored_count, unmatched_imports = self._imports_less_ignored(graph)
         shims = legacy - with_code
 
         resolver = Resolver(self.index)
         findings: list[Violation] = []
-        findings += self._legacy_imports(graph, legacy, canonical, allowed)
+        findings += self._legacy_imports(imports, legacy, canonical, allowed)
         findings += self._shim_definitions(resolver, shims)
-        findings += self._shim_imports(graph, shims, canonical, legacy)
-        findings += self._canonical_imports(graph, canonical, legacy)
+        findings += self._shim_imports(imports, shims, canonical, legacy)
+        findings += self._canonical_imports(imports, canonical, legacy)
         findings += self._shadow_subclasses(resolver, modules, canonical, shims)
         findings, unmatched_definitions = self.ignore_definition_findings(findings)
         findings += [
@@ -145,38 +145,48 @@ class SingleSourceContract(SsotContract):
 
     # -- ignore_imports -------------------------------------------------------------
 
-    def _remove_ignored_imports(self, graph: ImportGraph) -> tuple[int, list[str]]:
-        """Remove the ignored imports from (our copy of) the graph, as import-linter does."""
+    def leaves_graph_unchanged(self) -> bool:
+        """This check only reads the graph (``ignore_imports`` are left out, not removed),
+        so pytest-ssot gives it the run's graph instead of a copy. A subclass with a
+        ``check`` of its own makes no such promise."""
+        return type(self).check is SingleSourceContract.check
+
+    def _imports_less_ignored(self, graph: ImportGraph) -> tuple[_Imports, int, list[str]]:
+        """The graph's imports without the ignored ones, as import-linter's removal would
+        leave them: entries apply in order, and one that matches only imports an earlier
+        entry took is unmatched. The graph itself is not changed."""
+        ignored: set[tuple[str, str]] = set()
         count = 0
         unmatched: list[str] = []
         for expression in self.expressions("ignore_imports"):
             matches = graph.find_matching_direct_imports(import_expression=str(expression))
-            if not matches:
+            pairs = {(m["importer"], m["imported"]) for m in matches} - ignored
+            if not pairs:
                 unmatched.append(str(expression))
                 continue
-            for match in matches:
-                importer, imported = match["importer"], match["imported"]
+            for importer, imported in sorted(pairs):
                 count += len(graph.get_import_details(importer=importer, imported=imported)) or 1
-                graph.remove_import(importer=importer, imported=imported)
-        return count, unmatched
+            ignored |= pairs
+        return _Imports(graph, frozenset(ignored)), count, unmatched
 
     # -- 1, 3, 4: imports -------------------------------------------------------------
 
     def _legacy_imports(
-        self, graph: ImportGraph, legacy: set[str], canonical: set[str], allowed: set[str]
+        self, imports: _Imports, legacy: set[str], canonical: set[str], allowed: set[str]
     ) -> list[Violation]:
         # Canonical importers are check 4's; allowed importers may; legacy modules may.
         exempt = legacy | canonical | allowed
         heading = HEADINGS[LEGACY_IMPORT]
+        graph = imports.graph
         if not self.option("check_indirect_imports"):
             return [
                 chain_violation(graph, LEGACY_IMPORT, (importer, imported), heading)
                 for imported in sorted(legacy)
-                for importer in sorted(graph.find_modules_that_directly_import(imported))
+                for importer in sorted(imports.importers_of(imported))
                 if importer not in exempt
             ]
         # Chains may not pass through the allowed importers: going through them is allowed.
-        chains = _chains_to(graph, legacy, through=lambda m: m not in legacy | allowed)
+        chains = _chains_to(imports, legacy, through=lambda m: m not in legacy | allowed)
         return [
             chain_violation(graph, LEGACY_IMPORT, chain, heading)
             for module, chain in sorted(chains.items())
@@ -184,29 +194,30 @@ class SingleSourceContract(SsotContract):
         ]
 
     def _shim_imports(
-        self, graph: ImportGraph, shims: set[str], canonical: set[str], legacy: set[str]
+        self, imports: _Imports, shims: set[str], canonical: set[str], legacy: set[str]
     ) -> list[Violation]:
         return [
-            chain_violation(graph, SHIM_IMPORT, (shim, imported), HEADINGS[SHIM_IMPORT])
+            chain_violation(imports.graph, SHIM_IMPORT, (shim, imported), HEADINGS[SHIM_IMPORT])
             for shim in sorted(shims)
-            for imported in sorted(graph.find_modules_directly_imported_by(shim))
+            for imported in sorted(imports.imported_by(shim))
             if self.index.is_internal(imported)
             and imported not in canonical
             and imported not in legacy
         ]
 
     def _canonical_imports(
-        self, graph: ImportGraph, canonical: set[str], legacy: set[str]
+        self, imports: _Imports, canonical: set[str], legacy: set[str]
     ) -> list[Violation]:
         heading = HEADINGS[CANONICAL_IMPORTS_LEGACY]
+        graph = imports.graph
         if not self.option("check_indirect_imports"):
             return [
                 chain_violation(graph, CANONICAL_IMPORTS_LEGACY, (importer, imported), heading)
                 for importer in sorted(canonical)
-                for imported in sorted(graph.find_modules_directly_imported_by(importer))
+                for imported in sorted(imports.imported_by(importer))
                 if imported in legacy
             ]
-        chains = _chains_to(graph, legacy, through=lambda m: m not in legacy)
+        chains = _chains_to(imports, legacy, through=lambda m: m not in legacy)
         return [
             chain_violation(graph, CANONICAL_IMPORTS_LEGACY, chain, heading)
             for module, chain in sorted(chains.items())
@@ -313,8 +324,28 @@ def _canonical_classes(
     return exported
 
 
+class _Imports:
+    """The graph's direct imports less the ignored ones (``ignore_imports``), read-only."""
+
+    def __init__(self, graph: ImportGraph, ignored: frozenset[tuple[str, str]]) -> None:
+        self.graph = graph
+        self.ignored = ignored
+
+    def importers_of(self, module: str) -> set[str]:
+        found: set[str] = self.graph.find_modules_that_directly_import(module)
+        if not self.ignored:
+            return found
+        return {m for m in found if (m, module) not in self.ignored}
+
+    def imported_by(self, module: str) -> set[str]:
+        found: set[str] = self.graph.find_modules_directly_imported_by(module)
+        if not self.ignored:
+            return found
+        return {m for m in found if (module, m) not in self.ignored}
+
+
 def _chains_to(
-    graph: ImportGraph, targets: set[str], *, through: Callable[[str], bool]
+    imports: _Imports, targets: set[str], *, through: Callable[[str], bool]
 ) -> dict[str, tuple[str, ...]]:
     """For every module that reaches a target, its shortest chain to one.
 
@@ -324,7 +355,7 @@ def _chains_to(
     chains: dict[str, tuple[str, ...]] = {}
     queue: deque[str] = deque()
     for target in sorted(targets):
-        for importer in sorted(graph.find_modules_that_directly_import(target)):
+        for importer in sorted(imports.importers_of(target)):
             if importer not in chains and importer not in targets:
                 chains[importer] = (importer, target)
                 queue.append(importer)
@@ -332,7 +363,7 @@ def _chains_to(
         module = queue.popleft()
         if not through(module):
             continue
-        for importer in sorted(graph.find_modules_that_directly_import(module)):
+        for importer in sorted(imports.importers_of(module)):
             if importer not in chains and importer not in targets:
                 chains[importer] = (importer, *chains[module])
                 queue.append(importer)

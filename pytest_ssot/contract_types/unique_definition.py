@@ -54,6 +54,11 @@ class UniqueDefinitionContract(SsotContract):
     as_packages = fields.BooleanField(required=False, default=True)
     scan_unpackaged_dirs = fields.BooleanField(required=False, default=False)
 
+    def leaves_graph_unchanged(self) -> bool:
+        """This check only reads the graph, so pytest-ssot gives it the run's graph instead
+        of a copy. A subclass with a ``check`` of its own makes no such promise."""
+        return type(self).check is UniqueDefinitionContract.check
+
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         started = time.perf_counter()
         files: dict[str, Path | None] = {m: None for m in internal_modules(graph, self.index)}
