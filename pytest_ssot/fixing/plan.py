@@ -27,7 +27,7 @@ from pytest_ssot.fixing.sites import (
     STAR,
     SUBMODULE,
     ImportSite,
-    find_sites,
+    ImportStatements,
 )
 from pytest_ssot.model import Violation
 
@@ -265,13 +265,14 @@ class Planner:
 
     def collect(self, edges: Iterable[Edge]) -> list[EdgeRequest]:
         requests = []
-        trees: dict[str, ast.Module | EdgeRequest] = {}  # each importer parsed once
+        # Each importer parsed and walked once, whatever number of modules it imports.
+        trees: dict[str, ImportStatements | EdgeRequest] = {}
         for importer, forbidden in sorted(set(edges)):
             requests.append(self._request(importer, forbidden, trees))
         return requests
 
     def _request(
-        self, importer: str, forbidden: str, trees: dict[str, ast.Module | EdgeRequest]
+        self, importer: str, forbidden: str, trees: dict[str, ImportStatements | EdgeRequest]
     ) -> EdgeRequest:
         path = self.module_file(importer)
         if path is None:
@@ -285,7 +286,7 @@ class Planner:
             tree = trees[importer] = self._parse(importer, forbidden, path, display, is_package)
         if isinstance(tree, EdgeRequest):
             return EdgeRequest(importer, forbidden, path, display, is_package, reason=tree.reason)
-        sites = find_sites(tree, importer, is_package, forbidden)
+        sites = tree.sites(forbidden)
         if not sites:
             return EdgeRequest(
                 importer,
@@ -300,12 +301,13 @@ class Planner:
     @staticmethod
     def _parse(
         importer: str, forbidden: str, path: Path, display: str, is_package: bool
-    ) -> ast.Module | EdgeRequest:
-        """The file's syntax tree, or a request saying why it cannot be read."""
+    ) -> ImportStatements | EdgeRequest:
+        """The file's import statements, or a request saying why it cannot be read."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return ast.parse(path.read_bytes(), filename=str(path))
+                tree = ast.parse(path.read_bytes(), filename=str(path))
+            return ImportStatements(tree, importer, is_package)
         except (SyntaxError, ValueError) as exc:
             reason = f"{display} does not parse ({exc}): left alone"
         except OSError as exc:
