@@ -81,6 +81,12 @@ def output_problem(path: Path, show: Callable[[Path], str] = str) -> str | None:
         if not stat.S_ISDIR(parent_mode):
             what = "a file" if stat.S_ISREG(parent_mode) else kind_of(parent_mode)
             return f"{show(parent)} is {what}, not a directory"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            # The file is written beside itself and renamed into place: its folder must
+            # take a new file (a read-only checkout, a read-only mount).
+            shown = show(parent)
+            folder = str(parent) if shown in ("", ".") else shown
+            return f"permission denied: this process cannot create files in {folder}"
         break
     return None
 

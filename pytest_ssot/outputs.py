@@ -58,7 +58,8 @@ def check_outputs(settings: Settings) -> None:
             raise pytest.UsageError(
                 f"pytest-ssot: {settings.named(option)}: cannot write "
                 f"{display_path(path, settings.rootdir)}: "
-                f"{problem}; give the path of a regular file, for example "
+                f"{problem}; give the path of a regular file in a folder this process can "
+                "write, for example "
                 f"{DEFAULT_NAMES[option]}"
             )
     if settings.history is not None:

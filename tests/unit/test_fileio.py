@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,30 @@ def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
     with pytest.raises(FileError, match="it is a FIFO"):
         write_atomic(fifo, "x")
     assert not fifo.is_file() and fifo.exists()
+
+
+def test_output_problem_names_a_folder_this_process_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found at start-up, not after the whole suite ran (root ignores modes: access is asked)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if Path(path) == locked and mode & os.W_OK:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    assert output_problem(locked / "report.json", lambda p: p.name) == (
+        "permission denied: this process cannot create files in locked"
+    )
+    # a missing folder below it is created by the write: the nearest existing one counts
+    assert output_problem(locked / "new" / "report.json", lambda p: p.name) == (
+        "permission denied: this process cannot create files in locked"
+    )
+    assert output_problem(tmp_path / "report.json") is None
 
 
 def test_output_problem_names_a_file_in_the_way(tmp_path: Path) -> None:
