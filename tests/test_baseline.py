@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.reporting.json_report import SCHEMA_FILE
+from tests.conftest import WriteFiles
 
 pytestmark = pytest.mark.library_surface
 
@@ -549,3 +550,59 @@ def test_reports_show_frozen_allowed_and_failing_runtime_findings_apart(
     failing = [f for f in report["runtime"] if f["status"] == "failing"]
     assert [f["nodeid"] for f in failing] == ["tests/test_new_dynamic.py::test_new"]
     assert Path("r.html").read_text().count('data-status="failing"') == 1
+
+
+def _tied_chains_project(write: WriteFiles) -> None:
+    """Six core modules each import six mid modules, each importing six legacy ones:
+    every core module reaches every legacy one by many equally short chains."""
+    files = {
+        "app/__init__.py": "",
+        "app/core/__init__.py": "",
+        "app/mid/__init__.py": "",
+        "app/legacy/__init__.py": "",
+        "pyproject.toml": """
+            [tool.pytest.ini_options]
+            pythonpath = ["."]
+
+            [tool.importlinter]
+            root_packages = ["app"]
+
+            [[tool.importlinter.contracts]]
+            id = "no-legacy"
+            name = "core does not reach legacy"
+            type = "forbidden"
+            source_modules = ["app.core"]
+            forbidden_modules = ["app.legacy"]
+        """,
+    }
+    for i in range(6):
+        files[f"app/core/c{i}.py"] = "".join(f"import app.mid.m{j}\n" for j in range(6))
+        files[f"app/mid/m{i}.py"] = "".join(f"import app.legacy.l{j}\n" for j in range(6))
+        files[f"app/legacy/l{i}.py"] = ""
+    write(files)
+
+
+def test_tied_chains_are_the_same_in_every_process(
+    pytester: pytest.Pytester, write: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """grimp returns one of several equally short chains depending on the order it built
+    its graph in, which changes with the hash seed and its scan's threads: a frozen
+    baseline then saw "new" violations that were ties. Each run here is a fresh process
+    with another hash seed; all must report, and freeze, the same chains."""
+    _tied_chains_project(write)
+    reports = []
+    for seed in ("1", "2", "3", "4", "5"):
+        monkeypatch.setenv("PYTHONHASHSEED", seed)
+        result = pytester.runpytest_subprocess(
+            "--ssot", "--ssot-only", "-p", "no:cacheprovider", f"--ssot-report=r{seed}.json"
+        )
+        assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+        (contract,) = json.loads(Path(f"r{seed}.json").read_text())["contracts"]
+        reports.append(
+            sorted(
+                (v["fingerprint"], tuple((h["importer"], h["imported"]) for h in v["chain"]))
+                for v in contract["violations"]
+            )
+        )
+    assert reports[0], "the contract must be broken by chains"
+    assert all(report == reports[0] for report in reports[1:])
