@@ -172,6 +172,9 @@ class ImportRule:
 
 @dataclass(frozen=True)
 class ForbiddenRule(ImportRule):
+    """A ``forbidden`` contract at run time: its source modules may not load its forbidden
+    ones; code beside the root packages (tests, conftest files) counts as a source."""
+
     sources: tuple[ModuleExpression, ...] = ()
     forbidden: tuple[ModuleExpression, ...] = ()
     as_packages: bool = True
@@ -219,6 +222,9 @@ class Layer:
 
 @dataclass(frozen=True)
 class LayersRule(ImportRule):
+    """A ``layers`` contract at run time: a lower layer may not load a higher one, nor one
+    independent sibling another, within each container (or the top level)."""
+
     layers: tuple[Layer, ...] = ()
     containers: tuple[ModuleExpression, ...] = ()
 
@@ -268,6 +274,8 @@ class LayersRule(ImportRule):
 
 @dataclass(frozen=True)
 class IndependenceRule(ImportRule):
+    """An ``independence`` contract at run time: none of its modules may load another."""
+
     modules: tuple[ModuleExpression, ...] = ()
 
     @property
@@ -289,6 +297,9 @@ class IndependenceRule(ImportRule):
 
 @dataclass(frozen=True)
 class ProtectedRule(ImportRule):
+    """A ``protected`` contract at run time: only its allowed importers (and the protected
+    modules themselves) may load a protected module."""
+
     protected: tuple[ModuleExpression, ...] = ()
     allowed: tuple[ModuleExpression, ...] = ()
     as_packages: bool = True
