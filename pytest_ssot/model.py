@@ -400,6 +400,16 @@ WARNING = "warning"
 """A finding's severity: an error fails its test or the run, a warning only warns."""
 
 
+def runtime_status(severity: str, frozen: bool, allowed: bool) -> str:
+    """How a runtime finding ended, as the reports say it: ``warning`` (it only warned),
+    ``frozen`` (in the baseline), ``allowed`` (by an allow marker) or ``failing``."""
+    if severity != ERROR:
+        return "warning"
+    if frozen:
+        return "frozen"
+    return "allowed" if allowed else "failing"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem a runtime check saw (a duplicate manager, a forbidden dynamic import, ...).

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ssot.findings import FindingsReporter
-from pytest_ssot.model import Finding, GraphStats, SsotError
+from pytest_ssot.model import Finding, GraphStats, SsotError, runtime_status
 from pytest_ssot.paths import display_path
 from pytest_ssot.ratchet import Ratchet
 from pytest_ssot.reporting.github import RuntimeSite, annotation_lines, runtime_annotation_lines
@@ -273,11 +273,7 @@ def reason(exc: Exception) -> str:
 
 def finding_status(finding: Finding, allowed: bool) -> str:
     """How a runtime finding ended: it failed its test or the run, or it did not and why."""
-    if finding.severity != "error":
-        return "warning"
-    if finding.frozen:
-        return "frozen"
-    return "allowed" if allowed else "failing"
+    return runtime_status(finding.severity, finding.frozen, allowed)
 
 
 def finding_dict(finding: Finding, *, allowed: bool = False) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from pytest_ssot.fileio import write_atomic
 from pytest_ssot.installed import module_exists
+from pytest_ssot.model import runtime_status
 from pytest_ssot.reporting.history import entry_from_report
 
 ASSETS = Path(__file__).with_name("assets")
@@ -1008,8 +1009,5 @@ def shown_status(finding: Mapping[str, Any]) -> str:
     status = finding.get("status")
     if status in STATUS_ORDER:
         return str(status)
-    if finding.get("severity") == "warning":
-        return "warning"
-    if finding.get("frozen"):
-        return "frozen"
-    return "allowed" if finding.get("allowed") else "failing"
+    severity = "warning" if finding.get("severity") == "warning" else "error"
+    return runtime_status(severity, bool(finding.get("frozen")), bool(finding.get("allowed")))
