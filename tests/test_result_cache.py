@@ -606,6 +606,8 @@ SHOP = {
 
             with open("read.json", "w") as out:
                 json.dump({"reads": CACHE.reads, "parses": CACHE.parses}, out)
+            with open("looks.json", "w") as out:
+                json.dump(CACHE.looks, out)
     """,
 }
 
@@ -635,6 +637,16 @@ def test_facts_are_read_again_only_for_the_edited_file(
     result.assert_outcomes(passed=2)
     assert not reused(result)
     assert read_counts(pytester) == {"reads": 1, "parses": 0}
+
+
+def test_both_contracts_of_a_run_look_at_each_file_once(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # One stat per file and one module-to-file map for the run, not one per contract.
+    write(SHOP)
+    run_apart(pytester).assert_outcomes(passed=2)
+    assert json.loads((pytester.path / "looks.json").read_text()) == 6
+    assert read_counts(pytester)["reads"] == 6
 
 
 def test_stored_facts_never_hide_an_edit(pytester: pytest.Pytester, write: WriteFiles) -> None:

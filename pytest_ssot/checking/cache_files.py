@@ -87,21 +87,24 @@ class CacheFiles:
         """What the SSOT contract types and the fixer read from each file, stored between
         runs (``facts.json``, keyed per file by its stat line, as the fingerprint): after
         one edit, only that file is read again. Written atomically; two runs writing at
-        once lose each other's news, never correctness.
+        once lose each other's news, never correctness. Within, the files are taken to stay
+        put (``SourceCache.one_run``): each is looked at once, one module-to-file map serves
+        every contract.
         """
-        if self.root is None or not self.use_results:
-            yield
-            return
         from pytest_ssot.contract_types._source_index import CACHE
 
-        path = self.root / "facts.json"
-        CACHE.load_stored(read_json_object(path))
-        try:
-            yield
-        finally:
-            if CACHE.changed:
-                with contextlib.suppress(OSError, FileError):  # costs speed only
-                    write_atomic(path, json.dumps(CACHE.stored_data()))
+        with CACHE.one_run():
+            if self.root is None or not self.use_results:
+                yield
+                return
+            path = self.root / "facts.json"
+            CACHE.load_stored(read_json_object(path))
+            try:
+                yield
+            finally:
+                if CACHE.changed:
+                    with contextlib.suppress(OSError, FileError):  # costs speed only
+                        write_atomic(path, json.dumps(CACHE.stored_data()))
 
 
 def key_hash(key: GraphKey) -> str:

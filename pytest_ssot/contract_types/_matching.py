@@ -92,6 +92,10 @@ class ModulePattern:
     def __init__(self, expression: str) -> None:
         self.expression = expression
         self._expression = ModuleExpression.parse(expression)
+        # Without a wildcard (the common case, matched against every module of the graph):
+        # the name itself, and the prefix of everything below it.
+        self._exact = None if self._expression.has_wildcard else self._expression.text
+        self._below = f"{self._exact}."
 
     @property
     def has_wildcard(self) -> bool:
@@ -99,6 +103,9 @@ class ModulePattern:
 
     def matches(self, module: str, *, as_package: bool = False) -> bool:
         """Whether ``module`` matches; with ``as_package``, also when an ancestor matches."""
+        exact = self._exact
+        if exact is not None:
+            return module == exact or (as_package and module.startswith(self._below))
         if as_package:
             return self._expression.matches_package(module)
         return self._expression.matches(module)

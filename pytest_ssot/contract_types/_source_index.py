@@ -21,6 +21,7 @@ A file that does not parse gives a ``ParseFailure`` instead of facts; it never r
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -36,6 +37,8 @@ from typing import Any, Protocol, TypeVar, cast
 from pytest_ssot.installed import PackageNotFound, package_folders
 
 T = TypeVar("T")
+StrPath = str | os.PathLike[str]
+"""A file as the cache takes it: the cache keys files by their path as a string."""
 
 # ---------------------------------------------------------------------------
 # Facts
@@ -457,11 +460,22 @@ class _Entry:
     """Facts from the store, decoded on first use."""
 
 
+class _Run:
+    """What holds while the contracts of one run read the files (``SourceCache.one_run``)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, _Entry | None] = {}
+        """Each file's entry as its one ``stat`` of the run found it (None: it could not)."""
+        self.maps: dict[tuple[tuple[str, tuple[Path, ...]], ...], FileMap] = {}
+        """One module-to-file map per set of root package folders."""
+
+
 class SourceCache:
     """Facts per file, valid while the file's stat line stays the same."""
 
     def __init__(self) -> None:
-        self._entries: dict[Path, _Entry] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._run: _Run | None = None
         self._stored: dict[str, Any] = {}
         self.changed = False
         """Whether anything was read since ``load_stored``: ``stored_data`` has news."""
@@ -469,6 +483,43 @@ class SourceCache:
         """How many files were parsed (for tests and verbose output)."""
         self.reads = 0
         """How many files were read."""
+        self.looks = 0
+        """How many times a file was looked at (``stat``): once per file in ``one_run``."""
+
+    # -- one run ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def one_run(self) -> Iterator[None]:
+        """The contracts of one run read the files within: each file is looked at (``stat``)
+        once, and every ``SourceIndex`` of the same root folders shares one module-to-file
+        map. Only for code that changes no file within (pytest-ssot's contract phase);
+        outside, each call looks at the file again and each index maps on its own.
+        Nested calls share the outermost run.
+        """
+        if self._run is not None:
+            yield
+            return
+        self._run = _Run()
+        try:
+            yield
+        finally:
+            self._run = None
+
+    def file_map(self, package_dirs: Mapping[str, tuple[Path, ...]]) -> FileMap | None:
+        """The run's module-to-file map for these root folders; None outside ``one_run``."""
+        run = self._run
+        if run is None:
+            return None
+        key = tuple(sorted(package_dirs.items()))
+        found = run.maps.get(key)
+        if found is None:
+            found = run.maps[key] = FileMap(package_dirs)
+        return found
+
+    @property
+    def in_run(self) -> object | None:
+        """The current run (an identity only), or None outside ``one_run``."""
+        return self._run
 
     # -- between runs ---------------------------------------------------------------
 
@@ -486,34 +537,46 @@ class SourceCache:
         for path, entry in self._entries.items():
             _, mtime, ctime, _ = [*entry.stamp.split("\0"), "", "", "", ""][:4]
             if not (mtime.isdigit() and ctime.isdigit()) or max(int(mtime), int(ctime)) > racy:
-                files.pop(str(path), None)
+                files.pop(path, None)
                 continue
             facts = dict(entry.stored_facts)
             facts.update({key: _facts_to_json(value) for key, value in entry.facts.items()})
-            files[str(path)] = {"stat": entry.stamp, "answers": entry.text_matches, "facts": facts}
+            files[path] = {"stat": entry.stamp, "answers": entry.text_matches, "facts": facts}
         return {"stamp": _store_stamp(), "files": files}
 
     # -- one file -------------------------------------------------------------------
 
-    def _entry(self, path: Path) -> _Entry | None:
+    def _entry(self, file: StrPath) -> _Entry | None:
+        path = os.fspath(file)
+        run = self._run
+        if run is not None:
+            try:
+                return run.entries[path]
+            except KeyError:
+                pass
+        self.looks += 1
         try:
             stamp = stat_line(os.stat(path))  # noqa: PTH116 (hot: once per file)
         except OSError:
             self._entries.pop(path, None)
+            if run is not None:
+                run.entries[path] = None
             return None
         entry = self._entries.get(path)
         if entry is None or entry.stamp != stamp:
             entry = _Entry(stamp)
-            stored = self._stored.get(str(path))
+            stored = self._stored.get(path)
             if isinstance(stored, dict) and stored.get("stat") == stamp:
                 answers, facts = stored.get("answers"), stored.get("facts")
                 if isinstance(answers, dict) and isinstance(facts, dict):
                     entry.text_matches = {str(k): bool(v) for k, v in answers.items()}
                     entry.stored_facts = facts
             self._entries[path] = entry
+        if run is not None:
+            run.entries[path] = entry
         return entry
 
-    def facts(self, path: Path, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
+    def facts(self, path: StrPath, module: str, is_package: bool) -> ModuleFacts | ParseFailure:
         entry = self._entry(path)
         if entry is None:
             return ParseFailure(f"cannot read {path}", 0)
@@ -529,7 +592,7 @@ class SourceCache:
         return cached
 
     def text_matches(
-        self, path: Path, regex: re.Pattern[str], literals: Sequence[str] = ()
+        self, path: StrPath, regex: re.Pattern[str], literals: Sequence[str] = ()
     ) -> bool:
         """Whether the file's text contains ``regex``; True when it cannot be read.
 
@@ -553,7 +616,9 @@ class SourceCache:
             self.changed = True
         return found
 
-    def mentions(self, path: Path, module: str, is_package: bool, words: Sequence[bytes]) -> bool:
+    def mentions(
+        self, path: StrPath, module: str, is_package: bool, words: Sequence[bytes]
+    ) -> bool:
         """Whether the file's text holds one of ``words`` as a whole word, or a star
         import. True when the file cannot be read, and True without reading when its
         facts are known already (they cost nothing)."""
@@ -570,7 +635,7 @@ class SourceCache:
             return True
         return any(has_word(data, word) for word in words)
 
-    def may_define(self, path: Path, question: DefinitionQuestion) -> bool:
+    def may_define(self, path: StrPath, question: DefinitionQuestion) -> bool:
         """Whether the file may define a class or function (per the question's keywords)
         matching one of its names: False only when it certainly does not. True when it
         cannot be read.
@@ -614,23 +679,23 @@ class SourceCache:
             entry.derived[key] = compute(path)
         return cast(T, entry.derived[key])
 
-    def _data(self, path: Path, entry: _Entry) -> bytes | None:
+    def _data(self, path: StrPath, entry: _Entry) -> bytes | None:
         if entry.data is None:
             try:
-                entry.data = path.read_bytes()
+                entry.data = _read(path)
             except OSError:
                 return None
             self.reads += 1
         return entry.data
 
     def _parse(
-        self, path: Path, entry: _Entry, module: str, is_package: bool
+        self, path: StrPath, entry: _Entry, module: str, is_package: bool
     ) -> ModuleFacts | ParseFailure:
         self.parses += 1
         data = entry.data
         if data is None:
             try:
-                data = path.read_bytes()
+                data = _read(path)
             except OSError as exc:
                 return ParseFailure(f"cannot be read: {exc.strerror or exc}", 0)
             self.reads += 1
@@ -646,6 +711,11 @@ class SourceCache:
             return ParseFailure(f"{type(exc).__name__}: {exc}", 0)
         source = importlib.util.decode_source(data)
         return extract_facts(tree, module, is_package, source)
+
+
+def _read(path: StrPath) -> bytes:
+    with open(path, "rb") as file:  # noqa: PTH123 (hot: pathlib's read_bytes costs more)
+        return file.read()
 
 
 def definition_question(
@@ -735,6 +805,76 @@ _FILE = 1
 _DIR = 2
 
 
+class FileMap:
+    """Module name -> file, below the root packages' folders, as grimp finds them.
+
+    ``<name>/__init__.py`` first, then ``<name>.py``, in each of the root package's
+    folders; read from one listing per folder (following symbolic links) rather than
+    two ``stat`` calls per module, and memoised: files are taken to stay put while it
+    lives (one check, or one run: ``SourceCache.file_map``).
+    """
+
+    def __init__(self, package_dirs: Mapping[str, tuple[Path, ...]]) -> None:
+        self.package_dirs = {root: tuple(map(str, bases)) for root, bases in package_dirs.items()}
+        self._files: dict[str, str | None] = {}
+        self._paths: dict[str, Path | None] = {}
+        self._listings: dict[str, dict[str, int]] = {}
+
+    def module_file(self, module: str) -> Path | None:
+        try:
+            return self._paths[module]
+        except KeyError:
+            pass
+        found = self.module_path(module)
+        path = self._paths[module] = None if found is None else Path(found)
+        return path
+
+    def module_path(self, module: str) -> str | None:
+        """``module_file`` as a string: no ``Path`` object for each of thousands of modules
+        of which a contract reads a few."""
+        try:
+            return self._files[module]
+        except KeyError:
+            pass
+        found: str | None = None
+        root, _, rest = module.partition(".")
+        parts = rest.split(".") if rest else []
+        for base in self.package_dirs.get(root, ()):
+            folder = "/".join((base, *parts[:-1]))
+            if not parts:
+                found = self._child(folder, "__init__.py", _FILE)
+            else:
+                last = parts[-1]
+                if self._child(folder, last, _DIR) is not None:
+                    found = self._child(f"{folder}/{last}", "__init__.py", _FILE)
+                if found is None:
+                    found = self._child(folder, last + ".py", _FILE)
+            if found is not None:
+                break
+        self._files[module] = found
+        return found
+
+    def _child(self, folder: str, name: str, kind: int) -> str | None:
+        """``folder/name`` if it is a file (or folder, per ``kind``), from one listing of
+        ``folder`` (symbolic links followed); memoised."""
+        entries = self._listings.get(folder)
+        if entries is None:
+            entries = self._listings[folder] = {}
+            try:
+                with os.scandir(folder) as scan:
+                    for entry in scan:
+                        try:
+                            if entry.is_file():
+                                entries[entry.name] = _FILE
+                            elif entry.is_dir():
+                                entries[entry.name] = _DIR
+                        except OSError:
+                            continue
+            except OSError:
+                pass
+        return f"{folder}/{name}" if entries.get(name) == kind else None
+
+
 class SourceIndex:
     """Maps the modules of the root packages to their files, and reads them through the cache."""
 
@@ -742,8 +882,8 @@ class SourceIndex:
         self.root_packages = tuple(root_packages)
         self.cache = cache
         self._package_dirs: dict[str, tuple[Path, ...]] | None = None
-        self._files: dict[str, Path | None] = {}
-        self._listings: dict[str, tuple[Path, dict[str, int]]] = {}
+        self._map: FileMap | None = None
+        self._shared: tuple[object, FileMap] | None = None
         self.locate()
 
     def locate(self) -> bool:
@@ -777,55 +917,26 @@ class SourceIndex:
         return module.partition(".")[0] in self.root_packages
 
     def module_file(self, module: str) -> Path | None:
-        """The file of ``module``; memoised (an index lives for one check, files stay put).
+        """The file of ``module`` (see ``FileMap``)."""
+        return self._files().module_file(module)
 
-        ``<name>/__init__.py`` first, then ``<name>.py``, in each of the root package's
-        folders, as grimp finds them; read from one listing per folder (following
-        symbolic links) rather than two ``stat`` calls per module.
-        """
-        try:
-            return self._files[module]
-        except KeyError:
-            pass
-        found: Path | None = None
-        root, _, rest = module.partition(".")
-        parts = rest.split(".") if rest else []
-        for base in self.package_dirs.get(root, ()):
-            folder = os.path.join(base, *parts[:-1]) if parts else str(base)  # noqa: PTH118
-            if not parts:
-                found = self._child(folder, "__init__.py", _FILE)
-            else:
-                last = parts[-1]
-                if self._child(folder, last, _DIR) is not None:
-                    found = self._child(f"{folder}/{last}", "__init__.py", _FILE)
-                if found is None:
-                    found = self._child(folder, last + ".py", _FILE)
-            if found is not None:
-                break
-        self._files[module] = found
-        return found
+    def module_path(self, module: str) -> str | None:
+        """The file of ``module`` as a string (see ``FileMap.module_path``)."""
+        return self._files().module_path(module)
 
-    def _child(self, folder: str, name: str, kind: int) -> Path | None:
-        """``folder/name`` if it is a file (or folder, per ``kind``), from one listing of
-        ``folder`` (symbolic links followed); memoised."""
-        listed = self._listings.get(folder)
-        if listed is None:
-            entries: dict[str, int] = {}
-            try:
-                with os.scandir(folder) as scan:
-                    for entry in scan:
-                        try:
-                            if entry.is_file():
-                                entries[entry.name] = _FILE
-                            elif entry.is_dir():
-                                entries[entry.name] = _DIR
-                        except OSError:
-                            continue
-            except OSError:
-                pass
-            listed = self._listings[folder] = (Path(folder), entries)
-        path, entries = listed
-        return path / name if entries.get(name) == kind else None
+    def _files(self) -> FileMap:
+        """The map every index of the run shares (``SourceCache.one_run``), else this
+        index's own, which lives for one check."""
+        run = self.cache.in_run
+        if run is not None:
+            if self._shared is None or self._shared[0] is not run:
+                shared = self.cache.file_map(self.package_dirs)
+                assert shared is not None
+                self._shared = (run, shared)
+            return self._shared[1]
+        if self._map is None:
+            self._map = FileMap(self.package_dirs)
+        return self._map
 
     def unpackaged_modules(self, known: set[str]) -> dict[str, Path]:
         """Files below the root packages that grimp skips (folders without ``__init__.py``).
@@ -863,17 +974,18 @@ class SourceIndex:
 
     def mentions(self, module: str, words: Sequence[bytes]) -> bool:
         """Whether the module's file may bind one of ``words`` (see SourceCache.mentions)."""
-        path = self.module_file(module)
-        return path is not None and self.cache.mentions(
-            path, module, path.name == "__init__.py", words
-        )
+        path = self.module_path(module)
+        if path is None:
+            return False
+        is_package = os.path.basename(path) == "__init__.py"  # noqa: PTH119 (a str, hot)
+        return self.cache.mentions(path, module, is_package, words)
 
     def may_define(
         self, module: str, question: DefinitionQuestion, path: Path | None = None
     ) -> bool:
         """Whether the module's file may define one of the question's names."""
-        path = path or self.module_file(module)
-        return path is not None and self.cache.may_define(path, question)
+        where = path if path is not None else self.module_path(module)
+        return where is not None and self.cache.may_define(where, question)
 
 
 def _python_files(base: Path) -> Iterator[Path]:

@@ -77,8 +77,10 @@ class UniqueDefinitionContract(SsotContract):
         places: dict[str, list[_Place]] = {}
         failures: list[Violation] = []
         for module in sorted(files):
+            if not self.index.may_define(module, question, files[module]):
+                continue
             path = files[module] or self.index.module_file(module)
-            if path is None or not self.index.may_define(module, question, path):
+            if path is None:
                 continue
             facts = self.index.facts(module, path)
             if isinstance(facts, ParseFailure):

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_ssot.contract_types import _source_index
 from pytest_ssot.contract_types._matching import ModulePattern, NamePattern, class_regex
 from pytest_ssot.contract_types._source_index import (
     Definition,
@@ -25,6 +26,7 @@ from pytest_ssot.contract_types._source_index import (
     Resolver,
     SourceCache,
     SourceIndex,
+    definition_question,
     extract_facts,
 )
 from pytest_ssot.contract_types.unique_definition import _duplicates, _Place
@@ -258,6 +260,62 @@ def test_index_maps_modules_to_files(package: SourceIndex) -> None:
     assert package.module_file("other.module") is None
 
 
+MODULES_OF_PACKAGE = ("idxpkg", "idxpkg.impl", "idxpkg.star", "idxpkg.sub", "idxpkg.sub.child")
+
+
+def test_one_run_looks_at_each_file_once_and_lists_each_folder_once(
+    package: SourceIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = package.cache
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counting_scandir(path: str) -> object:
+        listed.append(path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    question = definition_question([NamePattern("Direct")])
+    with cache.one_run():
+        # Two contracts of one run: two indexes, one map and one look at each file.
+        for index in (package, SourceIndex(["idxpkg"], cache)):
+            found = [m for m in MODULES_OF_PACKAGE if index.may_define(m, question)]
+            assert found == ["idxpkg.sub.child"]
+        assert cache.looks == len(MODULES_OF_PACKAGE)
+        assert sorted(Path(p).name for p in listed) == ["idxpkg", "sub"]
+        assert cache.reads == len(MODULES_OF_PACKAGE)
+    # Outside a run, every index maps on its own and every question looks again.
+    listed.clear()
+    for index in (package, SourceIndex(["idxpkg"], cache)):
+        assert [m for m in MODULES_OF_PACKAGE if index.may_define(m, question)] == [
+            "idxpkg.sub.child"
+        ]
+    assert cache.looks == 3 * len(MODULES_OF_PACKAGE)
+    assert sorted(Path(p).name for p in listed) == ["idxpkg", "idxpkg", "sub", "sub"]
+    assert cache.reads == len(MODULES_OF_PACKAGE)  # the bytes are kept while unchanged
+
+
+def test_the_next_run_sees_files_edited_added_and_removed(package: SourceIndex) -> None:
+    cache = package.cache
+    base = package.package_dirs["idxpkg"][0]
+    question = definition_question([NamePattern("Fresh")])
+    with cache.one_run():
+        assert not package.may_define("idxpkg.impl", question)
+        assert package.module_file("idxpkg.added") is None
+        assert package.module_file("idxpkg.star") == base / "star.py"
+    (base / "impl.py").write_text("class Fresh: ...\n")
+    (base / "added.py").write_text("class Fresh: ...\n")
+    (base / "star.py").unlink()
+    with cache.one_run():
+        assert package.may_define("idxpkg.impl", question)
+        assert package.module_file("idxpkg.added") == base / "added.py"
+        assert package.may_define("idxpkg.added", question)
+        assert package.module_file("idxpkg.star") is None
+        facts = package.facts("idxpkg.impl")
+        assert isinstance(facts, ModuleFacts)
+        assert [d.name for d in facts.definitions] == ["Fresh"]
+
+
 def test_index_lists_what_grimp_skips(package: SourceIndex) -> None:
     graph = grimp.build_graph("idxpkg", cache_dir=None)
     base = package.package_dirs["idxpkg"][0]
@@ -340,11 +398,11 @@ def test_files_are_read_once_and_prefiltered_by_their_literals(
     without.write_text("x = 1\n" * 1000)
     reads: list[Path] = []
     searched: list[str] = []
-    real_read = Path.read_bytes
+    real_read = _source_index._read
 
-    def counting_read(self: Path) -> bytes:
-        reads.append(self)
-        return real_read(self)
+    def counting_read(path: _source_index.StrPath) -> bytes:
+        reads.append(Path(path))
+        return real_read(path)
 
     class CountingPattern:
         """A compiled regex that records the texts it searches."""
@@ -357,7 +415,7 @@ def test_files_are_read_once_and_prefiltered_by_their_literals(
             searched.append(text)
             return self._regex.search(text)
 
-    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    monkeypatch.setattr(_source_index, "_read", counting_read)
     cache = SourceCache()
     pattern = NamePattern("Payment*")
     regex = CountingPattern(pattern.definition_regex())
@@ -402,6 +460,23 @@ def test_module_patterns_match_like_grimp(modules: list[list[str]], parts: list[
     expression = ".".join(parts)
     ours = {name for name in names if ModulePattern(expression).matches(name)}
     assert ours == set(graph.find_matching_modules(expression))
+
+
+@given(modules=MODULES, parts=EXPRESSION_PARTS.filter(_valid))
+def test_module_patterns_as_packages_match_a_module_or_an_ancestor(
+    modules: list[list[str]], parts: list[str]
+) -> None:
+    names = {".".join(["a", *m]) for m in modules} | {"a"}
+    expression = ".".join(parts)
+    pattern = ModulePattern(expression)
+    for name in names:
+        segments = name.split(".")
+        ancestors = {".".join(segments[:i]) for i in range(1, len(segments) + 1)}
+        graph = grimp.ImportGraph()
+        for ancestor in ancestors:
+            graph.add_module(ancestor)
+        expected = bool(set(graph.find_matching_modules(expression)) & ancestors)
+        assert pattern.matches(name, as_package=True) == expected, name
 
 
 def test_module_patterns_as_packages_include_descendants() -> None:
