@@ -944,16 +944,21 @@ class SourceIndex:
         Named as Python would import them (namespace packages). ``known`` are the
         graph's modules, which are left out.
         """
-        found: dict[str, Path] = {}
+        return {
+            module: Path(path)
+            for module, path in self.python_modules().items()
+            if module not in known
+        }
+
+    def python_modules(self) -> dict[str, str]:
+        """Every module below the root packages, by name, with its file (a string):
+        packages and the folders without ``__init__.py`` alike, the first folder of a
+        root package winning, as for imports."""
+        found: dict[str, str] = {}
         for root, bases in self.package_dirs.items():
             for base in bases:
-                for path in _python_files(base):
-                    parts = path.relative_to(base).with_suffix("").parts
-                    if parts[-1] == "__init__":
-                        parts = parts[:-1]
-                    module = ".".join((root, *parts))
-                    if module not in known and module not in found:
-                        found[module] = path
+                for module, path in _python_modules(root, str(base)):
+                    found.setdefault(module, path)
         return found
 
     def facts(self, module: str, path: Path | None = None) -> ModuleFacts | ParseFailure | None:
@@ -988,12 +993,30 @@ class SourceIndex:
         return where is not None and self.cache.may_define(where, question)
 
 
-def _python_files(base: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py") and name.isascii() and name[:-3].isidentifier():
-                yield Path(folder, name)
+def _python_modules(prefix: str, folder: str) -> Iterator[tuple[str, str]]:
+    """(module, file) for every importable ``.py`` file below ``folder``, sorted by folder;
+    strings only (10,000 files: tens of milliseconds, not hundreds with paths)."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return
+    folders = []
+    for entry in entries:
+        name = entry.name
+        try:
+            if entry.is_dir():
+                # As os.walk without followlinks: a linked folder is not entered.
+                if not (name.startswith(".") or name == "__pycache__" or entry.is_symlink()):
+                    folders.append(entry)
+                continue
+        except OSError:
+            pass
+        if name.endswith(".py") and name.isascii() and name[:-3].isidentifier():
+            stem = name[:-3]
+            yield (prefix if stem == "__init__" else f"{prefix}.{stem}"), entry.path
+    for entry in folders:
+        yield from _python_modules(f"{prefix}.{entry.name}", entry.path)
 
 
 # ---------------------------------------------------------------------------

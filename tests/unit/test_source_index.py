@@ -325,6 +325,38 @@ def test_index_lists_what_grimp_skips(package: SourceIndex) -> None:
     }
 
 
+def test_the_module_listing_walks_as_python_would_import(tmp_path: Path) -> None:
+    """Hidden folders, __pycache__ and names that are no identifiers are skipped; a linked
+    folder is not entered (os.walk's default), a linked or dangling .py file is listed."""
+    base = tmp_path / "walkpkg"
+    for name in (
+        "__init__.py",
+        "a.py",
+        "ns/b.py",
+        "sub/__init__.py",
+        "sub/c.py",
+        ".hidden/d.py",
+        "__pycache__/e.py",
+        "not-a-name.py",
+        "notes.txt",
+    ):
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text("")
+    (base / "linked").symlink_to(base / "sub", target_is_directory=True)
+    (base / "also.py").symlink_to(base / "a.py")
+    (base / "gone.py").symlink_to(base / "missing.py")
+    listed = list(_source_index._python_modules("walkpkg", str(base)))
+    assert listed == [
+        ("walkpkg", str(base / "__init__.py")),
+        ("walkpkg.a", str(base / "a.py")),
+        ("walkpkg.also", str(base / "also.py")),
+        ("walkpkg.gone", str(base / "gone.py")),
+        ("walkpkg.ns.b", str(base / "ns" / "b.py")),
+        ("walkpkg.sub", str(base / "sub" / "__init__.py")),
+        ("walkpkg.sub.c", str(base / "sub" / "c.py")),
+    ]
+
+
 def test_resolver_follows_aliases_reexports_and_star_imports(package: SourceIndex) -> None:
     resolver = Resolver(package)
     impl = resolver.resolve("idxpkg", "Public")
