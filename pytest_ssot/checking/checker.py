@@ -16,6 +16,7 @@ from pytest_ssot.checking.stored import ResultStore
 from pytest_ssot.graph_backend import default_backend
 from pytest_ssot.model import ContractResult, ContractSpec, GraphKey, GraphStats
 from pytest_ssot.ports import GraphBackend
+from pytest_ssot.result_cache import SourceState
 
 
 class StaticChecker:
@@ -101,6 +102,11 @@ class StaticChecker:
         """One digest of everything the checked groups of ``specs`` depend on: their
         contracts, versions and source files. None when one is not known (no cache)."""
         return self.store.sources_key(specs)
+
+    def source_states(self, specs: Sequence[ContractSpec]) -> list[SourceState] | None:
+        """The source files (with their stat lines) the checked groups of ``specs`` were
+        checked against in this run; None when one is not known (no cache)."""
+        return self.store.states(specs)
 
     def cache_path(self, kind: str, specs: Sequence[ContractSpec]) -> Path | None:
         """A file of the cache folder for something derived from ``specs``' results."""

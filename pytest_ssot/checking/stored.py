@@ -60,6 +60,16 @@ class ResultStore:
             self._states[key] = state
         return state
 
+    def states(self, specs: Sequence[ContractSpec]) -> list[SourceState] | None:
+        """The ``SourceState`` of each group of ``specs`` in this run; None if one is unknown."""
+        found = []
+        for key in sorted({spec.session.graph_key for spec in specs}):
+            state = self._states.get(key)
+            if state is None or not self.files.use_results:
+                return None
+            found.append(state)
+        return found
+
     def sources_key(self, specs: Sequence[ContractSpec]) -> str | None:
         """One digest of everything the checked groups of ``specs`` depend on: their
         contracts, versions and source files. None when one is not known (no cache)."""

@@ -14,14 +14,16 @@ its own use is no home for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from pytest_ssot.contract_types._source_index import (
     Definition,
     ModuleFacts,
     Reference,
     Resolver,
+    SourceIndex,
     star_exports,
 )
 
@@ -42,6 +44,56 @@ class HomeAnswer:
     reason: str | None = None
     defined_in: str | None = None
     """The module that defines the object, when it was found."""
+
+
+@dataclass
+class Inputs:
+    """What an answer was made from: the modules whose facts were read (or looked for and
+    not found), the names the object was looked for under in every module's text, and
+    the searches for homes it used (``Search``, by object).
+
+    The answer stands while none of those modules changes and no changed or added file
+    names one of the names or has a star import (it may bind the object now), since a
+    module binds an object only by writing one of its names or through a star import
+    (what ``HomeFinder.homes_of`` itself relies on). ``fixing/plan_store.py`` keeps
+    answers between runs on that condition.
+    """
+
+    modules: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    searches: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, other: Inputs) -> None:
+        self.modules |= other.modules
+        self.names |= other.names
+        self.searches |= other.searches
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search for an object's homes: the names it ended with, and the modules whose
+    text held one of them (or a star import), which were read.
+
+    Kept between runs: searching again for the same object after some files changed, a
+    module that did not change holds the same words, so only the changed ones need
+    reading to know which modules to look at (``HomeFinder.prior``).
+    """
+
+    names: frozenset[str]
+    matched: frozenset[str]
+
+
+class _RecordingResolver(Resolver):
+    """A ``Resolver`` that tells which modules' facts it reads (every lookup goes through
+    ``facts``)."""
+
+    def __init__(self, index: SourceIndex, read: Callable[[str], None]) -> None:
+        super().__init__(index)
+        self._read = read
+
+    def facts(self, module: str) -> ModuleFacts | None:
+        self._read(module)
+        return super().facts(module)
 
 
 def _may_bind(name: str, symbol: Definition | Reference, names: set[str]) -> bool:
@@ -68,21 +120,82 @@ class HomeFinder:
     """Answers "where else can ``name`` be imported from" for names of forbidden modules.
 
     ``modules`` are every module whose exports may be offered (the root packages'
-    modules); ``canonical`` says whether a module is named canonical by a contract.
-    Which modules offer an object is found per object, on first use (``homes_of``).
+    modules), or a function that lists them (called when a search first needs them);
+    ``canonical`` says whether a module is named canonical by a contract. Which modules
+    offer an object is found per object, on first use (``homes_of``). What each answer
+    was made from is recorded (``inputs``); ``known`` takes an answer kept from an
+    earlier run.
     """
 
     def __init__(
         self,
         resolver: Resolver,
-        modules: Iterable[str],
+        modules: Iterable[str] | Callable[[], Iterable[str]],
         canonical: Callable[[str], bool] = lambda module: False,
     ) -> None:
-        self.resolver = resolver
-        self.modules = sorted(set(modules))
+        self.resolver: Resolver = _RecordingResolver(resolver.index, self._read)
+        self._modules = modules
+        self._sorted: list[str] | None = None
         self.canonical = canonical
         self._homes: dict[tuple[str, str], list[Home]] = {}
         self._answers: dict[tuple[str, str], HomeAnswer] = {}
+        self._inputs: dict[tuple[str, str], Inputs] = {}
+        self._home_inputs: dict[tuple[str, str], Inputs] = {}
+        self._recording: list[Inputs] = []
+        self._searches: dict[tuple[str, str], Search] = {}
+        self._priors: dict[tuple[str, str], Search] = {}
+        self._changed: frozenset[str] = frozenset()
+
+    @property
+    def modules(self) -> list[str]:
+        if self._sorted is None:
+            listed = self._modules() if callable(self._modules) else self._modules
+            self._sorted = sorted(set(listed))
+        return self._sorted
+
+    # -- what the answers were made from ---------------------------------------------
+
+    def _read(self, module: str) -> None:
+        if self._recording:
+            self._recording[-1].modules.add(module)
+
+    def _uses(self, inputs: Inputs) -> None:
+        if self._recording:
+            self._recording[-1].add(inputs)
+
+    @contextlib.contextmanager
+    def _record(self, inputs: Inputs) -> Iterator[Inputs]:
+        """Record into ``inputs`` what is read inside; the caller decides what of it the
+        enclosing answer depends on (``_uses``)."""
+        self._recording.append(inputs)
+        try:
+            yield inputs
+        finally:
+            self._recording.pop()
+
+    def inputs(self, forbidden: str, name: str) -> Inputs | None:
+        """What the answer for ``forbidden.name`` was made from (None before it is asked)."""
+        return self._inputs.get((forbidden, name))
+
+    def known(self, forbidden: str, name: str, answer: HomeAnswer, inputs: Inputs) -> None:
+        """Take ``answer`` for ``forbidden.name`` without looking (made from ``inputs``,
+        which have not changed since)."""
+        self._answers[(forbidden, name)] = answer
+        self._inputs[(forbidden, name)] = inputs
+
+    def search(self, target: tuple[str, str]) -> Search | None:
+        """The search for ``target``'s homes made (or taken as known) in this run."""
+        return self._searches.get(target)
+
+    def prior(self, target: tuple[str, str], search: Search) -> None:
+        """A search for ``target`` made in an earlier run: while the names looked for stay
+        among its names, only its matched modules and the changed ones are looked at."""
+        self._priors[target] = search
+        self._searches.setdefault(target, search)
+
+    def changed(self, modules: Iterable[str]) -> None:
+        """The modules whose files changed since the priors were made (or were added)."""
+        self._changed = frozenset(modules)
 
     # -- which modules offer an object -----------------------------------------------
 
@@ -115,30 +228,63 @@ class HomeFinder:
         """
         homes = self._homes.get(target)
         if homes is None:
-            homes = self._homes[target] = self._find_homes(target)
+            with self._record(Inputs(searches={target})) as inputs:
+                homes = self._homes[target] = self._find_homes(target, inputs.names)
+            self._home_inputs[target] = inputs
+        self._uses(self._home_inputs[target])
         return homes
 
-    def _find_homes(self, target: tuple[str, str]) -> list[Home]:
-        names = {target[1]}
+    def _find_homes(self, target: tuple[str, str], names: set[str]) -> list[Home]:
+        names.add(target[1])
         matched: list[str] = []
         found: dict[str, list[Home]] = {}
+        prior = self._priors.get(target)
         while True:
             words = [n.encode() for n in sorted(names)]
-            index = self.resolver.index
             seen = set(matched)
-            fresh = [m for m in self.modules if m not in seen and index.mentions(m, words)]
+            if prior is not None and names <= prior.names:
+                fresh = self._matching_since(prior, words, seen)
+            else:
+                index = self.resolver.index
+                fresh = [m for m in self.modules if m not in seen and index.mentions(m, words)]
             matched += fresh
             before = len(names)
             # Every module matched so far, again: one looked at before a name was learnt
             # may bind the object under that name (``from pkg.impl import Alias``).
             for module in matched:
-                bound, homes = self._binds(module, target, names)
+                with self._record(Inputs()) as read:
+                    bound, homes = self._binds(module, target, names)
+                if bound:
+                    # What the search depends on: the modules that bind the object (and
+                    # what they were followed through). One that binds nothing matters
+                    # again only if its text comes to name the object, which the names
+                    # recorded tell (``Inputs``).
+                    self._uses(read)
                 names |= bound
                 if homes:
                     found[module] = homes
             if not fresh and len(names) == before:
                 break
+        self._searches[target] = Search(frozenset(names), frozenset(matched))
         return [home for module in sorted(found) for home in found[module]]
+
+    def _matching_since(self, prior: Search, words: list[bytes], seen: set[str]) -> list[str]:
+        """The modules to look at for ``words`` (all among ``prior``'s names): those the
+        prior search matched, and the changed ones whose text holds one of them now.
+
+        A module that did not change holds the words it held, so it is among the prior
+        matches if it holds one; looking at a prior match that no longer holds them (or
+        holds only a name not looked for yet) finds nothing it should not: a module is
+        a home for what it binds, whoever asks.
+        """
+        index = self.resolver.index
+        fresh = sorted(m for m in prior.matched if m not in seen)
+        changed = [m for m in sorted(self._changed) if m not in seen and m not in prior.matched]
+        named = [m for m in changed if index.mentions(m, words)]
+        if named:
+            listed = set(self.modules)  # only modules a full search would look at
+            fresh += [m for m in named if m in listed]
+        return fresh
 
     def _binds(
         self, module: str, target: tuple[str, str], names: set[str]
@@ -176,7 +322,9 @@ class HomeFinder:
         key = (forbidden, name)
         answer = self._answers.get(key)
         if answer is None:
-            answer = self._answers[key] = self._find(forbidden, name)
+            with self._record(Inputs()) as inputs:
+                answer = self._answers[key] = self._find(forbidden, name)
+            self._inputs[key] = inputs
         return answer
 
     def _find(self, forbidden: str, name: str) -> HomeAnswer:
@@ -201,6 +349,7 @@ class HomeFinder:
                 reason=f"{forbidden}.{name} is a module, not a class or function: "
                 "import it by its own name"
             )
+        self._read(f"{forbidden}.{name}")  # a submodule of that name, added later, is news
         if symbol is None and self.resolver.index.module_file(f"{forbidden}.{name}"):
             return HomeAnswer(
                 reason=f"{forbidden}.{name} is a module of the legacy package: import it by "

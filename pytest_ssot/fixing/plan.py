@@ -263,12 +263,17 @@ class Planner:
         self.module_file = module_file
         self.display = display
 
-    def collect(self, edges: Iterable[Edge]) -> list[EdgeRequest]:
+    def collect(
+        self, edges: Iterable[Edge], known: Mapping[Edge, EdgeRequest] | None = None
+    ) -> list[EdgeRequest]:
+        """Each edge's statements; ``known`` ones (kept from an earlier run, their
+        importer unchanged) are taken as they are."""
         requests = []
         # Each importer parsed and walked once, whatever number of modules it imports.
         trees: dict[str, ImportStatements | EdgeRequest] = {}
         for importer, forbidden in sorted(set(edges)):
-            requests.append(self._request(importer, forbidden, trees))
+            kept = known.get((importer, forbidden)) if known else None
+            requests.append(kept or self._request(importer, forbidden, trees))
         return requests
 
     def _request(

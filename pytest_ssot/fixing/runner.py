@@ -25,6 +25,7 @@ from pytest_ssot.fileio import FileError, write_atomic
 from pytest_ssot.fixing.apply import FileOutcome, fix_files
 from pytest_ssot.fixing.homes import HomeFinder
 from pytest_ssot.fixing.plan import FIXABLE_TYPES, Edge, FixPlan, Planner, last_edge
+from pytest_ssot.fixing.plan_store import KeptPlan, PlanStore, module_stats, plan_key
 from pytest_ssot.model import ContractResult, ContractSpec, SsotError, Violation
 from pytest_ssot.paths import display_path
 from pytest_ssot.reporting.json_report import contract_roles
@@ -190,13 +191,17 @@ class Fixer:
         roots = sorted({root for s in self.specs for root in s.session.root_packages})
         with importable_from(self.rootdir):
             index = SourceIndex(roots)
-            modules = list(index.unpackaged_modules(set()))
-        planner = Planner(
-            HomeFinder(Resolver(index), modules, self._canonical()),
-            index.module_file,
-            lambda path: display_path(path, self.rootdir),
-        )
-        requests = planner.collect(edges)
+            index.package_dirs  # noqa: B018  found now, while the project is importable
+
+        def modules() -> list[str]:
+            return list(index.unpackaged_modules(set()))
+
+        finder = HomeFinder(Resolver(index), modules, self._canonical())
+        planner = Planner(finder, index.module_file, lambda path: display_path(path, self.rootdir))
+        store = self._plan_store(roots, index)
+        kept = store.load() if store is not None else KeptPlan()
+        kept.give(finder)
+        requests = planner.collect(edges, kept.requests)
         candidates = planner.candidate_imports(requests)
         rejected = self._rejected(candidates, results) if candidates else {}
         plan = planner.finish(requests, rejected)
@@ -210,7 +215,23 @@ class Fixer:
         more = self._rejected(chosen, results) if chosen else {}
         if more:
             plan = planner.finish(requests, {**more, **rejected})
+        if store is not None:
+            store.save(requests, finder)
         return plan
+
+    def _plan_store(self, roots: Sequence[str], index: SourceIndex) -> PlanStore | None:
+        """Where this plan's statements and answers are kept between runs (None without a
+        usable cache folder: the results' stat lines are what tells an answer still holds)."""
+        checker = self.checker()
+        states = checker.source_states(self.specs)
+        path = checker.cache_path("plans", self.specs)
+        if states is None or path is None:
+            return None
+        roles = sorted(
+            json.dumps(contract_roles(spec.options), sort_keys=True) for spec in self.specs
+        )
+        key = plan_key(self.rootdir, roots, roles)
+        return PlanStore(path, key, module_stats(states), index.module_file)
 
     def _canonical(self) -> Callable[[str], bool]:
         canonical: list[ModuleExpression] = []
