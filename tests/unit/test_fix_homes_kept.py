@@ -82,7 +82,7 @@ def test_a_search_made_again_from_an_earlier_one_reads_only_what_changed(root: P
         *HOMES[1:],
     )
     # Read: the prior matches and the changed file; never pkg/other.py.
-    read = {path.relative_to(root).as_posix() for path in cache._entries}
+    read = {Path(path).relative_to(root).as_posix() for path in cache._entries}
     assert "pkg/other.py" not in read
     assert "pkg/more.py" in read
     # The same answer as a search from scratch.
