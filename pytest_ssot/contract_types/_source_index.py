@@ -24,6 +24,7 @@ import ast
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -439,7 +440,7 @@ def stat_line(st: os.stat_result) -> str:
     return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
 
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 RACY_NS = 1_000_000_000
 """A file changed less than this before the facts are stored may change again within the
 same clock tick, keeping its stat line: its facts are not stored (git's "racy" entries)."""
@@ -458,6 +459,9 @@ class _Entry:
     derived: dict[str, object] = field(default_factory=dict)
     stored_facts: dict[str, Any] = field(default_factory=dict)
     """Facts from the store, decoded on first use."""
+    stored_text: str | None = None
+    """The file's record as the store held it, while nothing was learnt since: written
+    back as it was, not encoded again."""
 
 
 class _Run:
@@ -531,7 +535,13 @@ class SourceCache:
         self.changed = False
 
     def stored_data(self) -> dict[str, Any]:
-        """What to store: the stored records, updated with this process's entries."""
+        """What to store: the stored records, updated with this process's entries.
+
+        Each file's record is ``[stat line, text]``, the text being the JSON of its answers
+        and facts: reading the store back decodes only the records of the files a run
+        looks at (and whose stat line still matches), and a record nothing was added to
+        is written back as it was read.
+        """
         files = dict(self._stored)
         racy = time.time_ns() - RACY_NS
         for path, entry in self._entries.items():
@@ -539,9 +549,20 @@ class SourceCache:
             if not (mtime.isdigit() and ctime.isdigit()) or max(int(mtime), int(ctime)) > racy:
                 files.pop(path, None)
                 continue
-            facts = dict(entry.stored_facts)
-            facts.update({key: _facts_to_json(value) for key, value in entry.facts.items()})
-            files[path] = {"stat": entry.stamp, "answers": entry.text_matches, "facts": facts}
+            text = entry.stored_text
+            if text is None:
+                # Facts read back from the store are kept as stored, not encoded again.
+                facts = dict(entry.stored_facts)
+                facts.update(
+                    {
+                        key: _facts_to_json(value)
+                        for key, value in entry.facts.items()
+                        if key not in entry.stored_facts
+                    }
+                )
+                record = {"answers": entry.text_matches, "facts": facts}
+                text = json.dumps(record, separators=(",", ":"))
+            files[path] = [entry.stamp, text]
         return {"stamp": _store_stamp(), "files": files}
 
     # -- one file -------------------------------------------------------------------
@@ -566,11 +587,8 @@ class SourceCache:
         if entry is None or entry.stamp != stamp:
             entry = _Entry(stamp)
             stored = self._stored.get(path)
-            if isinstance(stored, dict) and stored.get("stat") == stamp:
-                answers, facts = stored.get("answers"), stored.get("facts")
-                if isinstance(answers, dict) and isinstance(facts, dict):
-                    entry.text_matches = {str(k): bool(v) for k, v in answers.items()}
-                    entry.stored_facts = facts
+            if isinstance(stored, list) and len(stored) == 2 and stored[0] == stamp:
+                _read_back(entry, stored[1])
             self._entries[path] = entry
         if run is not None:
             run.entries[path] = entry
@@ -586,8 +604,9 @@ class SourceCache:
             stored = entry.stored_facts.get(key)
             cached = _facts_from_json(stored) if stored is not None else None
             if cached is None:
+                entry.stored_facts.pop(key, None)  # unreadable: replaced by what is parsed
                 cached = self._parse(path, entry, module, is_package)
-                self.changed = True
+                self._learnt(entry)
             entry.facts[key] = cached
         return cached
 
@@ -613,7 +632,7 @@ class SourceCache:
             else:
                 found = regex.search(data.decode("utf-8", errors="replace")) is not None
             entry.text_matches[regex.pattern] = found
-            self.changed = True
+            self._learnt(entry)
         return found
 
     def mentions(
@@ -653,7 +672,7 @@ class SourceCache:
                 return True
             found = self._defines(entry, data, question)
             entry.text_matches[question.key] = found
-            self.changed = True
+            self._learnt(entry)
         return found
 
     @staticmethod
@@ -669,6 +688,11 @@ class SourceCache:
             if any(any(map(p.matches, defined)) for p in question.patterns):
                 return True
         return False
+
+    def _learnt(self, entry: _Entry) -> None:
+        """Something new about the file: the store has news, and its record is written anew."""
+        entry.stored_text = None
+        self.changed = True
 
     def derived(self, path: Path, key: str, compute: Callable[[Path], T]) -> T:
         """``compute(path)``, once per file version: other readers' facts (see dynamic_imports)."""
@@ -711,6 +735,23 @@ class SourceCache:
             return ParseFailure(f"{type(exc).__name__}: {exc}", 0)
         source = importlib.util.decode_source(data)
         return extract_facts(tree, module, is_package, source)
+
+
+def _read_back(entry: _Entry, text: object) -> None:
+    """The answers and facts of a stored record (``SourceCache.stored_data``); a record
+    that cannot be read back is left out (the file is read again)."""
+    if not isinstance(text, str):
+        return
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return
+    answers = record.get("answers") if isinstance(record, dict) else None
+    facts = record.get("facts") if isinstance(record, dict) else None
+    if isinstance(answers, dict) and isinstance(facts, dict):
+        entry.text_matches = {str(k): bool(v) for k, v in answers.items()}
+        entry.stored_facts = facts
+        entry.stored_text = text
 
 
 def _read(path: StrPath) -> bytes:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import fnmatch
 import itertools
+import json
 import os
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import grimp
 import pytest
@@ -532,3 +534,84 @@ def test_long_duplicate_lists_are_shortened() -> None:
     )
     two = [v.message for v in _duplicates("helper", found[:2], set(), has_canonical=False)]
     assert two[1].startswith("pkg.m1 defines function helper, as does pkg.m0 (")
+
+
+def _record(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A file's stored record: its stat line, and the JSON text of its answers and facts."""
+    stat, text = data["files"][str(path)]
+    assert isinstance(stat, str)
+    record: dict[str, Any] = json.loads(text)
+    return record
+
+
+def test_stored_facts_are_written_back_as_read_and_only_new_ones_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_source_index, "RACY_NS", 0)  # no waiting for the files to age
+    first_file, second_file, third_file = (tmp_path / f"{n}.py" for n in "abc")
+    first_file.write_text("class A: ...\n")
+    second_file.write_text("class B: ...\n")
+    third_file.write_text("class C: ...\n")
+    earlier = SourceCache()
+    earlier.facts(first_file, "a", False)
+    earlier.facts(third_file, "c", False)
+    stored = json.loads(json.dumps(earlier.stored_data()))
+    encoded: list[str] = []
+    encode = _source_index._facts_to_json
+
+    def counting(facts: ModuleFacts | ParseFailure) -> object:
+        encoded.append(facts.module if isinstance(facts, ModuleFacts) else "?")
+        return encode(facts)
+
+    monkeypatch.setattr(_source_index, "_facts_to_json", counting)
+    decoded: list[str] = []
+    read_back = _source_index._read_back
+
+    def counting_read_back(entry: Any, text: object) -> None:
+        decoded.append(str(text))
+        read_back(entry, text)
+
+    monkeypatch.setattr(_source_index, "_read_back", counting_read_back)
+    cache = SourceCache()
+    cache.load_stored(stored)
+    found = cache.facts(first_file, "a", False)
+    assert isinstance(found, ModuleFacts) and found.definitions[0].name == "A"
+    assert cache.parses == 0
+    cache.facts(second_file, "b", False)
+    written = cache.stored_data()
+    assert encoded == ["b"]
+    assert decoded == [stored["files"][str(first_file)][1]]  # c's record stays a string
+    # Records read back (a) or not even looked at (c) are written as they were read.
+    for path in (first_file, third_file):
+        assert written["files"][str(path)][1] is stored["files"][str(path)][1]
+    assert _record(written, second_file)["facts"]
+    # A new answer about a file read back writes its record anew, with the old facts.
+    cache.may_define(first_file, definition_question([NamePattern("A")]))
+    rewritten = _record(cache.stored_data(), first_file)
+    assert rewritten["facts"] == _record(stored, first_file)["facts"]
+    assert list(rewritten["answers"].values()) == [True]
+
+
+def test_stored_records_that_cannot_be_read_back_are_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_source_index, "RACY_NS", 0)
+    path = tmp_path / "a.py"
+    path.write_text("class A: ...\n")
+    earlier = SourceCache()
+    expected = earlier.facts(path, "a", False)
+    stored = json.loads(json.dumps(earlier.stored_data()))
+    stat, text = stored["files"][str(path)]
+    record = json.loads(text)
+    for facts in record["facts"].values():
+        del facts["definitions"]
+    for broken in (json.dumps(record), "{not json", 42):
+        stored["files"][str(path)] = [stat, broken]
+        cache = SourceCache()
+        cache.load_stored(stored)
+        assert cache.facts(path, "a", False) == expected
+        assert cache.parses == 1
+        again = SourceCache()
+        again.load_stored(json.loads(json.dumps(cache.stored_data())))
+        assert again.facts(path, "a", False) == expected
+        assert again.parses == 0
