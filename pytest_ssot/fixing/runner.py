@@ -194,7 +194,7 @@ class Fixer:
             index.package_dirs  # noqa: B018  found now, while the project is importable
 
         def modules() -> list[str]:
-            return list(index.unpackaged_modules(set()))
+            return list(index.python_modules())
 
         finder = HomeFinder(Resolver(index), modules, self._canonical())
         planner = Planner(finder, index.module_file, lambda path: display_path(path, self.rootdir))
