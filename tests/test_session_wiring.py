@@ -66,3 +66,34 @@ def test_a_contracts_only_run_imports_no_runtime_check_module(
     full.stdout.fnmatch_lines(
         ["*PROBE runtime modules: [[]*'pytest_ssot.runtime.hooks.manager_checks'*"]
     )
+
+
+LIBRARY_PROBE = """
+import sys
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    loaded = sorted({m.partition(".")[0] for m in sys.modules} & {"importlinter", "grimp"})
+    print(f"PROBE libraries: {loaded}")
+"""
+
+
+def test_a_warm_run_shows_its_failures_and_fixes_without_import_linter(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    """Nothing changed: the verdicts, chains and fix lines are read back, and neither
+    import-linter nor grimp is imported (the contract types' package imports them only
+    when a contract type is asked for)."""
+    (example / "conftest.py").write_text(LIBRARY_PROBE)
+    args = ("--ssot", "--ssot-only", "-s", "-p", "no:randomly")
+    cold = pytester.runpytest_subprocess(*args)
+    assert cold.ret == pytest.ExitCode.TESTS_FAILED  # the example's two broken contracts
+    cold.stdout.fnmatch_lines(["*PROBE libraries: [[]'grimp', 'importlinter'[]]"])
+    warm = pytester.runpytest_subprocess(*args)
+    assert warm.ret == pytest.ExitCode.TESTS_FAILED
+    warm.stdout.fnmatch_lines(["*fix: *", "*PROBE libraries: [[][]]"])
+    fixes = [line for line in cold.stdout.lines if "fix:" in line]
+    assert fixes and fixes == [line for line in warm.stdout.lines if "fix:" in line]
