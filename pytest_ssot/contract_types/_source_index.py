@@ -385,8 +385,13 @@ def defined_names(data: bytes, keyword: str) -> frozenset[str]:
     before the keyword is not checked (``subclass X`` gives ``X`` too): it may find more
     than the parser, which has the last word, never less in code that parses.
     """
-    found = _KEYWORD_NAME[keyword].findall(data)
-    return frozenset(name.decode("utf-8", errors="replace") for name in set(found))
+    return frozenset(name.decode("utf-8", errors="replace") for name in _raw_names(data, keyword))
+
+
+def _raw_names(data: bytes, keyword: str) -> frozenset[bytes]:
+    """``defined_names`` as bytes: what the cache keeps (decoding every name of every file
+    costs as much as finding them)."""
+    return frozenset(_KEYWORD_NAME[keyword].findall(data))
 
 
 def _facts_key(module: str, is_package: bool) -> str:
@@ -416,7 +421,8 @@ class DefinitionQuestion:
 
     key: str
     keywords: tuple[str, ...]
-    exact: frozenset[str]
+    exact: frozenset[bytes]
+    """The names without wildcards, encoded (as ``_raw_names`` gives them)."""
     patterns: tuple[NameQuery, ...]
     literals: tuple[bytes, ...] | None
     """When there are few names and each has a literal part: a file holding none of
@@ -452,8 +458,8 @@ class _Entry:
     facts: dict[str, ModuleFacts | ParseFailure] = field(default_factory=dict)
     text_matches: dict[str, bool] = field(default_factory=dict)
     """Answers per question (a regex, or names after keywords), stored between runs."""
-    defined: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Per keyword (``class``, ``def``): the names written after it (``defined_names``)."""
+    defined: dict[str, frozenset[bytes]] = field(default_factory=dict)
+    """Per keyword (``class``, ``def``): the names written after it (``_raw_names``)."""
     data: bytes | None = None
     """The file's bytes, read once and shared by every contract of the run."""
     derived: dict[str, object] = field(default_factory=dict)
@@ -682,11 +688,13 @@ class SourceCache:
         for keyword in question.keywords:
             defined = entry.defined.get(keyword)
             if defined is None:
-                defined = entry.defined[keyword] = defined_names(data, keyword)
+                defined = entry.defined[keyword] = _raw_names(data, keyword)
             if not question.exact.isdisjoint(defined):
                 return True
-            if any(any(map(p.matches, defined)) for p in question.patterns):
-                return True
+            if question.patterns:
+                names = [name.decode("utf-8", errors="replace") for name in defined]
+                if any(any(map(p.matches, names)) for p in question.patterns):
+                    return True
         return False
 
     def _learnt(self, entry: _Entry) -> None:
@@ -771,7 +779,7 @@ def definition_question(
             f"{'|'.join(keywords)}:{','.join(n.text for n in names)}".encode(), digest_size=8
         ).hexdigest(),
         keywords=tuple(keywords),
-        exact=frozenset(n.text for n in names if n.is_exact),
+        exact=frozenset(n.text.encode() for n in names if n.is_exact),
         patterns=tuple(n for n in names if not n.is_exact),
         literals=tuple(literals) if len(names) <= FEW_NAMES and all(literals) else None,
     )

@@ -615,3 +615,36 @@ def test_stored_records_that_cannot_be_read_back_are_parsed_again(
         again.load_stored(json.loads(json.dumps(cache.stored_data())))
         assert again.facts(path, "a", False) == expected
         assert again.parses == 0
+
+
+DEFINING_SOURCES = {
+    "plain": "class Zähler:\n    pass\n\n\ndef make_zähler():\n    return Zähler()\n",
+    "continued": "class \\\n    Zähler(object): ...\n",
+    "tabs": "class\tZähler(\n    object,\n): ...\n\nasync def\tmake_zähler(): ...\n",
+    "nested": "if True:\n    class Zähler: ...\nelse:\n    def make_zähler(): ...\n",
+}
+QUESTIONS = {
+    "exact": ["Zähler"],
+    "function": ["make_zähler"],
+    "pattern": ["Zä*"],
+    "many": ["Zähler", *(f"Other{i}" for i in range(6))],  # past FEW_NAMES: no substring filter
+}
+
+
+@pytest.mark.parametrize("source", DEFINING_SOURCES)
+@pytest.mark.parametrize("names", QUESTIONS)
+def test_may_define_never_misses_what_the_parser_finds(
+    tmp_path: Path, source: str, names: str
+) -> None:
+    path = tmp_path / "mod.py"
+    text = DEFINING_SOURCES[source]
+    path.write_text(text, encoding="utf-8")
+    patterns = [NamePattern(n) for n in QUESTIONS[names]]
+    defined = [d.name for d in facts_of(text).definitions]
+    expected = any(p.matches(name) for p in patterns for name in defined)
+    cache = SourceCache()
+    assert cache.may_define(path, definition_question(patterns)) or not expected
+    # A file that only mentions the names, in a comment and a string, defines nothing.
+    other = tmp_path / "other.py"
+    other.write_text("# Zähler, make_zähler\nx = 'class Zähler'\n", encoding="utf-8")
+    assert not SourceCache().may_define(other, definition_question(patterns, ("def",)))
