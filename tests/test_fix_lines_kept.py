@@ -221,3 +221,27 @@ forbidden_modules = ["app.core"]
         ]
     )
     assert FIX.strip("*") not in result.stdout.str()
+
+
+def test_a_module_coming_to_bind_the_object_makes_its_importers_homes(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # The cold run built the graph, so its search read only the importers of modules
+    # binding Manager: app.front (which imports app.mid, binding nothing yet) was not read.
+    write(
+        {
+            **PROJECT,
+            "app/mid.py": "import app.core as core\n",
+            "app/front/__init__.py": "from app.mid import Manager\n",
+        }
+    )
+    settle()
+    run(pytester).stdout.fnmatch_lines([FIX])
+    # app.mid comes to bind Manager without an import change: app.front, unchanged,
+    # re-exports it now.
+    edit(pytester, "app/mid.py", "import app.core as core\n\nManager = core.Manager\n")
+    result = run(pytester)
+    assert EDITED in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*fix: from app.legacy.shim import Manager  ->  from app.front import Manager"]
+    )

@@ -108,6 +108,25 @@ class StaticChecker:
         checked against in this run; None when one is not known (no cache)."""
         return self.store.states(specs)
 
+    def built_imports(
+        self, specs: Sequence[ContractSpec]
+    ) -> tuple[set[str], Callable[[str], set[str]]] | None:
+        """The modules of the graphs of ``specs`` and who imports a module directly, when
+        every one of those graphs was built in this run (None otherwise: never built here)."""
+        graphs = []
+        for key in sorted({spec.session.graph_key for spec in specs}):
+            graph = self.graphs.built(key)
+            if graph is None:
+                return None
+            graphs.append(graph)
+        backend = self.backend
+        modules = {m for graph in graphs for m in backend.module_names(graph)}
+
+        def importers(module: str) -> set[str]:
+            return {m for graph in graphs for m in backend.importers_of(graph, module)}
+
+        return modules, importers
+
     def cache_path(self, kind: str, specs: Sequence[ContractSpec]) -> Path | None:
         """A file of the cache folder for something derived from ``specs``' results."""
         return self.files.derived(kind, specs)

@@ -15,7 +15,7 @@ its own use is no home for it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pytest_ssot.contract_types._source_index import (
@@ -71,16 +71,33 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Search:
-    """One search for an object's homes: the names it ended with, and the modules whose
-    text held one of them (or a star import), which were read.
+    """One search for an object's homes: the names it ended with, the modules it read
+    (those whose text held one of the names, or a star import), and those found to bind
+    the object (``binders``).
 
     Kept between runs: searching again for the same object after some files changed, a
     module that did not change holds the same words, so only the changed ones need
-    reading to know which modules to look at (``HomeFinder.prior``).
+    reading to know which modules to look at (``HomeFinder.prior``). A search that went
+    by the import graph (``complete`` False) read only the importers of binders: searched
+    again from it, a changed module that comes to bind the object sends the search back
+    to reading every module.
     """
 
     names: frozenset[str]
     matched: frozenset[str]
+    binders: frozenset[str] = frozenset()
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class ImportGraph:
+    """The run's import graph, when it was built: which modules it holds, and which of them
+    import a module directly. A module binds an object only through an import of a module
+    that binds it (or defines it), so a search for homes need only look at the importers
+    of the modules found to bind it, and at the modules the graph does not hold."""
+
+    modules: Collection[str]
+    importers: Callable[[str], Iterable[str]]
 
 
 class _RecordingResolver(Resolver):
@@ -132,8 +149,10 @@ class HomeFinder:
         resolver: Resolver,
         modules: Iterable[str] | Callable[[], Iterable[str]],
         canonical: Callable[[str], bool] = lambda module: False,
+        graph: ImportGraph | None = None,
     ) -> None:
         self.resolver: Resolver = _RecordingResolver(resolver.index, self._read)
+        self.graph = graph
         self._modules = modules
         self._sorted: list[str] | None = None
         self.canonical = canonical
@@ -145,6 +164,8 @@ class HomeFinder:
         self._searches: dict[tuple[str, str], Search] = {}
         self._priors: dict[tuple[str, str], Search] = {}
         self._changed: frozenset[str] = frozenset()
+        self._outside: set[str] | None = None
+        self._module_set: set[str] | None = None
 
     @property
     def modules(self) -> list[str]:
@@ -235,20 +256,39 @@ class HomeFinder:
         return homes
 
     def _find_homes(self, target: tuple[str, str], names: set[str]) -> list[Home]:
+        prior = self._priors.get(target)
+        if prior is not None:
+            found = self._search(target, names, prior)
+            if found is not None:
+                return found
+            names.clear()  # a module came to bind it that the prior search did not read
+        found = self._search(target, names, None)
+        assert found is not None
+        return found
+
+    def _search(
+        self, target: tuple[str, str], names: set[str], prior: Search | None
+    ) -> list[Home] | None:
+        """The homes of ``target``; None when ``prior`` cannot tell which modules to read."""
         names.add(target[1])
         matched: list[str] = []
         found: dict[str, list[Home]] = {}
-        prior = self._priors.get(target)
+        binders: set[str] = set()
+        complete = True
         while True:
             words = [n.encode() for n in sorted(names)]
             seen = set(matched)
             if prior is not None and names <= prior.names:
                 fresh = self._matching_since(prior, words, seen)
+                complete = complete and prior.complete
+            elif self.graph is not None:
+                fresh = self._near(target, binders, words, seen)
+                complete = False
             else:
                 index = self.resolver.index
                 fresh = [m for m in self.modules if m not in seen and index.mentions(m, words)]
             matched += fresh
-            before = len(names)
+            before = (len(names), len(binders))
             # Every module matched so far, again: one looked at before a name was learnt
             # may bind the object under that name (``from pkg.impl import Alias``).
             for module in matched:
@@ -260,13 +300,40 @@ class HomeFinder:
                     # again only if its text comes to name the object, which the names
                     # recorded tell (``Inputs``).
                     self._uses(read)
+                    binders.add(module)
                 names |= bound
                 if homes:
                     found[module] = homes
-            if not fresh and len(names) == before:
+            if not fresh and (len(names), len(binders)) == before:
                 break
-        self._searches[target] = Search(frozenset(names), frozenset(matched))
+        if prior is not None and not prior.complete and not binders <= prior.binders:
+            return None
+        self._searches[target] = Search(
+            frozenset(names), frozenset(matched), frozenset(binders), complete
+        )
         return [home for module in sorted(found) for home in found[module]]
+
+    def _near(
+        self, target: tuple[str, str], binders: set[str], words: list[bytes], seen: set[str]
+    ) -> list[str]:
+        """The modules to look at, by the import graph: the definer, the modules importing
+        it or a module found to bind the object, and those the graph does not hold (a
+        folder without ``__init__.py``); of those, the ones whose text names it."""
+        assert self.graph is not None
+        if self._outside is None:
+            held = set(self.graph.modules)
+            self._outside = {m for m in self.modules if m not in held}
+        pool = {target[0], *self._outside}
+        for module in (target[0], *binders):
+            pool.update(self.graph.importers(module))
+        listed = self._listed()
+        index = self.resolver.index
+        return [m for m in sorted(pool - seen) if m in listed and index.mentions(m, words)]
+
+    def _listed(self) -> set[str]:
+        if self._module_set is None:
+            self._module_set = set(self.modules)
+        return self._module_set
 
     def _matching_since(self, prior: Search, words: list[bytes], seen: set[str]) -> list[str]:
         """The modules to look at for ``words`` (all among ``prior``'s names): those the
@@ -282,7 +349,7 @@ class HomeFinder:
         changed = [m for m in sorted(self._changed) if m not in seen and m not in prior.matched]
         named = [m for m in changed if index.mentions(m, words)]
         if named:
-            listed = set(self.modules)  # only modules a full search would look at
+            listed = self._listed()  # only modules a full search would look at
             fresh += [m for m in named if m in listed]
         return fresh
 

@@ -165,9 +165,12 @@ class PlanStore:
             m for m in old.keys() | self.stats.keys() if old.get(m) != self.stats.get(m)
         }
         present = sorted(m for m in kept.changed if m in self.stats)
-        for module, name, names, matched in data["searches"]:
+        for module, name, names, matched, binders, complete in data["searches"]:
             kept.searches[(str(module), str(name))] = Search(
-                frozenset(map(str, names)), frozenset(map(str, matched))
+                frozenset(map(str, names)),
+                frozenset(map(str, matched)),
+                frozenset(map(str, binders)),
+                bool(complete),
             )
         for forbidden, name, answer, modules, names, searches in data["answers"]:
             inputs = Inputs(
@@ -240,6 +243,8 @@ class PlanStore:
                                 *target,
                                 sorted(search.names),
                                 sorted(search.matched),
+                                sorted(search.binders),
+                                search.complete,
                             ]
         data = {
             "stamp": _code_stamp(),

@@ -23,7 +23,7 @@ from pytest_ssot.contract_types._source_index import Resolver, SourceIndex
 from pytest_ssot.expressions import ModuleExpression
 from pytest_ssot.fileio import FileError, write_atomic
 from pytest_ssot.fixing.apply import FileOutcome, fix_files
-from pytest_ssot.fixing.homes import HomeFinder
+from pytest_ssot.fixing.homes import HomeFinder, ImportGraph
 from pytest_ssot.fixing.plan import FIXABLE_TYPES, Edge, FixPlan, Planner, last_edge
 from pytest_ssot.fixing.plan_store import KeptPlan, PlanStore, module_stats, plan_key
 from pytest_ssot.model import ContractResult, ContractSpec, SsotError, Violation
@@ -196,7 +196,7 @@ class Fixer:
         def modules() -> list[str]:
             return list(index.python_modules())
 
-        finder = HomeFinder(Resolver(index), modules, self._canonical())
+        finder = HomeFinder(Resolver(index), modules, self._canonical(), self._graph())
         planner = Planner(finder, index.module_file, lambda path: display_path(path, self.rootdir))
         store = self._plan_store(roots, index)
         kept = store.load() if store is not None else KeptPlan()
@@ -218,6 +218,13 @@ class Fixer:
         if store is not None:
             store.save(requests, finder)
         return plan
+
+    def _graph(self) -> ImportGraph | None:
+        """The import graph, when this run built it (a cold run, an import changed): the
+        search for homes then reads the importers of the object's binders, not every
+        module that names it. Never built for this."""
+        built = self.checker().built_imports(self.specs)
+        return None if built is None else ImportGraph(*built)
 
     def _plan_store(self, roots: Sequence[str], index: SourceIndex) -> PlanStore | None:
         """Where this plan's statements and answers are kept between runs (None without a

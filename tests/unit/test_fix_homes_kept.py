@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from pytest_ssot.contract_types._source_index import Resolver, SourceCache, SourceIndex
-from pytest_ssot.fixing.homes import Home, HomeFinder
+from pytest_ssot.fixing.homes import Home, HomeFinder, ImportGraph
+
+pytestmark = pytest.mark.library_surface
 
 FILES = {
     "pkg/__init__.py": "",
@@ -88,3 +90,70 @@ def test_a_search_made_again_from_an_earlier_one_reads_only_what_changed(root: P
     # The same answer as a search from scratch.
     fresh = finder(SourceCache())
     assert fresh.find("pkg.legacy", "OldThing") == again.find("pkg.legacy", "OldThing")
+
+
+# -- the search by the import graph (a run that built it) ----------------------------------
+
+# The projects of the fixing tests (tests/unit/test_fix_plan.py), and more binding forms.
+PROJECTS = {
+    "plan": {
+        **FILES,
+        "pkg/core/api.py": "from pkg.core.impl import Thing\n\n__all__ = ['Thing']\n",
+        "pkg/_hidden.py": "from pkg.core.impl import Thing\n\n__all__ = ['Thing']\n",
+        "pkg/starred/__init__.py": "from pkg.core.api import *\n",
+        "pkg/attr.py": "import pkg.core.impl as m\n\nGadget = m.Thing\n__all__ = ['Gadget']\n",
+        "pkg/typed.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from pkg.core.impl import Thing\n"
+        ),
+        "pkg/deep/__init__.py": "from pkg.deep import inner\n\nThing = inner.Thing\n",
+        "pkg/deep/inner.py": "from pkg.shapes import Widget as Thing\n",
+        "pkg/dotted.py": "import pkg.core.impl\n\nGizmo = pkg.core.impl.Thing\n",
+        # Name the object without binding it: another class, a comment, a string.
+        "pkg/things.py": "class Thing:\n    pass\n",
+        "pkg/notes.py": "# Thing lives in pkg.core\nTEXT = 'Thing, Widget'\n",
+        "pkg/loose/helper.py": "from pkg.core import Thing\n\n__all__ = ['Thing']\n",
+    },
+}
+
+
+def import_graph(root: Path) -> ImportGraph:
+    """The import graph as a run builds it (grimp), for the search by importers."""
+    import grimp
+
+    graph = grimp.build_graph("pkg", cache_dir=None)
+    modules = set(graph.modules)
+
+    def importers(module: str) -> set[str]:
+        return set(graph.find_modules_that_directly_import(module)) if module in modules else set()
+
+    return ImportGraph(modules, importers)
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_the_search_by_importers_gives_the_same_answers_reading_fewer_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    write(tmp_path, PROJECTS[name])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    asked = [
+        (module, symbol)
+        for module in ("pkg.legacy", "pkg.shapes", "pkg.alias", "pkg.core", "pkg.deep")
+        for symbol in ("OldThing", "Widget", "Thing", "Missing")
+    ]
+    by_text_cache = SourceCache()
+    by_text = finder(by_text_cache)
+    by_graph_cache = SourceCache()
+    index = SourceIndex(["pkg"], by_graph_cache)
+    by_graph = HomeFinder(
+        Resolver(index), lambda: index.python_modules(), graph=import_graph(tmp_path)
+    )
+    for key in asked:
+        assert by_graph.find(*key) == by_text.find(*key), key
+    assert by_text.find("pkg.legacy", "OldThing").candidates  # the comparison is not empty
+    # pkg/things.py and pkg/notes.py name Thing without importing anything that binds it.
+    read_by_graph = {Path(p).name for p in by_graph_cache._entries}
+    assert "things.py" not in read_by_graph and "notes.py" not in read_by_graph
+    assert by_graph_cache.parses < by_text_cache.parses
+    # A folder without __init__.py is not in the graph: looked at by its text, as before.
+    assert Home("pkg.loose.helper", "Thing") in by_graph.find("pkg.legacy", "OldThing").candidates
