@@ -385,6 +385,58 @@ def test_a_file_added_or_removed_is_seen(pytester: pytest.Pytester, write: Write
     assert not reused(result) and EDITED not in result.stdout.str()
 
 
+def test_an_import_only_an_ignore_entry_matched_removed_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # The removed import is on no chain shown, so re-lining the stored chains cannot notice
+    # it; only comparing the edited file's imports with the stored ones can.
+    write(
+        {
+            **BASE,
+            "pkg/b.py": "import pkg.legacy\n",
+            "pyproject.toml": FORBIDDEN_LEGACY + 'ignore_imports = ["pkg.b -> pkg.legacy"]\n',
+        }
+    )
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/b.py").write_text("# import pkg.legacy\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*No matches for ignored import pkg.b -> pkg.legacy*"])
+    assert not reused(result) and EDITED not in result.stdout.str()
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_a_file_added_or_removed_beside_an_edit_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles, change: str
+) -> None:
+    # The other file's edit keeps its imports: taken alone it would be served re-lined.
+    extra = pytester.path / "pkg/sub/y.py"
+    write({**BASE, **({"pkg/sub/y.py": "import pkg.legacy\n"} if change == "removed" else {})})
+    before = run(pytester)
+    before.assert_outcomes(**({"passed": 1} if change == "added" else {"failed": 1}))
+    if change == "added":
+        extra.write_text("import pkg.legacy\n")
+    else:
+        extra.unlink()
+    (pytester.path / "pkg/a.py").write_text("# edited\nimport pkg.b\n")
+    result = run(pytester)
+    result.assert_outcomes(**({"failed": 1} if change == "added" else {"passed": 1}))
+    assert not reused(result) and EDITED not in result.stdout.str()
+
+
+def test_line_numbers_after_an_edit_that_changes_an_import_are_the_new_ones(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write({**BASE, "pkg/b.py": "import pkg.legacy\n"})
+    run(pytester).stdout.fnmatch_lines(["*pkg/b.py:1*import pkg.legacy*"])
+    # The chain's own import moves down; another import of the same file is added.
+    (pytester.path / "pkg/b.py").write_text('"""b."""\n\nimport pkg.sub\n\nimport pkg.legacy\n')
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg/b.py:5*import pkg.legacy*"])
+    assert "pkg/b.py:1" not in result.stdout.str()
+
+
 def test_an_edit_that_breaks_the_syntax_is_seen(
     pytester: pytest.Pytester, write: WriteFiles
 ) -> None:
