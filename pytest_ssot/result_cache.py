@@ -231,18 +231,27 @@ def index_data(state: SourceState, digests: Mapping[str, str]) -> dict[str, Any]
 
 
 def grimp_may_be_stale(index: Mapping[str, Any], state: SourceState) -> bool:
-    """Whether a file changed since the index was written but kept its modification time.
+    """Whether grimp's cache may hold imports that no longer hold.
 
-    grimp's cache knows a file by its modification time alone. Also True when the
-    index cannot be read: nothing then says how the files looked.
+    grimp's cache knows a file by its modification time alone, and keeps each module's
+    imports as resolved against the modules that existed when it read the file. So it
+    is stale when a file changed but kept its modification time, and when a file (a
+    module, or an ``__init__.py`` that makes a folder a package) was added or removed:
+    an unchanged file that imports ``pkg.new`` (or ``from pkg import new``) keeps its
+    old reading, and lint-imports with its cache misses the new chain. Also True when
+    the index cannot be read: nothing then says how the files looked.
     """
     try:
         stored = {str(path): files for _root, path, files in index["folders"]}
+        if stored.keys() != {str(folder.path) for folder in state.folders}:
+            return True
         for folder in state.folders:
-            before = stored.get(str(folder.path), {})
+            before = stored[str(folder.path)]
+            if before.keys() != folder.files.keys():
+                return True
             for rel, line in folder.files.items():
-                old = before.get(rel)
-                if old is None or old == line or "\0" not in line or "\0" not in old:
+                old = before[rel]
+                if old == line or "\0" not in line or "\0" not in old:
                     continue
                 if old.split("\0")[1] == line.split("\0")[1]:
                     return True

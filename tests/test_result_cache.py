@@ -405,6 +405,25 @@ def test_an_import_only_an_ignore_entry_matched_removed_is_seen(
     assert not reused(result) and EDITED not in result.stdout.str()
 
 
+@pytest.mark.parametrize("statement", ["import pkg.extra", "from pkg import extra"])
+def test_a_file_added_that_an_unchanged_file_already_imports_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles, statement: str
+) -> None:
+    # grimp's cache keeps pkg.a's imports as resolved when pkg.extra did not exist (no
+    # import, or an import of pkg): a run that trusts it misses a -> extra -> legacy.
+    write({**BASE, "pkg/a.py": f"import pkg.b\n{statement}\n"})
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/extra.py").write_text("import pkg.legacy\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg.a -> pkg.extra -> pkg.legacy*"])
+    # And the other way: the module removed, no import of it is left in the graph.
+    (pytester.path / "pkg/extra.py").unlink()
+    again = run(pytester)
+    again.assert_outcomes(passed=1)
+    assert "pkg.extra" not in again.stdout.str()
+
+
 @pytest.mark.parametrize("change", ["added", "removed"])
 def test_a_file_added_or_removed_beside_an_edit_is_seen(
     pytester: pytest.Pytester, write: WriteFiles, change: str

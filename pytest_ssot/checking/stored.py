@@ -184,11 +184,13 @@ class ResultStore:
         return remapped, len(edit.changed)
 
     def drop_stale_grimp_cache(self, key: GraphKey, state: SourceState) -> None:
-        """Delete grimp's cache when it may hold the imports of a file as it was before.
+        """Delete grimp's cache when it may hold imports that no longer hold.
 
         grimp trusts a file's modification time alone; an edit that keeps it (a tool
         restoring times, two writes within the clock's resolution) would be served
-        its old imports. The index says how each file looked when grimp last read it.
+        its old imports. And it keeps imports as resolved against the modules of the
+        day, so a module added or removed can change what an unchanged file imports.
+        The index says how each file looked when grimp last read it.
         """
         cache_dir = self.files.grimp_dir(key)
         if cache_dir is None or not cache_dir.exists():
