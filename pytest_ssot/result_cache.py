@@ -83,21 +83,32 @@ class SourceState:
 
 
 def source_state(
-    header: Mapping[str, Any], folders: Iterable[tuple[str | None, Path]]
+    header: Mapping[str, Any],
+    folders: Iterable[tuple[str | None, Path]],
+    *,
+    packages_only: bool = False,
 ) -> SourceState:
-    """Stat every Python file of ``folders``; the fingerprint covers them and ``header``."""
+    """Stat every Python file of ``folders``; the fingerprint covers them and ``header``.
+
+    ``packages_only``: the root packages' folders are walked as grimp reads them (see
+    ``stat_files``), for groups whose results follow from the graph alone.
+    """
     head = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()
     digest = hashlib.sha256(head.encode())
     scanned: list[Folder] = []
     for root, path in folders:
-        files = stat_files(path)
+        files = stat_files(path, packages_only=packages_only and root is not None)
         scanned.append(Folder(root, path, files))
         digest.update(f"\0folder {path}\n".encode())
         digest.update("".join(f"{rel}\0{line}\n" for rel, line in files.items()).encode())
     return SourceState(head, tuple(scanned), digest.hexdigest())
 
 
-def stat_files(folder: Path) -> dict[str, str]:
+NOT_A_PACKAGE = "no __init__.py"
+"""What ``stat_files(packages_only=True)`` records for a folder it does not enter."""
+
+
+def stat_files(folder: Path, *, packages_only: bool = False) -> dict[str, str]:
     """One entry per Python file below ``folder`` (or for the file itself): size, times, inode.
 
     This runs on every warm run over every source file, so it uses os.scandir and
@@ -105,22 +116,38 @@ def stat_files(folder: Path) -> dict[str, str]:
     Symlinked folders are followed, as grimp follows them, and listed with their
     target, so that re-pointing a link is a change too; a link back to a folder
     being scanned (a loop) is listed but not entered.
+
+    ``packages_only``: what grimp reads of a package, and no more. Below a folder with an
+    ``__init__.py``, grimp skips every folder without one, with everything in it; such
+    a folder is listed as ``NOT_A_PACKAGE`` and its files and folders are not (django's
+    locale, templates and static folders: 2,649 folders for 885 modules). An
+    ``__init__.py`` appearing in it changes the listing. Folders of a namespace root
+    are entered down to its packages, as grimp reads them.
     """
     if folder.is_file():
         st = folder.stat()
         return {"": f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"}
     found: dict[str, str] = {}
     top = os.path.realpath(folder)
-    # (folder, its path relative to ``folder``, its real path, real paths above it)
-    stack: list[tuple[str, str, str, frozenset[str]]] = [(str(folder), "", top, frozenset({top}))]
+    # (folder, its path relative to ``folder``, its real path, real paths above it,
+    # whether a folder above it is a package)
+    stack: list[tuple[str, str, str, frozenset[str], bool]] = [
+        (str(folder), "", top, frozenset({top}), False)
+    ]
     while stack:
-        path, prefix, real_path, above = stack.pop()
+        path, prefix, real_path, above, in_package = stack.pop()
         try:
             with os.scandir(path) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except OSError:
             found[prefix] = "unreadable"
             continue
+        if packages_only:
+            package = any(e.name == "__init__.py" and not _is_dir(e) for e in entries)
+            if in_package and not package:
+                found[prefix] = NOT_A_PACKAGE
+                continue
+            in_package = in_package or package
         for entry in entries:
             name = entry.name
             try:
@@ -134,7 +161,7 @@ def stat_files(folder: Path) -> dict[str, str]:
                         real = f"{real_path}/{name}"
                     if real in above:
                         continue  # a loop: listed above, not entered
-                    stack.append((entry.path, f"{prefix}{name}/", real, above | {real}))
+                    stack.append((entry.path, f"{prefix}{name}/", real, above | {real}, in_package))
                 elif name.endswith(".py"):
                     st = entry.stat()
                     found[f"{prefix}{name}"] = (
@@ -143,6 +170,13 @@ def stat_files(folder: Path) -> dict[str, str]:
             except OSError:
                 found[f"{prefix}{name}"] = "unreadable"
     return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def module_for(root: str, rel: str) -> str | None:

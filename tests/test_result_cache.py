@@ -222,6 +222,96 @@ def test_helper_module_of_a_custom_contract_type_is_seen(
     result.stdout.fnmatch_lines(["*pkg.legacy exists, and it should not.*"])
 
 
+# -- folders without an __init__.py --------------------------------------------------------
+
+
+def test_a_folder_that_becomes_a_package_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # grimp does not read pkg/data while it has no __init__.py: a -> pkg.data.x is no import.
+    write(
+        {
+            **BASE,
+            "pkg/a.py": "import pkg.data.x\n",
+            "pkg/data/x.py": "import pkg.legacy\n",
+            "pkg/data/deep/y.py": "",
+        }
+    )
+    run(pytester).assert_outcomes(passed=1)
+    # Nothing grimp reads changed: the results stand.
+    (pytester.path / "pkg/data/x.py").write_text("import pkg.legacy  # edited\n")
+    (pytester.path / "pkg/data/deep/y.py").write_text("import pkg.legacy\n")
+    assert reused(run(pytester))
+    (pytester.path / "pkg/data/__init__.py").write_text("")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg.a -> pkg.data.x -> pkg.legacy*"])
+
+
+def test_an_edit_in_a_namespace_subpackage_is_seen(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # nsroot and nsroot/loose have no __init__.py: grimp reads every file down to the packages.
+    write(
+        {
+            "src/nsroot/a/__init__.py": "",
+            "src/nsroot/a/legacy.py": "",
+            "src/nsroot/loose/c.py": "",
+            "pyproject.toml": """
+                [tool.pytest.ini_options]
+                pythonpath = ["src"]
+
+                [tool.importlinter]
+                root_package = "nsroot"
+
+                [[tool.importlinter.contracts]]
+                id = "no-legacy"
+                name = "no legacy"
+                type = "forbidden"
+                source_modules = ["nsroot.loose"]
+                forbidden_modules = ["nsroot.a.legacy"]
+            """,
+        }
+    )
+    run(pytester).assert_outcomes(passed=1)
+    (pytester.path / "src/nsroot/loose/c.py").write_text("import nsroot.a.legacy\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*src/nsroot/loose/c.py:1*import nsroot.a.legacy*"])
+
+
+def test_a_file_in_a_folder_without_init_is_seen_by_scan_unpackaged_dirs(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    # The contract reads files grimp skips: every folder stays part of the fingerprint.
+    write(
+        {
+            **{k: v for k, v in BASE.items() if k != "pyproject.toml"},
+            "pkg/b.py": "class Payment:\n    pass\n",
+            "pkg/scripts/tool.py": "",
+            "pyproject.toml": """
+                [tool.importlinter]
+                root_package = "pkg"
+                contract_types = [
+                    "unique_definition: pytest_ssot.contract_types.UniqueDefinitionContract",
+                ]
+
+                [[tool.importlinter.contracts]]
+                id = "one-payment"
+                name = "one Payment"
+                type = "unique_definition"
+                names = ["Payment"]
+                scan_unpackaged_dirs = true
+            """,
+        }
+    )
+    run_apart(pytester).assert_outcomes(passed=1)
+    (pytester.path / "pkg/scripts/tool.py").write_text("class Payment:\n    pass\n")
+    result = run_apart(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pkg.scripts.tool defines class Payment*"])
+
+
 # -- a cache that cannot be used ----------------------------------------------------------
 
 

@@ -46,7 +46,9 @@ def group_state(
     folders = _source_folders(rootdir, key, group)
     if folders is None:
         return None
-    return source_state(header, folders)
+    # A group that depends on the graph alone depends only on the files grimp reads;
+    # the SSOT and custom contract types may read any file below the root packages.
+    return source_state(header, folders, packages_only=options.graph_only(group))
 
 
 def _source_folders(
