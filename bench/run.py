@@ -1007,15 +1007,18 @@ def parse_json_output(out: str) -> Any:
 # -n 2 against serial on the example suite
 
 
-def bench_scale(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
-    """The contract phase of generated packages of 2k, 10k and 50k modules: cold, warm, edited.
+def bench_scale(
+    runner: Runner, runs: int, log: Callable[[str], None], sizes: Sequence[int] = SCALE_SIZES
+) -> dict[str, Any]:
+    """Generated packages of 2k, 10k and 50k modules: each case against lint-imports.
 
-    Per size and run: pytest-ssot cold, warm, then one file edited without an import
-    change, then one import added, each with a report (for the contract phase); and
-    lint-imports cold and after the same import added, for scale.
+    Per size and run, both tools on the same state, each after the other: cold, warm (nothing
+    changed), one file edited without an import change, then one import added to it. The
+    pytest runs write a report (for the contract phase). Each case's figure is the median of
+    its per-run ratios (same run, same load).
     """
     found: dict[str, Any] = {}
-    for size in SCALE_SIZES:
+    for size in sizes:
         folder = GENERATED.parent / f"generated-{size}"
         log(f"scale: generating (or reusing) {size:,} modules")
         generate.generate(folder, total_modules=size)
@@ -1029,41 +1032,48 @@ def bench_scale(runner: Runner, runs: int, log: Callable[[str], None]) -> dict[s
         prepare_project(target)
         phases: dict[str, list[float]] = {}
         walls: dict[str, list[float]] = {}
-
-        def keep(
-            kind: str,
-            run: PytestRun | LintRun,
-            ph: dict[str, list[float]],
-            wl: dict[str, list[float]] = walls,
-        ) -> None:
-            wl.setdefault(kind, []).append(run.sample.wall_s)
-            if run.phase_ms is not None:
-                ph.setdefault(kind, []).append(run.phase_ms)
-
+        ratios: dict[str, list[float]] = {}
+        reused: dict[str, list[bool]] = {}
         path = folder / target.edited
         original = path.read_bytes()
+        states = (
+            ("cold", None),
+            ("warm", None),
+            ("edit", b"# edited by bench/run.py\n" + original),
+            (
+                "import",
+                b"# edited by bench/run.py\n"
+                + original.rstrip(b"\n")
+                + f"\nimport {target.added_import}  # added by bench/run.py\n".encode(),
+            ),
+        )
         for index in range(runs):
             clear_caches(target, "pytest")
             clear_caches(target, "lint")
             try:
-                keep("lint_cold", run_lint(runner, target), phases)
-                keep("cold", run_pytest(runner, target, f"scale-cold-{index}"), phases)
-                keep("warm", run_pytest(runner, target, f"scale-warm-{index}"), phases)
-                path.write_bytes(b"# edited by bench/run.py\n" + original)
-                keep("edit", run_pytest(runner, target, f"scale-edit-{index}"), phases)
-                path.write_bytes(
-                    original.rstrip(b"\n")
-                    + f"\nimport {target.added_import}  # added by bench/run.py\n".encode()
-                )
-                keep("lint_import", run_lint(runner, target), phases)
-                keep("import", run_pytest(runner, target, f"scale-import-{index}"), phases)
+                for kind, text in states:
+                    if text is not None:
+                        path.write_bytes(text)
+                    lint = run_lint(runner, target)
+                    ours = run_pytest(runner, target, f"scale-{kind}-{index}")
+                    compare_verdicts(target, lint, ours)
+                    walls.setdefault(f"lint_{kind}", []).append(lint.sample.wall_s)
+                    walls.setdefault(kind, []).append(ours.sample.wall_s)
+                    if ours.phase_ms is not None:
+                        phases.setdefault(kind, []).append(ours.phase_ms)
+                    if lint.phase_ms is not None:
+                        phases.setdefault(f"lint_{kind}", []).append(lint.phase_ms)
+                    ratios.setdefault(kind, []).append(ours.sample.wall_s / lint.sample.wall_s)
+                    reused.setdefault(kind, []).append(ours.reused)
             finally:
                 path.write_bytes(original)
             log(f"scale: {size:,} modules, run {index + 1}/{runs} done")
         found[str(size)] = {
+            "ratio": {kind: median(values) for kind, values in ratios.items()},
             "phase_ms": {kind: median(values) for kind, values in phases.items()},
             "wall_s": {kind: median(values) for kind, values in walls.items()},
-            "samples": {"phase_ms": phases, "wall_s": walls},
+            "reused": {kind: all(values) for kind, values in reused.items()},
+            "samples": {"phase_ms": phases, "wall_s": walls, "ratio": ratios},
         }
     return found
 
@@ -1253,6 +1263,9 @@ class Figure:
     target: str = ""
     passed: bool | None = None  # None: no target, or not measured
     note: str = ""
+    section: str = ""
+    load: str = ""
+    """The 1-minute load average before and after its section ran."""
 
     @property
     def status(self) -> str:
@@ -1366,7 +1379,54 @@ def contract_figures(data: Mapping[str, Any]) -> list[Figure]:
     return figures
 
 
+SCALE_CASES = {
+    "cold": "cold",
+    "warm": "warm, nothing changed",
+    "edit": "one file edited, no import change",
+    "import": "one import added",
+}
+
+
+def scale_figures(size: int, data: Mapping[str, Any]) -> list[Figure]:
+    """Per case: the median of the per-run wall time ratios, with the contract phase."""
+    figures = []
+    phase, wall = data["phase_ms"], data["wall_s"]
+    for kind, label in SCALE_CASES.items():
+        if kind not in data.get("ratio", {}):
+            continue
+        notes = [f"{wall[kind]:.2f} s vs {wall[f'lint_{kind}']:.2f} s"]
+        if kind in phase:
+            notes.append(f"contract phase {phase[kind]:.0f} ms")
+        if f"lint_{kind}" in phase:
+            notes.append(f"lint-imports {phase[f'lint_{kind}']:.0f} ms (--show-timings)")
+        if data["reused"].get(kind):
+            notes.append("results reused")
+        figures.append(
+            Figure(
+                f"scale {size:,} modules: {label} / lint-imports",
+                data["ratio"][kind],
+                "x",
+                note="; ".join(notes),
+            )
+        )
+    return figures
+
+
 def all_figures(results: Mapping[str, Any]) -> list[Figure]:
+    """Every section's figures, each carrying its section and the load while it ran."""
+    figures: list[Figure] = []
+    for name in SECTIONS:
+        if name not in results:
+            continue
+        load = results[name].get(LOAD_KEY)
+        for figure in section_figures({name: results[name]}):
+            figure.section = name
+            figure.load = load_text(load) if load else ""
+            figures.append(figure)
+    return figures
+
+
+def section_figures(results: Mapping[str, Any]) -> list[Figure]:
     figures: list[Figure] = []
     for name in ("sympy", "django", "bigapp"):
         if name in results:
@@ -1374,18 +1434,9 @@ def all_figures(results: Mapping[str, Any]) -> list[Figure]:
     if "ssot" in results:
         figures += ssot_figures(results["ssot"])
     for size, data in results.get("scale", {}).items():
-        phase, wall = data["phase_ms"], data["wall_s"]
-        for kind in ("cold", "warm", "edit", "import"):
-            if kind in phase:
-                figures.append(
-                    Figure(
-                        f"scale {int(size):,} modules: {kind} contract phase",
-                        phase[kind],
-                        "ms",
-                        note=f"wall {wall[kind]:.2f} s; "
-                        f"lint-imports cold {wall['lint_cold']:.2f} s",
-                    )
-                )
+        if size == LOAD_KEY:
+            continue
+        figures += scale_figures(int(size), data)
     if "startup" in results:
         startup = results["startup"]
         figures.append(
@@ -1460,13 +1511,13 @@ def all_figures(results: Mapping[str, Any]) -> list[Figure]:
 
 
 def render_table(figures: Sequence[Figure]) -> str:
-    rows = [("figure", "value", "target", "status", "note")]
-    rows += [(f.name, f.shown_value(), f.target, f.status, f.note) for f in figures]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("figure", "value", "target", "status", "load", "note")]
+    rows += [(f.name, f.shown_value(), f.target, f.status, f.load, f.note) for f in figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for index, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
-        lines.append("  ".join(cells) + ("  " + row[4] if row[4] else ""))
+        cells = [row[i].ljust(widths[i]) for i in range(5)]
+        lines.append("  ".join(cells) + ("  " + row[5] if row[5] else ""))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -1477,13 +1528,25 @@ def render_table(figures: Sequence[Figure]) -> str:
 
 
 BUSY_LOAD = 0.7
+LOAD_KEY = "load_average"
+"""Each section's result holds the machine's load average before and after it ran."""
 
 
 def load_average() -> float:
+    return load_averages()[0]
+
+
+def load_averages() -> list[float]:
+    """The 1, 5 and 15-minute load averages, as ``uptime`` shows them."""
     try:
-        return os.getloadavg()[0]
+        return [round(x, 2) for x in os.getloadavg()]
     except (OSError, AttributeError):  # not available on this platform
-        return 0.0
+        return [0.0, 0.0, 0.0]
+
+
+def load_text(load: Mapping[str, Sequence[float]]) -> str:
+    """'2.2->2.9': the 1-minute load average before and after a section."""
+    return f"{load['before'][0]:.1f}->{load['after'][0]:.1f}"
 
 
 def wait_for_idle(limit_s: float, log: Callable[[str], None]) -> float:
@@ -1516,6 +1579,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--startup-samples", type=int, default=None, help="start-up pairs (default 30)"
     )
     parser.add_argument(
+        "--scale-sizes",
+        default=",".join(str(s) for s in SCALE_SIZES),
+        metavar="N,N,...",
+        help="module counts of the scale section (default %(default)s; at least 1500 each)",
+    )
+    parser.add_argument(
         "--wait-idle",
         type=float,
         default=0,
@@ -1527,6 +1596,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     args.startup_samples = args.startup_samples or (10 if args.quick else 30)
+    try:
+        args.scale_sizes = [int(s.replace("_", "")) for s in args.scale_sizes.split(",") if s]
+    except ValueError:
+        parser.error(f"--scale-sizes: not a list of numbers: {args.scale_sizes!r}")
+    if not args.scale_sizes or min(args.scale_sizes) < 1500:
+        parser.error("--scale-sizes: each size must be at least 1500 (the generator's minimum)")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
@@ -1589,7 +1664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "construction": bench_construction,
         "watcher": bench_watcher,
         "xdist": lambda: bench_xdist(runner, args.runs, log),
-        "scale": lambda: bench_scale(runner, args.runs, log),
+        "scale": lambda: bench_scale(runner, args.runs, log, args.scale_sizes),
         "ssot": lambda: bench_ssot(runner, args.runs, log),
     }
     results: dict[str, Any] = {}
@@ -1599,12 +1674,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         if name in ("construction", "watcher"):
             log(f"{name}: running its script")
+        before = load_averages()
         try:
             results[name] = sections[name]()
         except BenchError as exc:
             # One broken section does not lose the others' numbers.
             failed[name] = str(exc)
             log(f"{name}: FAILED: {exc}")
+            continue
+        results[name][LOAD_KEY] = {"before": before, "after": load_averages()}
+        log(f"{name}: load average {load_text(results[name][LOAD_KEY])} (1 minute, before->after)")
 
     load_after = load_average()
     figures = all_figures(results)
