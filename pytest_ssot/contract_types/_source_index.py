@@ -192,6 +192,7 @@ class _Collector:
         self.is_package = is_package
         self.lines = source.splitlines()
         self.definitions: list[Definition] = []
+        self._defined: set[str] = set()
         self.symbols: dict[str, Symbol] = {}
         self.star_imports: list[str] = []
         self.own_code: list[OwnCode] = []
@@ -268,7 +269,8 @@ class _Collector:
         self._mark(reference.name)
 
     def _define(self, definition: Definition) -> None:
-        if not any(d.name == definition.name for d in self.definitions):
+        if definition.name not in self._defined:  # the first definition of a name is kept
+            self._defined.add(definition.name)
             self.definitions.append(definition)
         self.symbols[definition.name] = definition
         self._mark(definition.name)
