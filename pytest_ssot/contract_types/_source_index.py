@@ -449,6 +449,8 @@ def stat_line(st: os.stat_result) -> str:
 
 
 STORE_FORMAT = 2
+_RECORD = json.JSONEncoder(separators=(",", ":"))
+"""Encodes one file's record (one encoder: ``json.dumps`` with options makes one per call)."""
 RACY_NS = 1_000_000_000
 """A file changed less than this before the facts are stored may change again within the
 same clock tick, keeping its stat line: its facts are not stored (git's "racy" entries)."""
@@ -468,8 +470,8 @@ class _Entry:
     stored_facts: dict[str, Any] = field(default_factory=dict)
     """Facts from the store, decoded on first use."""
     stored_text: str | None = None
-    """The file's record as the store held it, while nothing was learnt since: written
-    back as it was, not encoded again."""
+    """The file's record as read from the store or last encoded for it, while nothing was
+    learnt since: written back as it is, not encoded again."""
 
 
 class _Run:
@@ -569,7 +571,8 @@ class SourceCache:
                     }
                 )
                 record = {"answers": entry.text_matches, "facts": facts}
-                text = json.dumps(record, separators=(",", ":"))
+                # Kept: written again as it is until something new is learnt about the file.
+                text = entry.stored_text = _RECORD.encode(record)
             files[path] = [entry.stamp, text]
         return {"stamp": _store_stamp(), "files": files}
 

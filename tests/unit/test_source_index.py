@@ -585,6 +585,11 @@ def test_stored_facts_are_written_back_as_read_and_only_new_ones_encoded(
     for path in (first_file, third_file):
         assert written["files"][str(path)][1] is stored["files"][str(path)][1]
     assert _record(written, second_file)["facts"]
+    # Stored twice in one run (the contracts, then the fix plan): encoded once.
+    assert (
+        cache.stored_data()["files"][str(second_file)][1] is written["files"][str(second_file)][1]
+    )
+    assert encoded == ["b"]
     # A new answer about a file read back writes its record anew, with the old facts.
     cache.may_define(first_file, definition_question([NamePattern("A")]))
     rewritten = _record(cache.stored_data(), first_file)
