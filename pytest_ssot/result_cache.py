@@ -104,10 +104,6 @@ def source_state(
     return SourceState(head, tuple(scanned), digest.hexdigest())
 
 
-NOT_A_PACKAGE = "no __init__.py"
-"""What ``stat_files(packages_only=True)`` records for a folder it does not enter."""
-
-
 def stat_files(folder: Path, *, packages_only: bool = False) -> dict[str, str]:
     """One entry per Python file below ``folder`` (or for the file itself): size, times, inode.
 
@@ -118,10 +114,11 @@ def stat_files(folder: Path, *, packages_only: bool = False) -> dict[str, str]:
     being scanned (a loop) is listed but not entered.
 
     ``packages_only``: what grimp reads of a package, and no more. Below a folder with an
-    ``__init__.py``, grimp skips every folder without one, with everything in it; such
-    a folder is listed as ``NOT_A_PACKAGE`` and its files and folders are not (django's
-    locale, templates and static folders: 2,649 folders for 885 modules). An
-    ``__init__.py`` appearing in it changes the listing. Folders of a namespace root
+    ``__init__.py``, grimp skips every folder without one, with everything in it; so
+    does this walk once it has listed such a folder (django's locale, templates and
+    static folders: 2,649 folders for 885 modules). An ``__init__.py`` appearing in it
+    is listed, with the folder's files, on the next walk; a folder without one coming
+    or going changes nothing grimp reads, nor the listing. Folders of a namespace root
     are entered down to its packages, as grimp reads them.
     """
     if folder.is_file():
@@ -145,8 +142,7 @@ def stat_files(folder: Path, *, packages_only: bool = False) -> dict[str, str]:
         if packages_only:
             package = any(e.name == "__init__.py" and not _is_dir(e) for e in entries)
             if in_package and not package:
-                found[prefix] = NOT_A_PACKAGE
-                continue
+                continue  # grimp skips it, with everything below it
             in_package = in_package or package
         for entry in entries:
             name = entry.name

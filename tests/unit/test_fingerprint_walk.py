@@ -2,9 +2,9 @@
 
 grimp enters a folder inside a package only when it has an ``__init__.py`` (a folder of
 a namespace root is read whole, down to its packages). The walk for such groups does the
-same and records, for each folder it does not enter, only that it is not a package: its
-files can change nothing in the graph, an ``__init__.py`` appearing in it can. These
-tests compare the walk with grimp's own module finder on generated trees.
+same: the files of a folder it skips can change nothing in the graph, and an
+``__init__.py`` appearing in it is listed on the next walk. These tests compare the walk
+with grimp's own module finder on generated trees.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from grimp.adaptors.modulefinder import ModuleFinder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ssot.result_cache import NOT_A_PACKAGE, module_for, stat_files
+from pytest_ssot.result_cache import module_for, stat_files
 
 pytestmark = pytest.mark.library_surface
 
@@ -43,7 +43,7 @@ def walked_modules(folder: Path, name: str = "pkg") -> set[str]:
     return {m for rel in listed if (m := module_for(name, rel)) is not None}
 
 
-def test_a_folder_without_init_inside_a_package_is_only_looked_at(tmp_path: Path) -> None:
+def test_a_folder_without_init_inside_a_package_is_not_entered(tmp_path: Path) -> None:
     pkg = make(
         tmp_path / "pkg",
         [
@@ -63,14 +63,17 @@ def test_a_folder_without_init_inside_a_package_is_only_looked_at(tmp_path: Path
         "sub/__init__.py",
         "sub/b.py",
     ]
-    assert listed["locale/"] == listed["sub/templates/"] == NOT_A_PACKAGE
+    assert not any(k.startswith(("locale/", "sub/templates/")) for k in listed)
+    # A folder without __init__.py coming or going changes nothing grimp reads.
+    (pkg / "static/css").mkdir(parents=True)
+    assert stat_files(pkg, packages_only=True) == listed
     # Every file without the option: a custom or SSOT contract type may read any of them.
     assert "locale/en/LC_MESSAGES/x.py" in stat_files(pkg)
     # The folder becomes a package: its files are listed, the listing changes.
     (pkg / "locale/__init__.py").write_text("")
     again = stat_files(pkg, packages_only=True)
-    assert "locale/y.py" in again and "locale/" not in again
-    assert "locale/en/" in again  # looked at, not entered: it is not a package either
+    assert "locale/__init__.py" in again and "locale/y.py" in again
+    assert not any(k.startswith("locale/en/") for k in again)  # not a package either
 
 
 def test_a_namespace_root_is_read_down_to_its_packages(tmp_path: Path) -> None:
@@ -82,7 +85,7 @@ def test_a_namespace_root_is_read_down_to_its_packages(tmp_path: Path) -> None:
         "p/m.py",
         "top.py",
     ]
-    assert listed["p/data/"] == NOT_A_PACKAGE
+    assert not any(k.startswith("p/data/") for k in listed)
     assert walked_modules(ns, "ns") == grimp_modules(ns, "ns")
 
 
