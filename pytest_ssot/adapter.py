@@ -389,6 +389,16 @@ def importers_of(graph: BuiltGraph, module: str) -> set[str]:
     return set(graph.graph.find_modules_that_directly_import(module))
 
 
+def import_lines(graph: BuiltGraph, importer: str, imported: str) -> list[str]:
+    """The source lines (stripped, as grimp read them) of ``importer``'s imports of
+    ``imported``; empty when the graph lacks either."""
+    modules = graph.graph.modules
+    if importer not in modules or imported not in modules:
+        return []
+    details = graph.graph.get_import_details(importer=importer, imported=imported)
+    return [str(detail.get("line_contents") or "") for detail in details]
+
+
 # ---------------------------------------------------------------------------
 # Contract types
 

@@ -43,6 +43,11 @@ class ImportLinterBackend:
 
         return importers_of(built(graph), module)
 
+    def import_lines(self, graph: Graph, importer: str, imported: str) -> list[str]:
+        from pytest_ssot.adapter import built, import_lines
+
+        return import_lines(built(graph), importer, imported)
+
     def direct_imports(self, graph: Graph) -> Iterable[tuple[str, set[str]]]:
         from pytest_ssot.adapter import built, direct_imports
 

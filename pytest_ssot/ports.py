@@ -73,6 +73,10 @@ class GraphBackend(Protocol):
         """The modules that import ``module`` directly (empty when the graph lacks it)."""
         ...
 
+    def import_lines(self, graph: Graph, importer: str, imported: str) -> list[str]:
+        """The source lines of ``importer``'s imports of ``imported`` (empty when unknown)."""
+        ...
+
     def direct_imports(self, graph: Graph) -> Iterable[tuple[str, set[str]]]:
         """Each module of the root packages with the modules it imports directly."""
         ...

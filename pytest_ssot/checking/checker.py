@@ -110,9 +110,10 @@ class StaticChecker:
 
     def built_imports(
         self, specs: Sequence[ContractSpec]
-    ) -> tuple[set[str], Callable[[str], set[str]]] | None:
-        """The modules of the graphs of ``specs`` and who imports a module directly, when
-        every one of those graphs was built in this run (None otherwise: never built here)."""
+    ) -> tuple[set[str], Callable[[str], set[str]], Callable[[str, str], list[str]]] | None:
+        """The modules of the graphs of ``specs``, who imports a module directly, and the
+        source lines of one module's imports of another, when every one of those graphs
+        was built in this run (None otherwise: never built here)."""
         graphs = []
         for key in sorted({spec.session.graph_key for spec in specs}):
             graph = self.graphs.built(key)
@@ -125,7 +126,12 @@ class StaticChecker:
         def importers(module: str) -> set[str]:
             return {m for graph in graphs for m in backend.importers_of(graph, module)}
 
-        return modules, importers
+        def lines(importer: str, imported: str) -> list[str]:
+            return [
+                line for graph in graphs for line in backend.import_lines(graph, importer, imported)
+            ]
+
+        return modules, importers, lines
 
     def cache_path(self, kind: str, specs: Sequence[ContractSpec]) -> Path | None:
         """A file of the cache folder for something derived from ``specs``' results."""

@@ -15,7 +15,8 @@ its own use is no home for it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pytest_ssot.contract_types._source_index import (
@@ -98,6 +99,25 @@ class ImportGraph:
 
     modules: Collection[str]
     importers: Callable[[str], Iterable[str]]
+    lines: Callable[[str, str], Sequence[str]] = lambda importer, imported: ()
+    """The source lines of one module's imports of another (empty when not known)."""
+
+
+_FROM_LINE = re.compile(r"from\s+([\w.]+)\s+import\s+([\w\s,]+)")
+
+
+def _binds_none_of(line: str, module: str, names: set[str]) -> bool:
+    """Whether an import line certainly binds none of ``names`` from ``module``: a whole
+    ``from <module> import a, b as c`` on one line (absolute, no star, no parenthesis or
+    continuation) importing none of them. Anything else may bind one."""
+    found = _FROM_LINE.fullmatch(line.strip())
+    if found is None or found.group(1) != module:
+        return False
+    for part in found.group(2).split(","):
+        words = part.split()
+        if not words or words[0] in names:
+            return False
+    return True
 
 
 class _RecordingResolver(Resolver):
@@ -318,17 +338,36 @@ class HomeFinder:
     ) -> list[str]:
         """The modules to look at, by the import graph: the definer, the modules importing
         it or a module found to bind the object, and those the graph does not hold (a
-        folder without ``__init__.py``); of those, the ones whose text names it."""
-        assert self.graph is not None
+        folder without ``__init__.py``); of those, the ones whose text names it.
+
+        An importer whose every import of those modules is a one-line ``from m import
+        a, b`` naming none of the object's names binds it through none of them: it is
+        not read (until a name it imports is learnt).
+        """
+        graph = self.graph
+        assert graph is not None
         if self._outside is None:
-            held = set(self.graph.modules)
+            held = set(graph.modules)
             self._outside = {m for m in self.modules if m not in held}
-        pool = {target[0], *self._outside}
+        names = {word.decode() for word in words}
+        through: dict[str, list[str]] = {}
         for module in (target[0], *binders):
-            pool.update(self.graph.importers(module))
+            for importer in graph.importers(module):
+                through.setdefault(importer, []).append(module)
+        pool = {target[0], *self._outside}
+        for importer, imported in through.items():
+            if importer in pool or importer in seen:
+                continue
+            if not all(self._binds_none(importer, m, names) for m in imported):
+                pool.add(importer)
         listed = self._listed()
         index = self.resolver.index
         return [m for m in sorted(pool - seen) if m in listed and index.mentions(m, words)]
+
+    def _binds_none(self, importer: str, imported: str, names: set[str]) -> bool:
+        assert self.graph is not None
+        lines = self.graph.lines(importer, imported)
+        return bool(lines) and all(_binds_none_of(line, imported, names) for line in lines)
 
     def _listed(self) -> set[str]:
         if self._module_set is None:

@@ -103,6 +103,9 @@ class FakeBackend:
     def importers_of(self, graph: Graph, module: str) -> set[str]:
         return {m for m, targets in _fake(graph).edges.items() if module in targets}
 
+    def import_lines(self, graph: Graph, importer: str, imported: str) -> list[str]:
+        return []
+
     def direct_imports(self, graph: Graph) -> Iterable[tuple[str, set[str]]]:
         self.calls["direct_imports"] += 1
         return [(m, set(targets)) for m, targets in _fake(graph).edges.items()]

@@ -113,6 +113,13 @@ PROJECTS = {
         "pkg/things.py": "class Thing:\n    pass\n",
         "pkg/notes.py": "# Thing lives in pkg.core\nTEXT = 'Thing, Widget'\n",
         "pkg/loose/helper.py": "from pkg.core import Thing\n\n__all__ = ['Thing']\n",
+        # Imports a module binding Thing, but not Thing: not read by the graph search.
+        "pkg/plain.py": "from pkg.core.api import __all__ as exported\n\nNOTE = 'Thing'\n",
+        # Imports a submodule binding Thing: its line names the module, not Thing.
+        "pkg/through.py": (
+            "from pkg.core import user\n\nGadget2 = user.Thing\n__all__ = ['Gadget2']\n"
+        ),
+        "pkg/multi.py": "from pkg.core.api import (\n    Thing,\n)\n\n__all__ = ['Thing']\n",
     },
 }
 
@@ -127,7 +134,11 @@ def import_graph(root: Path) -> ImportGraph:
     def importers(module: str) -> set[str]:
         return set(graph.find_modules_that_directly_import(module)) if module in modules else set()
 
-    return ImportGraph(modules, importers)
+    def lines(importer: str, imported: str) -> list[str]:
+        details = graph.get_import_details(importer=importer, imported=imported)
+        return [detail["line_contents"] for detail in details]
+
+    return ImportGraph(modules, importers, lines)
 
 
 @pytest.mark.parametrize("name", sorted(PROJECTS))
@@ -153,7 +164,9 @@ def test_the_search_by_importers_gives_the_same_answers_reading_fewer_files(
     assert by_text.find("pkg.legacy", "OldThing").candidates  # the comparison is not empty
     # pkg/things.py and pkg/notes.py name Thing without importing anything that binds it.
     read_by_graph = {Path(p).name for p in by_graph_cache._entries}
-    assert "things.py" not in read_by_graph and "notes.py" not in read_by_graph
+    assert not {"things.py", "notes.py", "plain.py"} & read_by_graph
+    homes = by_graph.find("pkg.legacy", "OldThing").candidates
+    assert Home("pkg.through", "Gadget2") in homes and Home("pkg.multi", "Thing") in homes
     assert by_graph_cache.parses < by_text_cache.parses
     # A folder without __init__.py is not in the graph: looked at by its text, as before.
     assert Home("pkg.loose.helper", "Thing") in by_graph.find("pkg.legacy", "OldThing").candidates
