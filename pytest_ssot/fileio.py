@@ -57,11 +57,39 @@ def target_of(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+_PSEUDO_FOLDERS = ("/dev/", "/proc/")
+
+
+def _process_stream(path: Path) -> str | None:
+    """The /dev or /proc entry that ``path`` is or leads to through its links, if any.
+
+    ``/dev/stdout`` resolves to whatever standard output is (a log file, a pipe): our
+    atomic replace would put a new file in that log's place, or fail on the pipe, at the
+    end of the run. Such paths are refused before the run instead.
+    """
+    current = os.path.abspath(path)  # noqa: PTH100  (a string, link by link)
+    for _ in range(40):  # the kernel's own limit on links in a row
+        if current.startswith(_PSEUDO_FOLDERS):
+            return current
+        try:
+            link = os.readlink(current)  # noqa: PTH115  (a string, link by link)
+        except OSError:
+            return None  # not a link (or gone): the end of the chain
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))  # noqa: PTH118, PTH120
+    return None
+
+
 def output_problem(path: Path, show: Callable[[Path], str] = str) -> str | None:
     """Why ``path`` cannot be written as a regular file, or None when it can be (checked early).
 
     ``show`` turns a path into the words of the message (relative to the rootdir).
     """
+    stream = _process_stream(path)
+    if stream is not None:
+        return (
+            f"it leads to {stream}, a stream of this process (standard output, a pipe, a "
+            "descriptor), not a file: writing it would replace whatever file the stream goes to"
+        )
     target = target_of(path)
     try:
         mode = target.stat().st_mode

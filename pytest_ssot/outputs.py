@@ -55,9 +55,9 @@ def check_outputs(settings: Settings) -> None:
             continue
         problem = output_problem(path, lambda p: display_path(p, settings.rootdir))
         if problem is not None:
+            shown = display_path(path, settings.rootdir, outside="as-given")
             raise pytest.UsageError(
-                f"pytest-ssot: {settings.named(option)}: cannot write "
-                f"{display_path(path, settings.rootdir)}: "
+                f"pytest-ssot: {settings.named(option)}: cannot write {shown}: "
                 f"{problem}; give the path of a regular file in a folder this process can "
                 "write, for example "
                 f"{DEFAULT_NAMES[option]}"

@@ -345,3 +345,25 @@ def test_a_contract_file_too_deep_or_too_big_is_a_clear_error(
     assert "RecursionError" not in text
     assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.INTERNAL_ERROR), text
     assert reason in text, text
+
+
+def test_a_report_to_standard_output_is_refused_and_the_log_it_goes_to_kept(
+    pytester: pytest.Pytester, project: Path
+) -> None:
+    """`--ssot-report=/dev/stdout >> ci.log` followed /dev/stdout to the log and renamed a
+    new file over it: the log's earlier lines and pytest's own output were lost."""
+    log = project / "ci.log"
+    log.write_text("EARLIER LINES\n")
+    with log.open("a") as out:
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", *ARGS, "--ssot-report=/dev/stdout"],
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+    assert completed.returncode == pytest.ExitCode.USAGE_ERROR
+    text = log.read_text()
+    assert text.startswith("EARLIER LINES\n")
+    assert "--ssot-report: cannot write /dev/stdout: it leads to /dev/stdout, a stream" in text

@@ -71,6 +71,22 @@ def test_output_problem_names_a_folder_this_process_cannot_write(
     assert output_problem(tmp_path / "report.json") is None
 
 
+def test_output_problem_refuses_the_streams_of_the_process(tmp_path: Path) -> None:
+    """--ssot-report=/dev/stdout with standard output sent to a log would replace the log
+    (the atomic rename follows /dev/stdout to it); with a pipe it fails at the very end."""
+    for given in ("/dev/stdout", "/dev/stderr", "/dev/fd/1", "/proc/self/fd/1"):
+        problem = output_problem(Path(given))
+        assert problem is not None and problem.startswith(f"it leads to {given}, a stream")
+    link = tmp_path / "report.json"
+    link.symlink_to("/dev/stdout")
+    problem = output_problem(link)
+    assert problem is not None and "/dev/stdout, a stream" in problem
+    chained = tmp_path / "again.json"
+    chained.symlink_to(link)
+    assert output_problem(chained) == problem
+    assert output_problem(tmp_path / "plain.json") is None
+
+
 def test_output_problem_names_a_file_in_the_way(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     assert output_problem(tmp_path / "f/g/h.json", lambda p: p.name) == (
