@@ -142,15 +142,6 @@ class Outputs:
         report = self.report_data(exit_status)
         written: list[str] = []
         errors: list[str] = list(self.errors)
-        if settings.report is not None:
-            from pytest_ssot.reporting.json_report import write_report
-
-            shown = display_path(settings.report, settings.rootdir)
-            try:
-                write_report(settings.report, report)
-                written.append(f"report written to {shown}")
-            except (OSError, SsotError) as exc:
-                errors.append(f"cannot write the JSON report {shown}: {reason(exc)}")
         entries: tuple[dict[str, Any], ...] = ()
         if settings.history is not None:
             from pytest_ssot.reporting.history import (
@@ -190,6 +181,19 @@ class Outputs:
                 written.append(f"HTML report written to {shown}")
             except (OSError, SsotError) as exc:
                 errors.append(f"cannot write the HTML report {shown}: {reason(exc)}")
+        if settings.report is not None:
+            # Last: a file that could not be written above fails the run, and the
+            # report's exit status must say so (pytest's exit status is 1 then).
+            from pytest_ssot.reporting.json_report import write_report
+
+            if errors and report.get("exit_status") == 0:
+                report = {**report, "exit_status": int(pytest.ExitCode.TESTS_FAILED)}
+            shown = display_path(settings.report, settings.rootdir)
+            try:
+                write_report(settings.report, report)
+                written.append(f"report written to {shown}")
+            except (OSError, SsotError) as exc:
+                errors.append(f"cannot write the JSON report {shown}: {reason(exc)}")
         self.written, self.errors = tuple(written), tuple(errors)
 
     def report_data(self, exit_status: int) -> dict[str, Any]:

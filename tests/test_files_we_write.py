@@ -228,6 +228,25 @@ def test_a_failed_write_is_named_at_the_end_and_the_other_files_are_written(
         assert sorted(baseline_entries()) == ["a"]
 
 
+def test_the_report_says_the_run_failed_when_another_file_could_not_be_written(
+    pytester: pytest.Pytester, project: Path, fail_replace: Callable[[str, int], None]
+) -> None:
+    """Every contract kept, but the HTML report cannot be written: pytest exits 1, and the
+    JSON report, written after the others, says 1 too (it said 0)."""
+    (project / "pkg/a.py").write_text("")
+    (project / "pkg/b.py").write_text("")
+    kept = pytester.runpytest(*ARGS, "--ssot-report=ssot-report.json")
+    assert kept.ret == pytest.ExitCode.OK
+    assert json.loads((project / "ssot-report.json").read_text())["exit_status"] == 0
+    fail_replace("ssot-report.html", errno.ENOSPC)
+    result = pytester.runpytest(*ARGS, *REPORTS)
+    clean(result)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["FAILED pytest-ssot::write-output - cannot *"])
+    report = json.loads((project / "ssot-report.json").read_text())
+    assert report["exit_status"] == int(pytest.ExitCode.TESTS_FAILED)
+
+
 def test_pytest_main_does_not_raise_when_a_write_fails(
     project: Path, monkeypatch: pytest.MonkeyPatch, fail_replace: Callable[[str, int], None]
 ) -> None:
