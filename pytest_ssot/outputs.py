@@ -191,7 +191,7 @@ class Outputs:
             shown = display_path(settings.report, settings.rootdir)
             try:
                 write_report(settings.report, report)
-                written.append(f"report written to {shown}")
+                written.insert(0, f"report written to {shown}")  # named first, as it always was
             except (OSError, SsotError) as exc:
                 errors.append(f"cannot write the JSON report {shown}: {reason(exc)}")
         self.written, self.errors = tuple(written), tuple(errors)
