@@ -63,6 +63,22 @@ def module_exists(name: str) -> bool | None:
     Serves the optional extras (networkx, libcst) and the manager declarations' class
     paths, also in a ``--ssot-only`` run, which imports none of the project.
     """
+    found, _ = _find_without_importing(name)
+    return found
+
+
+def module_source(name: str) -> str | None:
+    """The ``.py`` file a module would be imported from, found without importing anything
+    new; None when it cannot be found or is not a source file (built-in, compiled)."""
+    found, spec = _find_without_importing(name)
+    if not found or spec is None or not spec.has_location or spec.origin is None:
+        return None
+    return spec.origin if spec.origin.endswith(".py") else None
+
+
+def _find_without_importing(
+    name: str,
+) -> tuple[bool | None, importlib.machinery.ModuleSpec | None]:
     parts = name.split(".")
     depth = len(parts) - 1  # the deepest parent imported
     while depth and ".".join(parts[:depth]) not in sys.modules:
@@ -70,14 +86,14 @@ def module_exists(name: str) -> bool | None:
     try:  # the parent is imported (or there is none): its finders import nothing new
         spec = importlib.util.find_spec(".".join(parts[: depth + 1]))
     except (ImportError, ValueError):
-        return False
+        return False, None
     locations: list[str] | None = None
     for level in range(depth + 2, len(parts) + 1):
         if spec is None:
-            return False
+            return False, None
         locations = _plain_package_locations(spec, locations)
         if locations is None:
-            return None
+            return None, None
         name_here = ".".join(parts[:level])
         try:
             spec = importlib.machinery.PathFinder.find_spec(name_here, locations)
@@ -85,7 +101,7 @@ def module_exists(name: str) -> bool | None:
             # Only namespace portions were found: the finder's path object looks the
             # parent up in sys.modules. A namespace package exists as soon as a folder does.
             spec = importlib.machinery.ModuleSpec(name_here, None, is_package=True)
-    return spec is not None
+    return spec is not None, spec
 
 
 def _plain_package_locations(

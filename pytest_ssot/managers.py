@@ -20,13 +20,14 @@ of the declared modules (that happens when the tests import them).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.installed import module_exists
+from pytest_ssot.installed import module_exists, module_source
 from pytest_ssot.model import ConfigError, Finding, Phase
 from pytest_ssot.sources import Declarations, is_dotted_name, read_declarations
 
@@ -412,3 +413,94 @@ def missing_module(path: ObjectPath) -> str | None:
     if module_exists(path.module) is False:
         return f"{path.text}: there is no module named {path.module!r}"
     return None
+
+
+def missing_name(path: ObjectPath) -> str | None:
+    """The problem of a declared path whose module exists but surely binds no such name,
+    found by reading its source without importing it.
+
+    Only the first part of the qualified name is looked for, among the names the module
+    binds at its top level (in ``if``/``try``/``with`` blocks too). Whatever could bind
+    it otherwise (a star import, a module ``__getattr__``, ``globals()`` or ``setattr``)
+    makes the answer "cannot tell": no problem is reported then.
+    """
+    source = module_source(path.module)
+    if source is None:
+        return None
+    try:
+        with open(source, "rb") as handle:  # noqa: PTH123
+            data = handle.read()
+        tree = ast.parse(data, filename=source)
+    except (OSError, SyntaxError, ValueError):
+        return None  # unreadable or broken: the import will say what is wrong
+    if any(word in data for word in (b"globals()", b"setattr(", b"__dict__")):
+        return None
+    bound = _module_names(tree.body)
+    if bound is None or path.qualname.partition(".")[0] in bound:
+        return None
+    return f"{path.text}: module {path.module} has no {path.qualname!r}"
+
+
+_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
+
+
+def _module_names(body: Sequence[ast.stmt]) -> set[str] | None:
+    """The names statements at a module's top level bind; None when that cannot be told."""
+    names: set[str] = set()
+    for node in body:
+        bound = _bound_by(node)
+        if bound is None:
+            return None
+        names |= bound
+        if isinstance(node, _BLOCKS):
+            inner = _module_names(_block_body(node))
+            if inner is None:
+                return None
+            names |= inner
+    return names
+
+
+def _targets(*nodes: ast.AST | None) -> set[str]:
+    return {
+        n.id
+        for node in nodes
+        if node is not None
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    }
+
+
+def _bound_by(node: ast.stmt) -> set[str] | None:
+    """What one statement binds itself (a block's own targets, not its body)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return None if node.name == "__getattr__" else {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if any(alias.name == "*" for alias in node.names):
+            return None
+        return {alias.asname or alias.name.partition(".")[0] for alias in node.names}
+    if isinstance(node, ast.Assign):
+        return _targets(*node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        return _targets(node.target)
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return _targets(*(item.optional_vars for item in node.items))
+    if isinstance(node, (ast.Try, ast.TryStar)):
+        return {handler.name for handler in node.handlers if handler.name}
+    if isinstance(node, ast.Match):
+        return None  # capture patterns bind names: rare here, not worth guessing
+    return set()
+
+
+def _block_body(node: ast.stmt) -> list[ast.stmt]:
+    inner: list[ast.stmt] = []
+    for field in ("body", "orelse", "finalbody"):
+        inner += getattr(node, field, [])
+    for handler in getattr(node, "handlers", []):
+        inner += handler.body
+    return inner
+
+
+def declaration_problem(path: ObjectPath) -> str | None:
+    """What reading the files says is wrong with a declared path: its module cannot exist,
+    or surely has no such name. Nothing is imported."""
+    return missing_module(path) or missing_name(path)

@@ -26,7 +26,7 @@ from pytest_ssot.managers import (
     ManagerSpec,
     declaration_finding,
     declaration_fingerprint,
-    missing_module,
+    declaration_problem,
 )
 from pytest_ssot.model import (
     DOUBLE_LOAD_RULE,
@@ -104,7 +104,7 @@ def start_checks(
         # manager declarations without importing the project still is.
         startup = Phase("startup")
         for manager in inputs.managers:
-            for problem in filter(None, map(missing_module, manager.classes)):
+            for problem in filter(None, map(declaration_problem, manager.classes)):
                 fingerprint = declaration_fingerprint(manager, problem)
                 findings.record(declaration_finding(manager, problem, startup, fingerprint))
         return findings, hidden, None

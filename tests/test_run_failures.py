@@ -150,7 +150,11 @@ MANAGERS_BELOW_A_PACKAGE = """
 
     [[tool.ssot.managers]]
     name = "ws"
-    classes = ["app.websocket_core.manager:WebSocketManager", "app.gone:Manager"]
+    classes = [
+        "app.websocket_core.manager:WebSocketManager",
+        "app.gone:Manager",
+        "app.websocket_core.manager:Ghost",
+    ]
 
     [[tool.ssot.managers]]
     name = "elsewhere"
@@ -184,12 +188,46 @@ def test_a_contracts_only_run_checks_the_declared_modules_without_importing(
     )
     result.stdout.fnmatch_lines(
         [
-            "  [[]manager-declaration[]] manager 'elsewhere' (pyproject.toml:8): "
+            "  [[]manager-declaration[]] manager 'elsewhere' (pyproject.toml:12): "
             "no_such_module:Manager: there is no module named 'no_such_module'",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  [[]manager-declaration[]] manager 'ws' (pyproject.toml:4): "
+            "app.websocket_core.manager:Ghost: module app.websocket_core.manager has no 'Ghost'",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED pytest-ssot::manager-declaration - *"])
     assert "WebSocketManager: there is no module" not in result.stdout.str()
+    assert "has no 'WebSocketManager'" not in result.stdout.str()
+    assert "app must not be imported" not in result.stdout.str()
+
+
+def test_a_full_run_finds_a_missing_class_in_a_module_no_test_imported(
+    pytester: pytest.Pytester, write: WriteFiles
+) -> None:
+    write(
+        {
+            "app/__init__.py": "raise RuntimeError('app must not be imported')\n",
+            "app/websocket_core/__init__.py": "",
+            "app/websocket_core/manager.py": "class WebSocketManager:\n    pass\n",
+            "pyproject.toml": MANAGERS_BELOW_A_PACKAGE,
+            "tests/test_ok.py": "def test_ok():\n    pass\n",
+        }
+    )
+    result = pytester.runpytest("--ssot", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "during session end:",
+            "  [[]manager-declaration[]] manager 'ws' (pyproject.toml:4): "
+            "app.gone:Manager: there is no module named 'app.gone'",
+            "  [[]manager-declaration[]] manager 'ws' (pyproject.toml:4): "
+            "app.websocket_core.manager:Ghost: module app.websocket_core.manager has no 'Ghost'",
+        ]
+    )
     assert "app must not be imported" not in result.stdout.str()
 
 

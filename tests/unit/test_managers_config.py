@@ -20,6 +20,7 @@ from pytest_ssot.managers import (
     ManagerSpec,
     ObjectPath,
     load_manager_specs,
+    missing_name,
     parse_managers,
 )
 from pytest_ssot.model import ConfigError
@@ -442,3 +443,40 @@ def test_the_import_watcher_answers_only_for_the_declared_modules() -> None:
     spec = watcher.find_spec("json.tool", json.__path__)
     assert spec is not None and type(spec.loader).__name__ == "DeclaredModuleLoader"
     assert watcher.find_spec("no_such_module_at_all", None) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "verdict"),
+    [
+        ("class Manager:\n    pass\n", "bound"),
+        ("from .impl import Other as Manager\n", "bound"),
+        ("import app.manager as Manager\n", "bound"),
+        ("Manager, Other = make(), make()\n", "bound"),
+        ("try:\n    from fast import Manager\nexcept ImportError:\n    Manager = None\n", "bound"),
+        ("if True:\n    with open('x') as Manager:\n        pass\n", "bound"),
+        ("for Manager in []:\n    pass\n", "bound"),
+        ("class Other:\n    pass\n\n\ndef make():\n    Manager = 1\n", "missing"),
+        ("Managers = 1\n# Manager\n", "missing"),
+        ("from .impl import *\n", "cannot tell"),
+        ("def __getattr__(name):\n    return 1\n", "cannot tell"),
+        ("globals()['Manager'] = type('Manager', (), {})\n", "cannot tell"),
+        ("class Broken(\n", "cannot tell"),
+    ],
+)
+def test_a_declared_class_missing_from_its_module_is_found_without_importing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, verdict: str
+) -> None:
+    package = tmp_path / "ssot_mn_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+    (package / "mod.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ssot_mn_pkg", raising=False)
+    problem = missing_name(ObjectPath("ssot_mn_pkg.mod", "Manager.Inner"))
+    if verdict == "missing":
+        assert problem == (
+            "ssot_mn_pkg.mod:Manager.Inner: module ssot_mn_pkg.mod has no 'Manager.Inner'"
+        )
+    else:
+        assert problem is None
+    assert "ssot_mn_pkg" not in sys.modules

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
-from pytest_ssot.managers import ManagerSpec, missing_module
+from pytest_ssot.managers import ManagerSpec, declaration_problem
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import ProjectFiles
 from pytest_ssot.runtime import forking
@@ -165,11 +165,12 @@ class InstanceTracker:
         raise ValueError(f"no manager named {name!r} is declared (declared: {declared})")
 
     def check_unimported(self) -> None:
-        """At session end: a declared class whose module does not exist is an error."""
+        """At session end, for the modules no test imported: a declared class whose module
+        does not exist, or whose module surely does not define it, is an error."""
         for rule in self.rules:
             for path in rule.spec.classes:
                 if path.module in sys.modules or path.text in rule.unusable:
                     continue
-                problem = missing_module(path)
+                problem = declaration_problem(path)
                 if problem is not None:
                     self.problems(rule, problem)
