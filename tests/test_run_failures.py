@@ -162,21 +162,23 @@ MANAGERS_BELOW_A_PACKAGE = """
 """
 
 
+APP_NEVER_IMPORTED = {
+    "app/__init__.py": "raise RuntimeError('app must not be imported')\n",
+    "app/websocket_core/__init__.py": "",
+    "app/websocket_core/manager.py": "class WebSocketManager:\n    pass\n",
+    "pyproject.toml": MANAGERS_BELOW_A_PACKAGE,
+    "tests/test_ok.py": "def test_ok():\n    pass\n",
+}
+"""A project whose package fails if imported: the checks must find its mistakes by file."""
+
+
 def test_a_contracts_only_run_checks_the_declared_modules_without_importing(
     pytester: pytest.Pytester, write: WriteFiles
 ) -> None:
     """--ssot-only runs no test and imports none of the project, yet a declared class
     whose module cannot exist still fails the run; the modules that exist are not
     imported to find out."""
-    write(
-        {
-            "app/__init__.py": "raise RuntimeError('app must not be imported')\n",
-            "app/websocket_core/__init__.py": "",
-            "app/websocket_core/manager.py": "class WebSocketManager:\n    pass\n",
-            "pyproject.toml": MANAGERS_BELOW_A_PACKAGE,
-            "tests/test_ok.py": "def test_ok():\n    pass\n",
-        }
-    )
+    write(APP_NEVER_IMPORTED)
     result = pytester.runpytest("--ssot", "--ssot-only", "-p", "no:randomly")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -207,15 +209,7 @@ def test_a_contracts_only_run_checks_the_declared_modules_without_importing(
 def test_a_full_run_finds_a_missing_class_in_a_module_no_test_imported(
     pytester: pytest.Pytester, write: WriteFiles
 ) -> None:
-    write(
-        {
-            "app/__init__.py": "raise RuntimeError('app must not be imported')\n",
-            "app/websocket_core/__init__.py": "",
-            "app/websocket_core/manager.py": "class WebSocketManager:\n    pass\n",
-            "pyproject.toml": MANAGERS_BELOW_A_PACKAGE,
-            "tests/test_ok.py": "def test_ok():\n    pass\n",
-        }
-    )
+    write(APP_NEVER_IMPORTED)
     result = pytester.runpytest("--ssot", "-p", "no:randomly")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, failed=1)
