@@ -30,6 +30,7 @@ from typing import Any
 from pytest_ssot.installed import module_exists, module_source
 from pytest_ssot.model import ConfigError, Finding, Phase
 from pytest_ssot.sources import Declarations, is_dotted_name, read_declarations
+from pytest_ssot.syspath import importable_from
 
 DECLARATION = "manager-declaration"
 """The check that reports a declaration that cannot be applied as written."""
@@ -408,11 +409,24 @@ def declaration_finding(spec: ManagerSpec, problem: str, phase: Phase, fingerpri
     )
 
 
-def missing_module(path: ObjectPath) -> str | None:
-    """The problem of a declared path whose module cannot exist, found without importing."""
-    if module_exists(path.module) is False:
-        return f"{path.text}: there is no module named {path.module!r}"
-    return None
+def missing_module(path: ObjectPath, rootdir: str | None = None) -> str | None:
+    """The problem of a declared path whose module cannot exist, found without importing.
+
+    ``rootdir``: when the module is found only with the rootdir on ``sys.path`` (where
+    the contracts look for packages), the problem says that this run cannot import it.
+    """
+    if module_exists(path.module) is not False:
+        return None
+    if rootdir is not None:
+        with importable_from(rootdir):
+            beside = module_exists(path.module)
+        if beside is not False:
+            return (
+                f"{path.text}: module {path.module!r} cannot be imported in this run: it is "
+                "found only with the rootdir on sys.path, which this run does not have (set "
+                'pytest\'s pythonpath, for example pythonpath = ["."], or install the project)'
+            )
+    return f"{path.text}: there is no module named {path.module!r}"
 
 
 def missing_name(path: ObjectPath) -> str | None:
@@ -500,7 +514,8 @@ def _block_body(node: ast.stmt) -> list[ast.stmt]:
     return inner
 
 
-def declaration_problem(path: ObjectPath) -> str | None:
-    """What reading the files says is wrong with a declared path: its module cannot exist,
-    or surely has no such name. Nothing is imported."""
-    return missing_module(path) or missing_name(path)
+def declaration_problem(path: ObjectPath, rootdir: str | None = None) -> str | None:
+    """What reading the files says is wrong with a declared path: its module cannot exist
+    (or, with ``rootdir``, cannot be imported by this run), or surely has no such name.
+    Nothing is imported."""
+    return missing_module(path, rootdir) or missing_name(path)

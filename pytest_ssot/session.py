@@ -48,6 +48,7 @@ from pytest_ssot.results import ContractResults
 from pytest_ssot.run_failures import PLUGIN_NAME as RUN_FAILURES
 from pytest_ssot.run_failures import RunFailures, report_run_failure
 from pytest_ssot.settings import RuntimeSettings, Settings
+from pytest_ssot.syspath import importable_from
 from pytest_ssot.xdist_wire import WorkerWire, XdistController
 
 if (
@@ -102,11 +103,18 @@ def start_checks(
         # --ssot-only imports no test module and runs no test: the runtime checks
         # would see nothing, so not one of them is imported. What can be told of the
         # manager declarations without importing the project still is.
+        # Looked for as the contracts look for packages (the rootdir on sys.path): this
+        # run imports nothing, so what the test run could import is for the full run to say.
         startup = Phase("startup")
-        for manager in inputs.managers:
-            for problem in filter(None, map(declaration_problem, manager.classes)):
-                fingerprint = declaration_fingerprint(manager, problem)
-                findings.record(declaration_finding(manager, problem, startup, fingerprint))
+        with importable_from(settings.rootdir):
+            problems = [
+                (manager, problem)
+                for manager in inputs.managers
+                for problem in filter(None, map(declaration_problem, manager.classes))
+            ]
+        for manager, problem in problems:
+            fingerprint = declaration_fingerprint(manager, problem)
+            findings.record(declaration_finding(manager, problem, startup, fingerprint))
         return findings, hidden, None
     from pytest_ssot.runtime.hooks.wiring import RuntimeChecks
 

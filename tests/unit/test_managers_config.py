@@ -20,6 +20,7 @@ from pytest_ssot.managers import (
     ManagerSpec,
     ObjectPath,
     load_manager_specs,
+    missing_module,
     missing_name,
     parse_managers,
 )
@@ -480,3 +481,26 @@ def test_a_declared_class_missing_from_its_module_is_found_without_importing(
     else:
         assert problem is None
     assert "ssot_mn_pkg" not in sys.modules
+
+
+def test_a_module_found_only_beside_the_rootdir_is_named_as_not_importable(
+    tmp_path: Path,
+) -> None:
+    """No `pythonpath`, no install: the contracts find the package (they put the rootdir
+    on sys.path), the test run cannot import it; the message says that, not "no module"."""
+    (tmp_path / "ssot_nr_app").mkdir()
+    (tmp_path / "ssot_nr_app" / "__init__.py").write_text("")
+    (tmp_path / "ssot_nr_app" / "ws.py").write_text("class Manager:\n    pass\n")
+    assert str(tmp_path) not in sys.path
+    problem = missing_module(ObjectPath("ssot_nr_app.ws", "Manager"), str(tmp_path))
+    assert problem is not None
+    assert problem.startswith(
+        "ssot_nr_app.ws:Manager: module 'ssot_nr_app.ws' cannot be imported in this run: it is "
+        "found only with the rootdir on sys.path"
+    )
+    gone = missing_module(ObjectPath("ssot_nr_app.gone", "Manager"), str(tmp_path))
+    assert gone == "ssot_nr_app.gone:Manager: there is no module named 'ssot_nr_app.gone'"
+    assert missing_module(ObjectPath("ssot_nr_app.ws", "Manager")) == (
+        "ssot_nr_app.ws:Manager: there is no module named 'ssot_nr_app.ws'"
+    )
+    assert str(tmp_path) not in sys.path and "ssot_nr_app" not in sys.modules

@@ -171,6 +171,6 @@ class InstanceTracker:
             for path in rule.spec.classes:
                 if path.module in sys.modules or path.text in rule.unusable:
                     continue
-                problem = declaration_problem(path)
+                problem = declaration_problem(path, self.files.rootdir)
                 if problem is not None:
                     self.problems(rule, problem)
