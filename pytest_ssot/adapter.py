@@ -155,7 +155,7 @@ def build_graph(key: GraphKey, cache_dir: Path | None) -> BuiltGraph:
         )
     started = time.perf_counter()
     try:
-        with _assembled_in_order():
+        with _assembled_in_order(), _packages_found_in(package_dirs):
             graph = grimp.build_graph(
                 *key.root_packages,
                 include_external_packages=key.include_external_packages,
@@ -211,6 +211,29 @@ def _assembled_in_order() -> Iterator[None]:
         yield
     finally:
         usecases._assemble_graph = original
+
+
+@contextlib.contextmanager
+def _packages_found_in(package_dirs: Mapping[str, tuple[Path, ...]]) -> Iterator[None]:
+    """During our build, grimp takes the root packages' folders we found (``package_folders``:
+    on sys.path, not from ``sys.modules``) instead of looking again with ``find_spec``,
+    which answers with whatever copy the test run imported first."""
+    from grimp.application.config import settings
+
+    original = settings.PACKAGE_FINDER
+
+    class _Found:
+        def determine_package_directories(self, package_name: str, file_system: Any) -> set[str]:
+            folders = package_dirs.get(package_name)
+            if folders is None:
+                return set(original.determine_package_directories(package_name, file_system))
+            return {str(folder) for folder in folders}
+
+    settings.configure(PACKAGE_FINDER=_Found())
+    try:
+        yield
+    finally:
+        settings.configure(PACKAGE_FINDER=original)
 
 
 def _module_order(item: tuple[Any, Any]) -> str:

@@ -33,10 +33,14 @@ def package_folders(name: str) -> tuple[str, ...]:
     """Every folder of the package ``name`` (all portions of a namespace package).
 
     Raises ``PackageNotFound`` when it cannot be found or is a plain module. A dotted
-    name imports its parent package, as ``find_spec`` does.
+    name imports its parent package, as ``find_spec`` does. A top-level name is looked
+    for on ``sys.path`` (through the import system's finders) even when a package of that
+    name is already imported: what a test run happened to import first must not decide
+    which copy the contracts check (a stray ``app/`` beside ``src/app`` is checked in
+    every mode, as lint-imports checks it).
     """
     try:
-        spec = importlib.util.find_spec(name)
+        spec = _find_on_path(name) if "." not in name else importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
         raise PackageNotFound(f"root package {name!r} cannot be found: {exc}") from None
     if spec is None:
@@ -51,6 +55,18 @@ def package_folders(name: str) -> tuple[str, ...]:
             "(folders with an __init__.py)."
         )
     return folders
+
+
+def _find_on_path(name: str) -> importlib.machinery.ModuleSpec | None:
+    """``importlib.util.find_spec`` for a top-level name, without its ``sys.modules`` answer."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        spec = find(name, None)
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
 
 
 def module_exists(name: str) -> bool | None:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def importable_from(folder: Path | str) -> Iterator[None]:
-    """Make ``folder`` importable for the duration; the entry is removed afterwards."""
+    """Put ``folder`` first on ``sys.path`` for the duration (as lint-imports puts the
+    current directory first), wherever else it may stand; the entry added is removed
+    afterwards, so the list is as it was."""
     entry = str(folder)
-    added = entry not in sys.path
+    added = not sys.path or sys.path[0] != entry
     if added:
         sys.path.insert(0, entry)
     try:
@@ -24,4 +26,4 @@ def importable_from(folder: Path | str) -> Iterator[None]:
     finally:
         if added:
             with contextlib.suppress(ValueError):  # someone else removed it meanwhile
-                sys.path.remove(entry)
+                sys.path.remove(entry)  # the first occurrence: the one added above

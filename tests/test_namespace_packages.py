@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +142,49 @@ def test_the_header_names_the_files_loaded(pytester: pytest.Pytester, write: Wri
     # Run from the subfolder, pytest-ssot still reads the rootdir's config, and says so.
     inner = pytester.runpytest_subprocess("--ssot", "-p", "no:randomly", str(pytester.path / "sub"))
     inner.stdout.fnmatch_lines(["pytest-ssot: import-linter config pyproject.toml; *"])
+
+
+SHADOWED = {
+    "src/app/__init__.py": "",
+    "src/app/core/__init__.py": "",
+    "src/app/core/a.py": "X = 2\n",
+    "src/app/legacy/__init__.py": "",
+    "src/app/legacy/old.py": "X = 1\n",
+    # A stray copy at the rootdir, where lint-imports looks first.
+    "app/__init__.py": "",
+    "app/core/__init__.py": "",
+    "app/core/a.py": "import app.legacy.old\n",
+    "app/legacy/__init__.py": "",
+    "app/legacy/old.py": "X = 1\n",
+    "tests/test_a.py": "import app.core.a\n\n\ndef test_a():\n    assert app.core.a.X == 2\n",
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        pythonpath = ["src"]
+
+        [tool.importlinter]
+        root_package = "app"
+
+        [[tool.importlinter.contracts]]
+        id = "no-legacy"
+        name = "core does not import legacy"
+        type = "forbidden"
+        source_modules = ["app.core"]
+        forbidden_modules = ["app.legacy"]
+    """,
+}
+
+
+@pytest.mark.parametrize("selection", [(), ("--ssot-only",), ("pyproject.toml",), ("-n", "2")])
+def test_every_mode_checks_the_same_copy_of_a_shadowed_package(
+    pytester: pytest.Pytester, write: WriteFiles, selection: tuple[str, ...]
+) -> None:
+    """The tests import app from src/ (pythonpath); a stray app/ sits at the rootdir. A
+    full run checked the copy the tests had imported (find_spec answers from sys.modules),
+    --ssot-only the rootdir's: opposite verdicts on the same code. Every mode now checks
+    the one lint-imports checks, found on sys.path with the rootdir first."""
+    write(SHADOWED)
+    script = Path(sys.executable).with_name("pytest")  # not -m: the rootdir not on sys.path
+    result = pytester.run(str(script), "--ssot", "-p", "no:cacheprovider", *selection)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(["*app/core/a.py:1*import app.legacy.old*"])
+    result.stdout.fnmatch_lines(["graph app: 5 modules, 1 imports*"])
