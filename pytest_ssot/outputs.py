@@ -56,11 +56,11 @@ def check_outputs(settings: Settings) -> None:
         problem = output_problem(path, lambda p: display_path(p, settings.rootdir))
         if problem is not None:
             shown = display_path(path, settings.rootdir, outside="as-given")
+            advice = "give the path of a regular file in a folder this process can write"
+            if not problem.startswith("permission denied"):  # the default may sit there too
+                advice += f", for example {DEFAULT_NAMES[option]}"
             raise pytest.UsageError(
-                f"pytest-ssot: {settings.named(option)}: cannot write {shown}: "
-                f"{problem}; give the path of a regular file in a folder this process can "
-                "write, for example "
-                f"{DEFAULT_NAMES[option]}"
+                f"pytest-ssot: {settings.named(option)}: cannot write {shown}: {problem}; {advice}"
             )
     if settings.history is not None:
         from pytest_ssot.reporting.history import HistoryError, read_history

@@ -405,7 +405,7 @@ def test_fix_and_diff_need_ssot_and_libcst(pytester: pytest.Pytester, write: Wri
     missing = pytester.runpytest_subprocess("--ssot", "--ssot-diff")
     missing.stderr.fnmatch_lines(
         [
-            "*--ssot-diff rewrites source files with libcst, which is not installed: "
+            "*--ssot-diff shows the rewrites with libcst, which is not installed: "
             "pip install 'pytest-ssot?fix?'"
         ]
     )

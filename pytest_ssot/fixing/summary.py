@@ -17,7 +17,8 @@ def missing_fix_dependency(flag: str) -> str | None:
     """Why ``flag`` cannot work here (libcst is not installed), without importing libcst."""
     if module_exists("libcst"):
         return None
-    return f"{flag} rewrites source files with libcst, which is not installed: {FIX_EXTRA}"
+    what = "shows the rewrites" if flag == "--ssot-diff" else "rewrites source files"
+    return f"{flag} {what} with libcst, which is not installed: {FIX_EXTRA}"
 
 
 def _plural(count: int, noun: str) -> str:
